@@ -1,0 +1,351 @@
+package applesim
+
+import "slices"
+
+type responseAssignment struct {
+	AdamID       string `json:"adamId"`
+	ClientUserID string `json:"clientUserId,omitempty"`
+	IDHash       string `json:"idHash,omitempty"`
+	PricingParam string `json:"pricingParam"`
+	SerialNumber string `json:"serialNumber,omitempty"`
+	UserStatus   string `json:"userStatus,omitempty"`
+}
+
+type getAssignmentsResponse struct {
+	Assignments []responseAssignment `json:"assignments"`
+	pageInfo
+	envelope
+}
+
+// getAssignments serves GET /assignments.
+func (s *Server) getAssignments(c *call) (any, *apiError) {
+	q := newQuery(c.r.URL)
+	adamID := q.str("adamId")
+	clientUserID := q.str("clientUserId")
+	serial := q.str("serialNumber")
+	pricing := q.oneOf("pricingParam", PricingSTDQ, PricingPLUS)
+	since := q.str("sinceVersionId")
+	excludeInactive, _ := q.boolean("excludeInactiveUsers")
+	includeState, _ := q.boolean("includeUserState")
+	if q.err != nil {
+		return nil, q.err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, loc, aerr := s.sessionLocked(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var sinceSeq int64
+	if since != "" {
+		if sinceSeq, aerr = s.sinceLocked(loc, dsAssignments, since); aerr != nil {
+			return nil, aerr
+		}
+	}
+	var matched []*assignment
+	for _, a := range loc.Assignments {
+		switch {
+		case a.removed,
+			a.ModSeq <= sinceSeq,
+			adamID != "" && a.AdamID != adamID,
+			clientUserID != "" && a.ClientUserID != clientUserID,
+			serial != "" && a.SerialNumber != serial,
+			pricing != "" && a.PricingParam != pricing,
+			excludeInactive && a.ClientUserID != "" && loc.active[a.ClientUserID] == nil:
+			continue
+		}
+		matched = append(matched, a)
+	}
+	start, end, page, aerr := s.paginate(q, len(matched))
+	if aerr != nil {
+		return nil, aerr
+	}
+	page.VersionID = loc.Versions[dsAssignments].ID
+	var latest map[string]*user
+	if includeState {
+		latest = latestUsers(loc)
+	}
+	resp := getAssignmentsResponse{
+		Assignments: make([]responseAssignment, 0, end-start),
+		pageInfo:    page,
+		envelope:    s.envelopeLocked(tok, loc),
+	}
+	for _, a := range matched[start:end] {
+		ra := responseAssignment{
+			AdamID:       a.AdamID,
+			ClientUserID: a.ClientUserID,
+			PricingParam: a.PricingParam,
+			SerialNumber: a.SerialNumber,
+		}
+		if u := latest[a.ClientUserID]; u != nil && a.ClientUserID != "" {
+			ra.UserStatus, ra.IDHash = u.Status, u.IDHash
+		}
+		resp.Assignments = append(resp.Assignments, ra)
+	}
+	return resp, nil
+}
+
+// latestUsers maps each clientUserId to its active user, or else to its newest record.
+func latestUsers(loc *location) map[string]*user {
+	m := make(map[string]*user, len(loc.known))
+	for _, u := range loc.Users {
+		if cur := m[u.ClientUserID]; cur == nil || !cur.isActive() {
+			m[u.ClientUserID] = u
+		}
+	}
+	return m
+}
+
+type manageAssetsRequest struct {
+	Assets        []assetRef `json:"assets"`
+	ClientUserIDs []string   `json:"clientUserIds"`
+	SerialNumbers []string   `json:"serialNumbers"`
+}
+
+type revokeAssetsRequest struct {
+	ClientUserIDs []string `json:"clientUserIds"`
+	SerialNumbers []string `json:"serialNumbers"`
+}
+
+func (s *Server) associate(c *call) (any, *apiError) { return s.manageAssets(c, EventAssociate) }
+
+func (s *Server) disassociate(c *call) (any, *apiError) {
+	return s.manageAssets(c, EventDisassociate)
+}
+
+// manageAssets validates POST /assets/associate and /assets/disassociate in the order of
+// apple-api.md §15 and accepts them as an event.
+func (s *Server) manageAssets(c *call, eventType string) (any, *apiError) {
+	var req manageAssetsRequest
+	if aerr := decodeBody(c.body, &req); aerr != nil {
+		return nil, aerr
+	}
+	if len(req.Assets) == 0 {
+		return nil, errorFor(9718)
+	}
+	if len(req.ClientUserIDs) == 0 && len(req.SerialNumbers) == 0 {
+		return nil, errorFor(9719)
+	}
+	for i := range req.Assets {
+		a := &req.Assets[i]
+		if a.PricingParam == "" {
+			a.PricingParam = PricingSTDQ // v1's documented default
+		}
+		if !isDigits(a.AdamID) || (a.PricingParam != PricingSTDQ && a.PricingParam != PricingPLUS) {
+			return nil, errorFor(9602)
+		}
+	}
+	if slices.Contains(req.ClientUserIDs, "") || slices.Contains(req.SerialNumbers, "") {
+		return nil, errorFor(9602)
+	}
+	if d := duplicates(req.Assets); len(d) > 0 {
+		return nil, errorFor(9703).withInfo(&errorInfo{Assets: d})
+	}
+	if d := duplicates(req.ClientUserIDs); len(d) > 0 {
+		return nil, errorFor(9704).withInfo(&errorInfo{ClientUserIDs: d})
+	}
+	if d := duplicates(req.SerialNumbers); len(d) > 0 {
+		return nil, errorFor(9705).withInfo(&errorInfo{SerialNumbers: d})
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case len(req.Assets) > s.limitLocked(LimitMaxAssets):
+		return nil, errorFor(9700)
+	case len(req.ClientUserIDs) > s.limitLocked(LimitMaxClientUserIDs):
+		return nil, errorFor(9701)
+	case len(req.SerialNumbers) > s.limitLocked(LimitMaxSerialNumbers):
+		return nil, errorFor(9702)
+	}
+	tok, loc, aerr := s.sessionLocked(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	// Asset properties are checked only for assets the location holds; an unknown asset fails
+	// its tasks asynchronously instead.
+	var bad []assetRef
+	number := 0
+	for _, ref := range req.Assets {
+		a := loc.assetIdx[ref]
+		switch {
+		case a == nil:
+		case eventType == EventAssociate && len(req.SerialNumbers) > 0 && !a.DeviceAssignable:
+			bad, number = append(bad, ref), 9707
+		case eventType == EventDisassociate && !a.Revocable:
+			bad, number = append(bad, ref), 9706
+		}
+	}
+	if len(bad) > 0 {
+		return nil, errorFor(number).withInfo(&errorInfo{Assets: bad})
+	}
+	return s.acceptLocked(tok, loc, &event{
+		Type:          eventType,
+		NumRequested:  len(req.Assets) * (len(req.ClientUserIDs) + len(req.SerialNumbers)),
+		Assets:        req.Assets,
+		ClientUserIDs: req.ClientUserIDs,
+		SerialNumbers: req.SerialNumbers,
+	}), nil
+}
+
+// revoke validates POST /assets/revoke. Its tasks are its targets: numRequested counts the users
+// and devices named, whatever number of assignments they hold.
+func (s *Server) revoke(c *call) (any, *apiError) {
+	var req revokeAssetsRequest
+	if aerr := decodeBody(c.body, &req); aerr != nil {
+		return nil, aerr
+	}
+	if len(req.ClientUserIDs) == 0 && len(req.SerialNumbers) == 0 {
+		return nil, errorFor(9719)
+	}
+	if slices.Contains(req.ClientUserIDs, "") || slices.Contains(req.SerialNumbers, "") {
+		return nil, errorFor(9602)
+	}
+	if d := duplicates(req.ClientUserIDs); len(d) > 0 {
+		return nil, errorFor(9704).withInfo(&errorInfo{ClientUserIDs: d})
+	}
+	if d := duplicates(req.SerialNumbers); len(d) > 0 {
+		return nil, errorFor(9705).withInfo(&errorInfo{SerialNumbers: d})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case len(req.ClientUserIDs) > s.limitLocked(LimitMaxRevokeClientUserIDs):
+		return nil, errorFor(9701)
+	case len(req.SerialNumbers) > s.limitLocked(LimitMaxRevokeSerialNumbers):
+		return nil, errorFor(9702)
+	}
+	tok, loc, aerr := s.sessionLocked(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return s.acceptLocked(tok, loc, &event{
+		Type:          EventRevoke,
+		NumRequested:  len(req.ClientUserIDs) + len(req.SerialNumbers),
+		ClientUserIDs: req.ClientUserIDs,
+		SerialNumbers: req.SerialNumbers,
+	}), nil
+}
+
+// duplicates returns the values that occur more than once, each listed once.
+func duplicates[T comparable](values []T) []T {
+	seen := make(map[T]int, len(values))
+	var dup []T
+	for _, v := range values {
+		seen[v]++
+		if seen[v] == 2 {
+			dup = append(dup, v)
+		}
+	}
+	return dup
+}
+
+// manageAssetsLocked applies an associate or disassociate event: one task per asset and target.
+func (s *Server) manageAssetsLocked(loc *location, ev *event, ch *changes) {
+	for i := range ev.Assets {
+		ref := &ev.Assets[i]
+		a := loc.assetIdx[*ref]
+		run := func(t target) {
+			var number int
+			if ev.Type == EventAssociate {
+				number = s.associateTaskLocked(loc, ch, a, *ref, t)
+			} else {
+				number = s.disassociateTaskLocked(loc, ch, *ref, t)
+			}
+			if number != 0 {
+				ev.fail(number, ref, t)
+				return
+			}
+			ev.NumCompleted++
+		}
+		for _, u := range ev.ClientUserIDs {
+			run(target{user: u})
+		}
+		for _, sn := range ev.SerialNumbers {
+			run(target{serial: sn})
+		}
+	}
+}
+
+// associateTaskLocked assigns one licence and returns 0 or the error number of the failure.
+func (s *Server) associateTaskLocked(loc *location, ch *changes, a *asset, ref assetRef, t target) int {
+	if t.user != "" && loc.active[t.user] == nil {
+		return 9609
+	}
+	if a == nil {
+		return 9709 // the location holds no licence of it
+	}
+	if loc.assignIdx[assignKey{ref, t.user, t.serial}] != nil {
+		if s.opts.Quirks.AlreadyAssignedFails {
+			return 9616
+		}
+		return 0
+	}
+	if a.available() <= 0 {
+		return 9709
+	}
+	loc.addAssignment(&assignment{
+		AdamID:       ref.AdamID,
+		PricingParam: ref.PricingParam,
+		ClientUserID: t.user,
+		SerialNumber: t.serial,
+		ModSeq:       ch.seq(dsAssignments),
+	})
+	a.Assigned++
+	ch.seq(dsAssets)
+	return 0
+}
+
+// disassociateTaskLocked removes one assignment. A pair that is not assigned counts as done.
+func (s *Server) disassociateTaskLocked(loc *location, ch *changes, ref assetRef, t target) int {
+	if t.user != "" && !loc.known[t.user] {
+		return 9609
+	}
+	if as := loc.assignIdx[assignKey{ref, t.user, t.serial}]; as != nil {
+		s.unassignLocked(loc, ch, as)
+	}
+	return 0
+}
+
+// revokeLocked applies a revoke event: every revocable assignment of the targets goes.
+func (s *Server) revokeLocked(loc *location, ev *event, ch *changes) {
+	users := map[string]bool{}
+	for _, u := range ev.ClientUserIDs {
+		if !loc.known[u] {
+			ev.fail(9609, nil, target{user: u})
+			continue
+		}
+		users[u] = true
+		ev.NumCompleted++
+	}
+	serials := map[string]bool{}
+	for _, sn := range ev.SerialNumbers {
+		serials[sn] = true
+		ev.NumCompleted++
+	}
+	s.releaseLocked(loc, ch, users, serials)
+}
+
+// releaseLocked removes the revocable assignments of some users and devices; books stay.
+func (s *Server) releaseLocked(loc *location, ch *changes, users, serials map[string]bool) {
+	for _, as := range loc.Assignments {
+		targeted := as.ClientUserID != "" && users[as.ClientUserID] || as.SerialNumber != "" && serials[as.SerialNumber]
+		if as.removed || !targeted {
+			continue
+		}
+		if a := loc.assetIdx[assetRef{as.AdamID, as.PricingParam}]; a != nil && !a.Revocable {
+			continue
+		}
+		s.unassignLocked(loc, ch, as)
+	}
+}
+
+func (s *Server) unassignLocked(loc *location, ch *changes, as *assignment) {
+	loc.removeAssignment(as)
+	if a := loc.assetIdx[assetRef{as.AdamID, as.PricingParam}]; a != nil {
+		a.Assigned--
+		ch.seq(dsAssets)
+	}
+	loc.AssignmentsRemovedSeq = ch.seq(dsAssignments)
+}

@@ -1,0 +1,468 @@
+package applesim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Account types of a location.
+const (
+	AccountBusiness  = "business"  // Apple Business Manager: enterprisestore
+	AccountEducation = "education" // Apple School Manager: volumestore
+)
+
+// Errors returned by the test hooks.
+var (
+	ErrUnknownLocation = errors.New("applesim: unknown location")
+	ErrUnknownToken    = errors.New("applesim: unknown token")
+	ErrUnknownAsset    = errors.New("applesim: unknown asset")
+	ErrUnknownUser     = errors.New("applesim: no active user with that clientUserId")
+	ErrExists          = errors.New("applesim: already exists")
+	ErrInvalid         = errors.New("applesim: invalid argument")
+)
+
+// LocationSpec describes a location to create.
+type LocationSpec struct {
+	Name        string // locationName; default "Location <uId>"
+	OrgName     string // orgName in minted tokens; default Name
+	CountryCode string // countryISO2ACode; default "US"
+	// AccountType is AccountBusiness (default) or AccountEducation.
+	AccountType string
+	// ManagedAppleDomains are the domains of the organisation's Managed Apple Accounts; a
+	// managedAppleId in another domain fails with 9635. Empty accepts every domain.
+	ManagedAppleDomains []string
+	// UID is the library id (digits); generated with 16 to 18 digits if empty.
+	UID string
+}
+
+// Location describes an existing location.
+type Location struct {
+	UID                 string
+	Name                string
+	OrgName             string
+	CountryCode         string
+	AccountType         string
+	DefaultPlatform     string // enterprisestore or volumestore
+	WebsiteURL          string // https://business.apple.com or https://school.apple.com
+	ManagedAppleDomains []string
+}
+
+func (l *location) public() Location {
+	return Location{
+		UID:                 l.UID,
+		Name:                l.Name,
+		OrgName:             l.OrgName,
+		CountryCode:         l.CountryCode,
+		AccountType:         l.AccountType,
+		DefaultPlatform:     l.platform(),
+		WebsiteURL:          l.websiteURL(),
+		ManagedAppleDomains: slices.Clone(l.ManagedAppleDomains),
+	}
+}
+
+// CreateLocation adds an empty location.
+func (s *Server) CreateLocation(spec LocationSpec) (Location, error) {
+	switch spec.AccountType {
+	case "":
+		spec.AccountType = AccountBusiness
+	case AccountBusiness, AccountEducation:
+	default:
+		return Location{}, fmt.Errorf("%w: account type %q", ErrInvalid, spec.AccountType)
+	}
+	if spec.UID != "" && !isDigits(spec.UID) {
+		return Location{}, fmt.Errorf("%w: uId %q is not digits", ErrInvalid, spec.UID)
+	}
+	if spec.CountryCode == "" {
+		spec.CountryCode = "US"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if spec.UID == "" {
+		for spec.UID = newUID(); s.w.Locations[spec.UID] != nil; spec.UID = newUID() {
+		}
+	} else if s.w.Locations[spec.UID] != nil {
+		return Location{}, fmt.Errorf("%w: location %s", ErrExists, spec.UID)
+	}
+	if spec.Name == "" {
+		spec.Name = "Location " + spec.UID
+	}
+	if spec.OrgName == "" {
+		spec.OrgName = spec.Name
+	}
+	loc := &location{
+		UID:                 spec.UID,
+		Name:                spec.Name,
+		OrgName:             spec.OrgName,
+		CountryCode:         spec.CountryCode,
+		AccountType:         spec.AccountType,
+		ManagedAppleDomains: slices.Clone(spec.ManagedAppleDomains),
+	}
+	loc.reindex()
+	for _, ds := range []dataset{dsAssets, dsAssignments, dsUsers} {
+		s.bumpLocked(loc, ds)
+	}
+	s.w.Locations[loc.UID] = loc
+	return loc.public(), nil
+}
+
+// Locations lists every location, in no particular order.
+func (s *Server) Locations() []Location {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Location, 0, len(s.w.Locations))
+	for _, l := range s.w.Locations {
+		out = append(out, l.public())
+	}
+	return out
+}
+
+// MintToken issues a new content token for a location and returns the .vpptoken file contents:
+// standard base64 of {"token","expDate","orgName"}. A location may have several tokens.
+func (s *Server) MintToken(uid string, expiresAt time.Time) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return "", ErrUnknownLocation
+	}
+	tok := &token{Secret: newSecret(), UID: uid, OrgName: loc.OrgName, ExpiresAt: expiresAt.UTC().Truncate(time.Second)}
+	s.w.Tokens[tok.Secret] = tok
+	raw, err := json.Marshal(tokenFile{Token: tok.Secret, ExpDate: formatDate(tok.ExpiresAt), OrgName: tok.OrgName})
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(raw), nil
+}
+
+func (s *Server) tokenLocked(contents string) (*token, error) {
+	secret, ok := decodeToken(contents)
+	if !ok || s.w.Tokens[secret] == nil {
+		return nil, ErrUnknownToken
+	}
+	return s.w.Tokens[secret], nil
+}
+
+// ExpireToken makes a token expired (9621) whatever its expiry date.
+func (s *Server) ExpireToken(contents string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, err := s.tokenLocked(contents)
+	if err != nil {
+		return err
+	}
+	tok.Expired = true
+	return nil
+}
+
+// RevokeToken makes Apple revoke a token (9625).
+func (s *Server) RevokeToken(contents string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, err := s.tokenLocked(contents)
+	if err != nil {
+		return err
+	}
+	tok.Revoked = true
+	return nil
+}
+
+// BookSpec describes a book to add to a location.
+type BookSpec struct {
+	AdamID       string // numeric store id
+	PricingParam string // STDQ (default) or PLUS
+	Title        string
+	Author       string
+	Genres       []string
+	Language     string // e.g. "en-US"
+	Licenses     int    // licences purchased
+	Unlimited    bool   // a free book with unlimited licences
+	ArtworkURL   string // cover URL for the lookup; default a placeholder served by the simulator
+}
+
+// AppSpec describes an app to add to a location. Apps are revocable and device-assignable.
+type AppSpec struct {
+	AdamID       string
+	PricingParam string // STDQ (default) or PLUS
+	Name         string
+	Developer    string
+	Genres       []string
+	Licenses     int
+	Unlimited    bool
+	Platforms    []string // default ["iOS"]
+	ArtworkURL   string
+}
+
+// AddBook adds a book asset (not revocable, not device-assignable, iOS and macOS) to a location
+// and registers its metadata in the catalog the lookup serves.
+func (s *Server) AddBook(uid string, b BookSpec) error {
+	return s.addAsset(uid, &asset{
+		AdamID:       b.AdamID,
+		PricingParam: b.PricingParam,
+		ProductType:  ProductBook,
+		Purchased:    b.Licenses,
+		Unlimited:    b.Unlimited,
+		Platforms:    []string{"iOS", "macOS"},
+	}, &catalogEntry{
+		AdamID: b.AdamID, Kind: "ebook", Name: b.Title, Artist: b.Author,
+		Genres: slices.Clone(b.Genres), Language: b.Language, ArtworkURL: b.ArtworkURL,
+	})
+}
+
+// AddApp adds an app asset to a location and registers its metadata.
+func (s *Server) AddApp(uid string, a AppSpec) error {
+	platforms := slices.Clone(a.Platforms)
+	if len(platforms) == 0 {
+		platforms = []string{"iOS"}
+	}
+	return s.addAsset(uid, &asset{
+		AdamID:           a.AdamID,
+		PricingParam:     a.PricingParam,
+		ProductType:      ProductApp,
+		Purchased:        a.Licenses,
+		Unlimited:        a.Unlimited,
+		Revocable:        true,
+		DeviceAssignable: true,
+		Platforms:        platforms,
+	}, &catalogEntry{
+		AdamID: a.AdamID, Kind: "software", Name: a.Name, Artist: a.Developer,
+		Genres: slices.Clone(a.Genres), ArtworkURL: a.ArtworkURL,
+	})
+}
+
+func (s *Server) addAsset(uid string, a *asset, meta *catalogEntry) error {
+	if a.PricingParam == "" {
+		a.PricingParam = PricingSTDQ
+	}
+	if !isDigits(a.AdamID) || a.Purchased < 0 || (a.PricingParam != PricingSTDQ && a.PricingParam != PricingPLUS) {
+		return fmt.Errorf("%w: asset %q %q with %d licences", ErrInvalid, a.AdamID, a.PricingParam, a.Purchased)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ErrUnknownLocation
+	}
+	if loc.assetIdx[a.ref()] != nil {
+		return fmt.Errorf("%w: asset %s %s", ErrExists, a.AdamID, a.PricingParam)
+	}
+	loc.Assets = append(loc.Assets, a)
+	loc.assetIdx[a.ref()] = a
+	s.w.Catalog[a.AdamID] = meta
+	s.bumpLocked(loc, dsAssets)
+	return nil
+}
+
+// Purchase adds n licences to an asset of a location.
+func (s *Server) Purchase(uid, adamID, pricingParam string, n int) error {
+	return s.changeCount(uid, adamID, pricingParam, func(a *asset) error {
+		if n < 0 {
+			return ErrInvalid
+		}
+		a.Purchased += n
+		return nil
+	})
+}
+
+// Refund gives back n unassigned licences of an asset: totalCount drops and retiredCount grows.
+func (s *Server) Refund(uid, adamID, pricingParam string, n int) error {
+	return s.changeCount(uid, adamID, pricingParam, func(a *asset) error {
+		if n < 0 || a.Unlimited || n > a.available() {
+			return fmt.Errorf("%w: cannot refund %d of %d available licences", ErrInvalid, n, a.available())
+		}
+		a.Purchased -= n
+		a.Retired += n
+		return nil
+	})
+}
+
+func (s *Server) changeCount(uid, adamID, pricingParam string, change func(*asset) error) error {
+	if pricingParam == "" {
+		pricingParam = PricingSTDQ
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ErrUnknownLocation
+	}
+	a := loc.assetIdx[assetRef{adamID, pricingParam}]
+	if a == nil {
+		return ErrUnknownAsset
+	}
+	if err := change(a); err != nil {
+		return err
+	}
+	s.bumpLocked(loc, dsAssets)
+	return nil
+}
+
+// AcceptInvitation makes a Registered user accept the invitation: the user becomes Associated
+// and gets an idHash (derived from the email, or random without one).
+func (s *Server) AcceptInvitation(uid, clientUserID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ErrUnknownLocation
+	}
+	u := loc.active[clientUserID]
+	if u == nil {
+		return ErrUnknownUser
+	}
+	if u.Status != StatusRegistered {
+		return fmt.Errorf("%w: user %s is %s", ErrInvalid, clientUserID, u.Status)
+	}
+	account := u.Email
+	if account == "" {
+		account = randomAccount()
+	}
+	ch := s.changesLocked(loc)
+	s.associateUserLocked(loc, ch, u, account)
+	u.ModSeq = ch.seq(dsUsers)
+	return nil
+}
+
+// OverwriteMDMInfo simulates another MDM claiming the location (every token's config in
+// per-token mode).
+func (s *Server) OverwriteMDMInfo(uid string, info MDMInfo) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ErrUnknownLocation
+	}
+	loc.Config.MDMInfo = &info
+	if s.opts.Quirks.ClientConfigPerToken {
+		for _, tok := range s.w.Tokens {
+			if tok.UID == uid {
+				m := info
+				s.configLocked(tok, loc).MDMInfo = &m
+			}
+		}
+	}
+	return nil
+}
+
+// Asset is an asset of a location with its counts.
+type Asset struct {
+	AdamID             string
+	PricingParam       string
+	ProductType        string
+	AssignedCount      int
+	AvailableCount     int
+	TotalCount         int
+	RetiredCount       int
+	Revocable          bool
+	DeviceAssignable   bool
+	Unlimited          bool
+	SupportedPlatforms []string
+}
+
+// Assignment is one assigned licence: exactly one of ClientUserID and SerialNumber is set.
+type Assignment struct {
+	AdamID       string
+	PricingParam string
+	ClientUserID string
+	SerialNumber string
+}
+
+// User is one user record; a clientUserId may have several Retired records and one active.
+type User struct {
+	ClientUserID   string
+	Email          string
+	ManagedAppleID string
+	InviteCode     string
+	IDHash         string
+	Status         string
+}
+
+// Asset returns an asset of a location.
+func (s *Server) Asset(uid, adamID, pricingParam string) (Asset, bool) {
+	if pricingParam == "" {
+		pricingParam = PricingSTDQ
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return Asset{}, false
+	}
+	a := loc.assetIdx[assetRef{adamID, pricingParam}]
+	if a == nil {
+		return Asset{}, false
+	}
+	return Asset{
+		AdamID:             a.AdamID,
+		PricingParam:       a.PricingParam,
+		ProductType:        a.ProductType,
+		AssignedCount:      a.Assigned,
+		AvailableCount:     a.available(),
+		TotalCount:         a.total(),
+		RetiredCount:       a.Retired,
+		Revocable:          a.Revocable,
+		DeviceAssignable:   a.DeviceAssignable,
+		Unlimited:          a.Unlimited,
+		SupportedPlatforms: slices.Clone(a.Platforms),
+	}, true
+}
+
+// Assignments returns a location's assignments in creation order.
+func (s *Server) Assignments(uid string) []Assignment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return nil
+	}
+	out := make([]Assignment, 0, len(loc.Assignments)-loc.dead)
+	for _, a := range loc.Assignments {
+		if !a.removed {
+			out = append(out, Assignment{a.AdamID, a.PricingParam, a.ClientUserID, a.SerialNumber})
+		}
+	}
+	return out
+}
+
+// Users returns a location's user records in creation order.
+func (s *Server) Users(uid string) []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return nil
+	}
+	out := make([]User, 0, len(loc.Users))
+	for _, u := range loc.Users {
+		out = append(out, User{u.ClientUserID, u.Email, u.ManagedAppleID, u.InviteCode, u.IDHash, u.Status})
+	}
+	return out
+}
+
+// ClientConfig returns a location's client config. With Quirks.ClientConfigPerToken it is the
+// config of the token that last posted one.
+func (s *Server) ClientConfig(uid string) ClientConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ClientConfig{}
+	}
+	cfg := &loc.Config
+	if tok := s.w.Tokens[loc.ConfigToken]; s.opts.Quirks.ClientConfigPerToken && tok != nil && tok.Config != nil {
+		cfg = tok.Config
+	}
+	out := ClientConfig{
+		NotificationURL:       cfg.NotificationURL,
+		NotificationAuthToken: cfg.NotificationAuthToken,
+		NotificationTypes:     slices.Clone(cfg.NotificationTypes),
+	}
+	if cfg.MDMInfo != nil {
+		m := *cfg.MDMInfo
+		out.MDMInfo = &m
+	}
+	return out
+}

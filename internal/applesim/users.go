@@ -1,0 +1,238 @@
+package applesim
+
+import (
+	"net/mail"
+	"strings"
+)
+
+type requestUser struct {
+	ClientUserID   string  `json:"clientUserId"`
+	Email          *string `json:"email,omitempty"`
+	ManagedAppleID *string `json:"managedAppleId,omitempty"`
+}
+
+type manageUsersRequest struct {
+	Users []requestUser `json:"users"`
+}
+
+type responseUser struct {
+	ClientUserID string `json:"clientUserId"`
+	Email        string `json:"email,omitempty"`
+	IDHash       string `json:"idHash,omitempty"`
+	InviteCode   string `json:"inviteCode,omitempty"`
+	Status       string `json:"status"`
+}
+
+type getUsersResponse struct {
+	Users []responseUser `json:"users"`
+	pageInfo
+	envelope
+}
+
+// getUsers serves GET /users. retiredOnly lists Retired and Deleted users; activeOnly lists
+// Registered and Associated ones.
+func (s *Server) getUsers(c *call) (any, *apiError) {
+	q := newQuery(c.r.URL)
+	activeOnly, _ := q.boolean("activeOnly")
+	retiredOnly, _ := q.boolean("retiredOnly")
+	clientUserID := q.str("clientUserId")
+	since := q.str("sinceVersionId")
+	if q.err != nil {
+		return nil, q.err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, loc, aerr := s.sessionLocked(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var sinceSeq int64
+	if since != "" {
+		if sinceSeq, aerr = s.sinceLocked(loc, dsUsers, since); aerr != nil {
+			return nil, aerr
+		}
+	}
+	var matched []*user
+	for _, u := range loc.Users {
+		switch {
+		case u.ModSeq <= sinceSeq,
+			activeOnly && !u.isActive(),
+			retiredOnly && u.isActive(),
+			clientUserID != "" && u.ClientUserID != clientUserID:
+			continue
+		}
+		matched = append(matched, u)
+	}
+	start, end, page, aerr := s.paginate(q, len(matched))
+	if aerr != nil {
+		return nil, aerr
+	}
+	page.VersionID = loc.Versions[dsUsers].ID
+	resp := getUsersResponse{
+		Users:    make([]responseUser, 0, end-start),
+		pageInfo: page,
+		envelope: s.envelopeLocked(tok, loc),
+	}
+	for _, u := range matched[start:end] {
+		resp.Users = append(resp.Users, responseUser{
+			ClientUserID: u.ClientUserID,
+			Email:        u.Email,
+			IDHash:       u.IDHash,
+			InviteCode:   u.InviteCode,
+			Status:       u.Status,
+		})
+	}
+	return resp, nil
+}
+
+func (s *Server) createUsers(c *call) (any, *apiError) { return s.manageUsers(c, EventCreate) }
+func (s *Server) updateUsers(c *call) (any, *apiError) { return s.manageUsers(c, EventUpdate) }
+func (s *Server) retireUsers(c *call) (any, *apiError) { return s.manageUsers(c, EventRetire) }
+
+// manageUsers validates POST /users/create, /update and /retire (presence, duplicates, limit,
+// email syntax) and accepts them as an event.
+func (s *Server) manageUsers(c *call, eventType string) (any, *apiError) {
+	var req manageUsersRequest
+	if aerr := decodeBody(c.body, &req); aerr != nil {
+		return nil, aerr
+	}
+	if len(req.Users) == 0 {
+		return nil, errorFor(9720)
+	}
+	ids := make([]string, len(req.Users))
+	for i, u := range req.Users {
+		if u.ClientUserID == "" {
+			return nil, errorFor(9602)
+		}
+		ids[i] = u.ClientUserID
+	}
+	if d := duplicates(ids); len(d) > 0 {
+		return nil, errorFor(9715).withInfo(&errorInfo{ClientUserIDs: d})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(req.Users) > s.limitLocked(LimitMaxUsers) {
+		return nil, errorFor(9714)
+	}
+	if eventType != EventRetire {
+		for _, u := range req.Users {
+			if u.Email != nil && *u.Email != "" && !validEmail(*u.Email) {
+				return nil, errorFor(9717).withInfo(&errorInfo{ClientUserIDs: []string{u.ClientUserID}})
+			}
+		}
+	}
+	tok, loc, aerr := s.sessionLocked(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return s.acceptLocked(tok, loc, &event{Type: eventType, NumRequested: len(req.Users), Users: req.Users}), nil
+}
+
+// validEmail accepts a bare address such as "a@example.com".
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+// manageUsersLocked applies a user event, user by user in request order.
+func (s *Server) manageUsersLocked(loc *location, ev *event, ch *changes) {
+	for _, ru := range ev.Users {
+		var number int
+		switch ev.Type {
+		case EventCreate:
+			number = s.createUserLocked(loc, ch, ru)
+		case EventUpdate:
+			number = s.updateUserLocked(loc, ch, ru)
+		case EventRetire:
+			number = s.retireUserLocked(loc, ch, ru)
+		}
+		if number != 0 {
+			ev.fail(number, nil, target{user: ru.ClientUserID})
+			continue
+		}
+		ev.NumCompleted++
+	}
+}
+
+// checkAccountLocked applies the Managed Apple Account rules: the account must belong to the
+// organisation (9635) and not already belong to another active user (9641).
+func checkAccountLocked(loc *location, managedAppleID string, self *user) int {
+	if !loc.accountAllowed(managedAppleID) {
+		return 9635
+	}
+	if loc.accountOwner(managedAppleID, self) != nil {
+		return 9641
+	}
+	return 0
+}
+
+func (s *Server) createUserLocked(loc *location, ch *changes, ru requestUser) int {
+	if loc.active[ru.ClientUserID] != nil {
+		return 9716
+	}
+	u := &user{ClientUserID: ru.ClientUserID, Status: StatusRegistered}
+	if ru.Email != nil {
+		u.Email = *ru.Email
+	}
+	if ru.ManagedAppleID != nil && *ru.ManagedAppleID != "" {
+		if n := checkAccountLocked(loc, *ru.ManagedAppleID, nil); n != 0 {
+			return n
+		}
+		u.ManagedAppleID = *ru.ManagedAppleID
+	} else {
+		u.InviteCode = newInviteCode()
+	}
+	loc.Users = append(loc.Users, u)
+	loc.known[u.ClientUserID] = true
+	loc.active[u.ClientUserID] = u
+	if u.ManagedAppleID != "" {
+		s.associateUserLocked(loc, ch, u, u.ManagedAppleID)
+	}
+	u.ModSeq = ch.seq(dsUsers)
+	return 0
+}
+
+func (s *Server) updateUserLocked(loc *location, ch *changes, ru requestUser) int {
+	u := loc.active[ru.ClientUserID]
+	if u == nil {
+		return 9609
+	}
+	if ru.ManagedAppleID != nil && *ru.ManagedAppleID != "" && !strings.EqualFold(*ru.ManagedAppleID, u.ManagedAppleID) {
+		if n := checkAccountLocked(loc, *ru.ManagedAppleID, u); n != 0 {
+			return n
+		}
+		u.ManagedAppleID = *ru.ManagedAppleID
+		s.associateUserLocked(loc, ch, u, u.ManagedAppleID)
+	}
+	if ru.Email != nil {
+		u.Email = *ru.Email
+	}
+	u.ModSeq = ch.seq(dsUsers)
+	return 0
+}
+
+func (s *Server) retireUserLocked(loc *location, ch *changes, ru requestUser) int {
+	u := loc.active[ru.ClientUserID]
+	if u == nil {
+		return 9609
+	}
+	u.Status = StatusRetired
+	u.ModSeq = ch.seq(dsUsers)
+	delete(loc.active, u.ClientUserID)
+	s.releaseLocked(loc, ch, map[string]bool{u.ClientUserID: true}, nil)
+	return 0
+}
+
+// associateUserLocked links an Apple Account to an active user. A retired record of the same
+// clientUserId linked to the same account becomes Deleted, as in v1.
+func (s *Server) associateUserLocked(loc *location, ch *changes, u *user, account string) {
+	u.Status = StatusAssociated
+	u.IDHash = accountHash(account)
+	for _, old := range loc.Users {
+		if old != u && old.Status == StatusRetired && old.ClientUserID == u.ClientUserID && old.IDHash == u.IDHash {
+			old.Status = StatusDeleted
+			old.ModSeq = ch.seq(dsUsers)
+		}
+	}
+}
