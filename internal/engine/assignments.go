@@ -1,0 +1,329 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// Intents.
+const (
+	IntentRequired  = "required"
+	IntentAvailable = "available"
+)
+
+// Delivery states of one assignment for one member.
+const (
+	DeliveryLicensed   = "licensed"   // the member holds the book's license
+	DeliveryPending    = "pending"    // available intent: waiting for the invitation to be accepted
+	DeliveryQueued     = "queued"     // sent to Apple, not confirmed yet
+	DeliveryUnlicensed = "unlicensed" // oversubscribed: licenses ran out before this member
+	DeliveryFailed     = "failed"     // Apple refused; ErrorNumber says why
+)
+
+// Delivery statuses of an assignment.
+const (
+	StatusComplete = "complete"
+	StatusPending  = "pending"
+	StatusPartial  = "partial"
+)
+
+// AssignmentInput is what the user supplies for an assignment.
+type AssignmentInput struct {
+	BookID                string
+	GroupID               string
+	Intent                string // required | available
+	AllowOversubscription bool
+}
+
+// Assignment is an assignment with its delivery counts.
+type Assignment struct {
+	ID                    string
+	BookID                string
+	GroupID               string
+	Intent                string
+	AllowOversubscription bool
+	Licensed              int
+	Pending               int
+	Unlicensed            int
+	Failed                int
+	Status                string
+	// Failures names members Apple refused, with Apple's error number, sorted by email.
+	Failures []MemberFailure
+}
+
+// MemberFailure is one member Apple refused.
+type MemberFailure struct {
+	Email       string
+	ErrorNumber int
+	Detail      string
+}
+
+func validateAssignment(in AssignmentInput) (tokenID, adamID, pricing string, err error) {
+	if in.Intent != IntentRequired && in.Intent != IntentAvailable {
+		return "", "", "", fmt.Errorf("%w: intent %q is not supported; use %q or %q", ErrInvalidInput, in.Intent, IntentRequired, IntentAvailable)
+	}
+	return ParseBookID(in.BookID)
+}
+
+// CreateAssignment stores the assignment and delivers it. A shortage of licenses is refused before
+// any request unless oversubscription is allowed. The assignment is stored even when delivery stops
+// early, so the next apply resumes it; the error says what is left.
+func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assignment, error) {
+	tokenID, adamID, pricing, err := validateAssignment(in)
+	if err != nil {
+		return Assignment{}, err
+	}
+	if _, err := e.Forecast(ctx, in); err != nil {
+		return Assignment{}, err
+	}
+	now := e.now()
+	a := store.Assignment{ID: uuid.NewString(), TokenID: tokenID, AdamID: adamID, PricingParam: pricing, GroupID: in.GroupID,
+		Intent: in.Intent, AllowOversubscription: in.AllowOversubscription, CreatedAt: now, UpdatedAt: now}
+	err = e.tx(ctx, func(tx store.Tx) error {
+		if err := tx.InsertAssignment(ctx, a); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				existing, _ := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID)
+				return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s; import it instead of creating another",
+					ErrInvalidInput, in.BookID, in.GroupID, existing.ID)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Assignment{}, err
+	}
+	derr := e.Deliver(ctx, tokenID)
+	out, err := e.GetAssignment(ctx, a.ID)
+	if err != nil {
+		return Assignment{}, err
+	}
+	return out, derr
+}
+
+// UpdateAssignment changes intent or oversubscription and delivers what is due, which is also how
+// an apply delivers the remainder after licenses were bought or a failure was fixed.
+func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentInput) (Assignment, error) {
+	if _, _, _, err := validateAssignment(in); err != nil {
+		return Assignment{}, err
+	}
+	var tokenID string
+	err := e.tx(ctx, func(tx store.Tx) error {
+		a, err := tx.GetAssignment(ctx, id)
+		if err != nil {
+			return notFound("assignment", id, err)
+		}
+		if BookID(a.TokenID, a.AdamID, a.PricingParam) != in.BookID || a.GroupID != in.GroupID {
+			return fmt.Errorf("%w: an assignment's book and group cannot change; replace the assignment", ErrInvalidInput)
+		}
+		a.Intent, a.AllowOversubscription, a.UpdatedAt = in.Intent, in.AllowOversubscription, e.now()
+		tokenID = a.TokenID
+		return tx.UpdateAssignment(ctx, a)
+	})
+	if err != nil {
+		return Assignment{}, err
+	}
+	if _, err := e.Forecast(ctx, in); err != nil {
+		return Assignment{}, err
+	}
+	derr := e.Deliver(ctx, tokenID)
+	out, err := e.GetAssignment(ctx, id)
+	if err != nil {
+		return Assignment{}, err
+	}
+	return out, derr
+}
+
+// GetAssignment reads an assignment and its delivery counts from the engine's records.
+func (e *Engine) GetAssignment(ctx context.Context, id string) (Assignment, error) {
+	var out Assignment
+	err := e.tx(ctx, func(tx store.Tx) error {
+		a, err := tx.GetAssignment(ctx, id)
+		if err != nil {
+			return notFound("assignment", id, err)
+		}
+		ds, err := tx.ListDeliveries(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = assignmentView(a, ds)
+		return nil
+	})
+	return out, err
+}
+
+// FindAssignment finds the assignment of a book to a group (for import by "<book_id>/<group_id>").
+func (e *Engine) FindAssignment(ctx context.Context, bookID, groupID string) (Assignment, error) {
+	tokenID, adamID, pricing, err := ParseBookID(bookID)
+	if err != nil {
+		return Assignment{}, err
+	}
+	var id string
+	err = e.tx(ctx, func(tx store.Tx) error {
+		a, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, groupID)
+		if err != nil {
+			return notFound("assignment", bookID+"/"+groupID, err)
+		}
+		id = a.ID
+		return nil
+	})
+	if err != nil {
+		return Assignment{}, err
+	}
+	return e.GetAssignment(ctx, id)
+}
+
+// RefreshAssignment syncs the assignment's token when stale, recomputes delivery from the records
+// and returns the assignment.
+func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, error) {
+	a, err := e.GetAssignment(ctx, id)
+	if err != nil {
+		return Assignment{}, err
+	}
+	tokenID, _, _, _ := ParseBookID(a.BookID)
+	_ = e.syncIfStale(ctx, tokenID) // failures show on the token's sync status
+	if err := e.recordDeliveries(ctx, tokenID, nil); err != nil {
+		return Assignment{}, err
+	}
+	return e.GetAssignment(ctx, id)
+}
+
+// DeleteAssignment forgets the assignment. Licenses already given stay with their users: Apple
+// does not let books be reclaimed.
+func (e *Engine) DeleteAssignment(ctx context.Context, id string) (RemoveReport, error) {
+	var rep RemoveReport
+	err := e.tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetAssignment(ctx, id); err != nil {
+			return notFound("assignment", id, err)
+		}
+		ds, err := tx.ListDeliveries(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.State == DeliveryLicensed {
+				rep.LicensesKept++
+			}
+		}
+		return tx.DeleteAssignment(ctx, id)
+	})
+	return rep, err
+}
+
+func assignmentView(a store.Assignment, ds []store.Delivery) Assignment {
+	out := Assignment{ID: a.ID, BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), GroupID: a.GroupID,
+		Intent: a.Intent, AllowOversubscription: a.AllowOversubscription}
+	for _, d := range ds {
+		switch d.State {
+		case DeliveryLicensed:
+			out.Licensed++
+		case DeliveryPending, DeliveryQueued:
+			out.Pending++
+		case DeliveryUnlicensed:
+			out.Unlicensed++
+		case DeliveryFailed:
+			out.Failed++
+			out.Failures = append(out.Failures, MemberFailure{Email: d.Email, ErrorNumber: d.ErrorNumber, Detail: d.Detail})
+		}
+	}
+	switch {
+	case out.Failed > 0 || out.Unlicensed > 0:
+		out.Status = StatusPartial
+	case out.Pending > 0:
+		out.Status = StatusPending
+	default:
+		out.Status = StatusComplete
+	}
+	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Email < out.Failures[j].Email })
+	return out
+}
+
+// Forecast is what an assignment needs now, computed from the engine's records without contacting
+// Apple (the provider calls it at plan time).
+type Forecast struct {
+	BookTitle string
+	// Needed counts members who should get a license now and have none.
+	Needed int
+	// Available is the book's available licenses at the last sync.
+	Available int
+	// Shortfall is Needed - Available when positive.
+	Shortfall int
+	// Deliverable counts licenses an apply would deliver now (capped by Available when
+	// oversubscription is allowed).
+	Deliverable int
+	// LicensesKept counts licenses that stay with members if the assignment is removed.
+	LicensesKept int
+}
+
+// Forecast computes what the assignment needs now. Without oversubscription a shortfall is a
+// *ShortageError naming the book, the group, the numbers and the fixes.
+func (e *Engine) Forecast(ctx context.Context, in AssignmentInput) (Forecast, error) {
+	tokenID, adamID, pricing, err := validateAssignment(in)
+	if err != nil {
+		return Forecast{}, err
+	}
+	var f Forecast
+	err = e.tx(ctx, func(tx store.Tx) error {
+		book, err := tx.GetBook(ctx, tokenID, adamID, pricing)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: book %s is not among the books of token %s; check book_id against the vpp_books data source (a token's books appear after its first sync)",
+					ErrNotFound, in.BookID, tokenID)
+			}
+			return err
+		}
+		g, err := tx.GetGroup(ctx, in.GroupID)
+		if err != nil {
+			return notFound("group", in.GroupID, err)
+		}
+		members, err := tx.ListMembers(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		users, err := tx.ListVPPUsers(ctx, tokenID)
+		if err != nil {
+			return err
+		}
+		lic, err := tx.ListLicenses(ctx, tokenID)
+		if err != nil {
+			return err
+		}
+		byEmail := make(map[string]store.VPPUser, len(users))
+		for _, u := range users {
+			byEmail[u.Email] = u
+		}
+		held := map[string]bool{}
+		for _, l := range lic {
+			if l.AdamID == adamID && l.PricingParam == pricing {
+				held[l.ClientUserID] = true
+			}
+		}
+		f.BookTitle, f.Available = book.Title, book.Available
+		for _, m := range members {
+			u, ok := byEmail[m]
+			if ok && held[u.ClientUserID] {
+				f.LicensesKept++
+				continue
+			}
+			if in.Intent == IntentRequired || g.Managed || (ok && u.Status == UserAssociated) {
+				f.Needed++
+			}
+		}
+		f.Deliverable = f.Needed
+		if f.Needed > f.Available {
+			f.Shortfall = f.Needed - f.Available
+			f.Deliverable = f.Available
+			if !in.AllowOversubscription {
+				return &ShortageError{BookID: in.BookID, BookTitle: book.Title, GroupID: g.ID, GroupName: g.Name, Needed: f.Needed, Available: f.Available}
+			}
+		}
+		return nil
+	})
+	return f, err
+}

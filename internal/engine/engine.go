@@ -1,0 +1,186 @@
+// Package engine is vpp's management engine: it uploads and claims location tokens, syncs books,
+// users and licenses from Apple, keeps user groups and book assignments, and delivers licenses
+// exactly once, resuming after interruptions. It holds no Terraform types: the provider maps
+// configuration onto it. Records live in internal/store; Apple is reached through internal/apple.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// MDMName is written to Apple's client config as mdmInfo.name when a token is claimed.
+const MDMName = "terraform-provider-vpp"
+
+// Defaults.
+const (
+	DefaultDatabase     = ".vpp/engine.db"
+	DefaultSyncInterval = 12 * time.Hour
+	// Apple: while an event is PENDING, poll its status no more than once every 30 seconds, and
+	// resubmit after 10 minutes.
+	DefaultPollInterval = 30 * time.Second
+	DefaultEventTimeout = 10 * time.Minute
+	// A first look at a new event comes sooner: most finish within seconds.
+	DefaultFirstPoll = 2 * time.Second
+)
+
+// Config configures an Engine. Zero values take the defaults above.
+type Config struct {
+	// Database is a SQLite path or a postgres:// URL.
+	Database string
+	// EncryptionKey (32 bytes) seals tokens at rest.
+	EncryptionKey []byte
+	// AppleBaseURL is Apple's App and Book Management API (default apple.DefaultBaseURL).
+	AppleBaseURL string
+	// HTTPClient carries requests to Apple (sandbox mode passes an in-process transport).
+	HTTPClient *http.Client
+	// SyncInterval is how old a sync may be before a refresh syncs again.
+	SyncInterval time.Duration
+	// PollInterval, FirstPoll and EventTimeout pace the polling of Apple's event status.
+	PollInterval time.Duration
+	FirstPoll    time.Duration
+	EventTimeout time.Duration
+	// Version is reported to Apple as mdmInfo.metadata.
+	Version string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// TuneClient adjusts each Apple client's configuration (tests shorten retries).
+	TuneClient func(*apple.Config)
+}
+
+// Engine is safe for concurrent use; work on one token is serialised by a per-token lock that
+// also holds across processes sharing the database.
+type Engine struct {
+	cfg   Config
+	store store.Store
+
+	mu      sync.Mutex
+	clients map[string]tokenClient // by token id
+}
+
+type tokenClient struct {
+	secret string // the token file the client was built for; a renewal replaces the client
+	client *apple.Client
+}
+
+// Open opens (creating and migrating when needed) the engine's database.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Database == "" {
+		cfg.Database = DefaultDatabase
+	}
+	if cfg.AppleBaseURL == "" {
+		cfg.AppleBaseURL = apple.DefaultBaseURL
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.FirstPoll <= 0 {
+		cfg.FirstPoll = DefaultFirstPoll
+	}
+	if cfg.EventTimeout <= 0 {
+		cfg.EventTimeout = DefaultEventTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.Database, EncryptionKey: cfg.EncryptionKey})
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, store: st, clients: map[string]tokenClient{}}, nil
+}
+
+// Close releases the database.
+func (e *Engine) Close() error { return e.store.Close() }
+
+// ID is the engine's stable id, written to Apple as mdmInfo.id.
+func (e *Engine) ID() string { return e.store.EngineID() }
+
+// SyncInterval reports the configured staleness limit.
+func (e *Engine) SyncInterval() time.Duration { return e.cfg.SyncInterval }
+
+func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
+
+func (e *Engine) mdmInfo() apple.MDMInfo {
+	return apple.MDMInfo{ID: e.ID(), Name: MDMName, Metadata: e.cfg.Version}
+}
+
+// newClient builds an Apple client for a token file. uid pins the expected location ("" learns it).
+func (e *Engine) newClient(tok *apple.Token, uid string) (*apple.Client, error) {
+	cfg := apple.Config{
+		BaseURL:     e.cfg.AppleBaseURL,
+		Token:       tok,
+		MDMID:       e.ID(),
+		LocationUID: uid,
+		HTTPClient:  e.cfg.HTTPClient,
+		UserAgent:   MDMName + "/" + e.cfg.Version,
+		Now:         e.cfg.Now,
+	}
+	if e.cfg.TuneClient != nil {
+		e.cfg.TuneClient(&cfg)
+	}
+	return apple.NewClient(cfg)
+}
+
+// client returns the cached client of a stored token, rebuilding it after a renewal.
+func (e *Engine) client(t store.Token) (*apple.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.clients[t.ID]; ok && c.secret == t.Secret {
+		return c.client, nil
+	}
+	tok, err := apple.ParseToken(t.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("stored token %s cannot be read (%v); renew it with a new token file", t.ID, err)
+	}
+	c, err := e.newClient(tok, t.LocationUID)
+	if err != nil {
+		return nil, err
+	}
+	e.clients[t.ID] = tokenClient{secret: t.Secret, client: c}
+	return c, nil
+}
+
+func (e *Engine) forgetClient(tokenID string) {
+	e.mu.Lock()
+	delete(e.clients, tokenID)
+	e.mu.Unlock()
+}
+
+// withTokenLock runs fn while holding the token's lock.
+func (e *Engine) withTokenLock(ctx context.Context, tokenID string, fn func() error) error {
+	unlock, err := e.store.LockToken(ctx, tokenID)
+	if err != nil {
+		if errors.Is(err, store.ErrBusy) {
+			return fmt.Errorf("another terraform run is working on token %s and did not finish in time; retry when it has finished: %w", tokenID, err)
+		}
+		return err
+	}
+	defer unlock()
+	return fn()
+}
+
+// readTx runs fn in a transaction; a convenience for reads.
+func (e *Engine) tx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return e.store.Tx(ctx, fn)
+}
+
+func notFound(kind, id string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &NotFoundError{Kind: kind, ID: id}
+	}
+	return err
+}

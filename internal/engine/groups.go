@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// GroupInput is what the user supplies for a user group.
+type GroupInput struct {
+	Name        string
+	Description string
+	Members     []string // Apple Account emails
+	// Managed means the members are Managed Apple Accounts: associated at once, no invitation.
+	Managed bool
+}
+
+// Group is a user group as the engine knows it.
+type Group struct {
+	ID          string
+	Name        string
+	Description string
+	Members     []string // normalised, sorted
+	Managed     bool
+	// Invitations maps each member who still has to accept an invitation to its URL (one per
+	// member: the first of its tokens, by token id, that has a pending invitation).
+	Invitations map[string]string
+}
+
+// NormalizeMembers validates and normalises emails, sorted, refusing duplicates that differ only
+// in case or surrounding space (the set would silently shrink otherwise).
+func NormalizeMembers(in []string) ([]string, error) {
+	seen := make(map[string]string, len(in))
+	out := make([]string, 0, len(in))
+	var bad []string
+	for _, m := range in {
+		n, err := NormalizeEmail(m)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%q", m))
+			continue
+		}
+		if prev, dup := seen[n]; dup {
+			return nil, fmt.Errorf("%w: members %q and %q are the same Apple Account (emails are case-insensitive); list it once", ErrInvalidInput, prev, m)
+		}
+		seen[n] = m
+		out = append(out, n)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%w: not valid email addresses: %s (expected name@example.com)", ErrInvalidInput, strings.Join(bad, ", "))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// CreateGroup stores a new group. Its members receive books once an assignment names the group.
+func (e *Engine) CreateGroup(ctx context.Context, in GroupInput) (Group, error) {
+	members, err := NormalizeMembers(in.Members)
+	if err != nil {
+		return Group{}, err
+	}
+	now := e.now()
+	g := store.Group{ID: uuid.NewString(), Name: in.Name, Description: in.Description, Managed: in.Managed, CreatedAt: now, UpdatedAt: now}
+	if err := e.tx(ctx, func(tx store.Tx) error {
+		if err := tx.InsertGroup(ctx, g); err != nil {
+			return err
+		}
+		return tx.SetMembers(ctx, g.ID, members)
+	}); err != nil {
+		return Group{}, err
+	}
+	return e.GetGroup(ctx, g.ID)
+}
+
+// GroupChange reports what an update did beyond the group's own record.
+type GroupChange struct {
+	// LicensesKept counts book licenses removed members keep (books cannot be reclaimed).
+	LicensesKept int
+}
+
+// UpdateGroup changes the group. New members receive every book assigned to the group: delivery
+// runs for each token the group's assignments use.
+func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Group, GroupChange, error) {
+	members, err := NormalizeMembers(in.Members)
+	if err != nil {
+		return Group{}, GroupChange{}, err
+	}
+	var change GroupChange
+	var tokens []string
+	err = e.tx(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound("group", id, err)
+		}
+		old, err := tx.ListMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		removed := difference(old, members)
+		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
+			return err
+		}
+		g.Name, g.Description, g.Managed, g.UpdatedAt = in.Name, in.Description, in.Managed, e.now()
+		if err := tx.UpdateGroup(ctx, g); err != nil {
+			return err
+		}
+		return tx.SetMembers(ctx, id, members)
+	})
+	if err != nil {
+		return Group{}, GroupChange{}, err
+	}
+	for _, t := range tokens {
+		if err := e.Deliver(ctx, t); err != nil {
+			g, _ := e.GetGroup(ctx, id)
+			return g, change, err
+		}
+	}
+	g, err := e.GetGroup(ctx, id)
+	return g, change, err
+}
+
+// licensesHeldBy counts the book licenses, among the group's assignments, that the given members
+// hold, and lists the tokens the group's assignments use.
+func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []string) (int, []string, error) {
+	assignments, err := tx.ListAssignmentsByGroup(ctx, groupID)
+	if err != nil {
+		return 0, nil, err
+	}
+	var tokens []string
+	seenToken := map[string]bool{}
+	who := make(map[string]bool, len(emails))
+	for _, m := range emails {
+		who[m] = true
+	}
+	count := 0
+	for _, a := range assignments {
+		if !seenToken[a.TokenID] {
+			seenToken[a.TokenID] = true
+			tokens = append(tokens, a.TokenID)
+		}
+		if len(who) == 0 {
+			continue
+		}
+		ds, err := tx.ListDeliveries(ctx, a.ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, d := range ds {
+			if who[d.Email] && d.State == DeliveryLicensed {
+				count++
+			}
+		}
+	}
+	sort.Strings(tokens)
+	return count, tokens, nil
+}
+
+// GetGroup reads a group, with pending invitations, from the engine's records.
+func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
+	var out Group
+	err := e.tx(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound("group", id, err)
+		}
+		members, err := tx.ListMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = Group{ID: g.ID, Name: g.Name, Description: g.Description, Managed: g.Managed, Members: members, Invitations: map[string]string{}}
+		if g.Managed {
+			return nil
+		}
+		assignments, err := tx.ListAssignmentsByGroup(ctx, id)
+		if err != nil {
+			return err
+		}
+		tokens := map[string]bool{}
+		for _, a := range assignments {
+			tokens[a.TokenID] = true
+		}
+		ids := make([]string, 0, len(tokens))
+		for t := range tokens {
+			ids = append(ids, t)
+		}
+		sort.Strings(ids)
+		isMember := make(map[string]bool, len(members))
+		for _, m := range members {
+			isMember[m] = true
+		}
+		for _, t := range ids {
+			users, err := tx.ListVPPUsers(ctx, t)
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				if !isMember[u.Email] || u.Status != UserRegistered || u.InvitationURL == "" {
+					continue
+				}
+				if _, done := out.Invitations[u.Email]; !done {
+					out.Invitations[u.Email] = u.InvitationURL
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteGroup forgets the group and its assignments. Book licenses its members hold stay.
+func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, error) {
+	var rep RemoveReport
+	err := e.tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetGroup(ctx, id); err != nil {
+			return notFound("group", id, err)
+		}
+		members, err := tx.ListMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		if rep.LicensesKept, _, err = licensesHeldBy(ctx, tx, id, members); err != nil {
+			return err
+		}
+		return tx.DeleteGroup(ctx, id)
+	})
+	return rep, err
+}
+
+func difference(a, b []string) []string {
+	inB := make(map[string]bool, len(b))
+	for _, s := range b {
+		inB[s] = true
+	}
+	var out []string
+	for _, s := range a {
+		if !inB[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}

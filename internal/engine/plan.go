@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"context"
+	"sort"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// User statuses at Apple.
+const (
+	UserRegistered = "Registered"
+	UserAssociated = "Associated"
+	UserRetired    = "Retired"
+)
+
+type bookKey struct{ adamID, pricing string }
+
+type pairKey struct {
+	book         bookKey
+	clientUserID string
+}
+
+// work is everything delivery decides from, read from the store in one transaction.
+type work struct {
+	token       store.Token
+	books       map[bookKey]store.Book
+	assignments []store.Assignment
+	groups      map[string]store.Group
+	members     map[string][]string // group id -> sorted emails
+	users       map[string]store.VPPUser
+	licensed    map[pairKey]bool
+	previous    map[string]map[string]store.Delivery // assignment id -> email -> delivery
+}
+
+func (e *Engine) loadWork(ctx context.Context, tokenID string) (*work, error) {
+	w := &work{
+		books:    map[bookKey]store.Book{},
+		groups:   map[string]store.Group{},
+		members:  map[string][]string{},
+		users:    map[string]store.VPPUser{},
+		licensed: map[pairKey]bool{},
+		previous: map[string]map[string]store.Delivery{},
+	}
+	err := e.tx(ctx, func(tx store.Tx) error {
+		var err error
+		if w.token, err = tx.GetToken(ctx, tokenID); err != nil {
+			return notFound("token", tokenID, err)
+		}
+		books, err := tx.ListBooks(ctx, store.BookFilter{TokenID: tokenID})
+		if err != nil {
+			return err
+		}
+		for _, b := range books {
+			w.books[bookKey{b.AdamID, b.PricingParam}] = b
+		}
+		if w.assignments, err = tx.ListAssignments(ctx, tokenID); err != nil {
+			return err
+		}
+		for _, a := range w.assignments {
+			if _, ok := w.groups[a.GroupID]; !ok {
+				g, err := tx.GetGroup(ctx, a.GroupID)
+				if err != nil {
+					return notFound("group", a.GroupID, err)
+				}
+				w.groups[g.ID] = g
+				if w.members[g.ID], err = tx.ListMembers(ctx, g.ID); err != nil {
+					return err
+				}
+			}
+			ds, err := tx.ListDeliveries(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			w.previous[a.ID] = make(map[string]store.Delivery, len(ds))
+			for _, d := range ds {
+				w.previous[a.ID][d.Email] = d
+			}
+		}
+		users, err := tx.ListVPPUsers(ctx, tokenID)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			w.users[u.Email] = u
+		}
+		lic, err := tx.ListLicenses(ctx, tokenID)
+		if err != nil {
+			return err
+		}
+		for _, l := range lic {
+			w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
+		}
+		return nil
+	})
+	return w, err
+}
+
+// deliveryPlan is what delivery would do now.
+type deliveryPlan struct {
+	// newUsers are VPP users to create at Apple (derived clientUserIds), sorted by email.
+	newUsers []store.VPPUser
+	// grant lists, per book, the members (by email, in email order) to license now.
+	grant map[bookKey][]string
+	// cut marks members left unlicensed because an oversubscribed book ran out.
+	cut map[bookKey]map[string]bool
+	// want marks, per assignment, the members who should hold the book now.
+	want map[string]map[string]bool
+}
+
+// confirmed reports whether Apple has the user (a create was seen to succeed).
+func confirmed(u store.VPPUser) bool {
+	return u.Status == UserRegistered || u.Status == UserAssociated
+}
+
+// planDelivery decides, from the records alone, which users to create and which members get
+// which book now. Without oversubscription a book short of licenses is a *ShortageError and
+// nothing is planned; with it, members are licensed in email order until licenses run out.
+func planDelivery(w *work, engineID string) (*deliveryPlan, error) {
+	p := &deliveryPlan{grant: map[bookKey][]string{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}}
+	newUsers := map[string]store.VPPUser{}
+	candidates := map[bookKey]map[string]bool{}
+	strict := map[bookKey]store.Assignment{} // an assignment of the book that forbids oversubscription
+
+	assignments := append([]store.Assignment(nil), w.assignments...)
+	sort.Slice(assignments, func(i, j int) bool { return assignments[i].ID < assignments[j].ID })
+	for _, a := range assignments {
+		g := w.groups[a.GroupID]
+		bk := bookKey{a.AdamID, a.PricingParam}
+		p.want[a.ID] = map[string]bool{}
+		for _, m := range w.members[a.GroupID] {
+			u, known := w.users[m]
+			if !known || !confirmed(u) {
+				nu, seen := newUsers[m]
+				if !seen {
+					nu = u
+					if !known {
+						nu = store.VPPUser{TokenID: w.token.ID, ClientUserID: clientUserID(engineID, w.token.ID, m), Email: m}
+					}
+				}
+				nu.Managed = nu.Managed || g.Managed
+				newUsers[m] = nu
+				u = nu
+			}
+			// Managed Apple Accounts are associated as soon as they are created.
+			if a.Intent == IntentAvailable && !g.Managed && !u.Managed && u.Status != UserAssociated {
+				continue
+			}
+			p.want[a.ID][m] = true
+			if w.licensed[pairKey{bk, u.ClientUserID}] {
+				continue
+			}
+			if candidates[bk] == nil {
+				candidates[bk] = map[string]bool{}
+			}
+			candidates[bk][m] = true
+			if !a.AllowOversubscription {
+				if _, ok := strict[bk]; !ok {
+					strict[bk] = a
+				}
+			}
+		}
+	}
+	for _, u := range newUsers {
+		p.newUsers = append(p.newUsers, u)
+	}
+	sort.Slice(p.newUsers, func(i, j int) bool { return p.newUsers[i].Email < p.newUsers[j].Email })
+
+	keys := make([]bookKey, 0, len(candidates))
+	for bk := range candidates {
+		keys = append(keys, bk)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].adamID+"/"+keys[i].pricing < keys[j].adamID+"/"+keys[j].pricing
+	})
+	for _, bk := range keys {
+		emails := make([]string, 0, len(candidates[bk]))
+		for m := range candidates[bk] {
+			emails = append(emails, m)
+		}
+		sort.Strings(emails)
+		available := max(w.books[bk].Available, 0)
+		if len(emails) > available {
+			if a, ok := strict[bk]; ok {
+				g := w.groups[a.GroupID]
+				return nil, &ShortageError{BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), BookTitle: w.books[bk].Title,
+					GroupID: g.ID, GroupName: g.Name, Needed: len(emails), Available: available}
+			}
+			p.cut[bk] = map[string]bool{}
+			for _, m := range emails[available:] {
+				p.cut[bk][m] = true
+			}
+			emails = emails[:available]
+		}
+		p.grant[bk] = emails
+	}
+	return p, nil
+}
+
+// deliveries computes each assignment's per-member state from the records, the plan, and the
+// failures Apple reported in this run (keyed by clientUserId, and by pair for licenses).
+func deliveries(w *work, p *deliveryPlan, userFailures map[string]failure, pairFailures map[pairKey]failure, now func() store.Delivery) map[string][]store.Delivery {
+	out := map[string][]store.Delivery{}
+	for _, a := range w.assignments {
+		bk := bookKey{a.AdamID, a.PricingParam}
+		g := w.groups[a.GroupID]
+		list := make([]store.Delivery, 0, len(w.members[a.GroupID]))
+		for _, m := range w.members[a.GroupID] {
+			d := now()
+			d.AssignmentID, d.Email = a.ID, m
+			u, known := w.users[m]
+			prev, hadPrev := w.previous[a.ID][m]
+			switch {
+			case known && w.licensed[pairKey{bk, u.ClientUserID}]:
+				d.State = DeliveryLicensed
+			case known && userFailures[u.ClientUserID].code != 0:
+				f := userFailures[u.ClientUserID]
+				d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
+			case known && pairFailures[pairKey{bk, u.ClientUserID}].code != 0:
+				f := pairFailures[pairKey{bk, u.ClientUserID}]
+				d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
+			case p.cut[bk][m]:
+				d.State, d.Detail = DeliveryUnlicensed, "no licenses left for this member (oversubscribed; members are licensed in email order)"
+			case !p.want[a.ID][m] && a.Intent == IntentAvailable && !g.Managed:
+				d.State, d.Detail = DeliveryPending, "waiting for the member to accept the invitation"
+			case hadPrev && prev.State == DeliveryFailed:
+				d.State, d.ErrorNumber, d.Detail = prev.State, prev.ErrorNumber, prev.Detail
+			default:
+				d.State, d.Detail = DeliveryQueued, "due; the next apply delivers it"
+			}
+			list = append(list, d)
+		}
+		out[a.ID] = list
+	}
+	return out
+}
+
+// failure is one error Apple reported for a user or a license.
+type failure struct {
+	code    int
+	message string
+}

@@ -1,0 +1,300 @@
+// Package store keeps the engine's records in SQLite (embedded default) or PostgreSQL (teams),
+// behind one interface. It owns the schema and its migrations, seals tokens at rest when an
+// encryption key is configured, and provides the per-token locks that serialise work on a
+// location across goroutines and processes.
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Callers match them with errors.Is.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule was broken (for example a second token for the same
+	// Apple location, or a second assignment of a book to the same group).
+	ErrConflict = errors.New("conflict")
+	// ErrWrongKey means the database was written with another encryption key.
+	ErrWrongKey = errors.New("the database was written with a different encryption key")
+	// ErrKeyRequired means the database holds sealed tokens and no key was configured.
+	ErrKeyRequired = errors.New("the database holds encrypted tokens; an encryption key is required")
+	// ErrBusy means a lock or the database could not be had within the wait allowed.
+	ErrBusy = errors.New("database busy")
+)
+
+// Kind names a backend.
+type Kind string
+
+// Backends.
+const (
+	SQLite   Kind = "sqlite"
+	Postgres Kind = "postgres"
+)
+
+// Config selects and configures a backend.
+type Config struct {
+	// URL is a SQLite file path (created with its directory on first use) or a postgres:// or
+	// postgresql:// URL.
+	URL string
+	// EncryptionKey, when set, is 32 bytes that seal tokens with AES-256-GCM.
+	EncryptionKey []byte
+	// BusyTimeout bounds how long a write waits for SQLite's write lock and how long LockToken
+	// waits for another holder. Default 30s.
+	BusyTimeout time.Duration
+}
+
+// DefaultBusyTimeout is the BusyTimeout used when Config.BusyTimeout is zero.
+const DefaultBusyTimeout = 30 * time.Second
+
+// KindOf reports the backend a Config.URL selects: Postgres for postgres:// and postgresql://
+// URLs, SQLite for anything else (a file path).
+func KindOf(url string) Kind {
+	l := strings.ToLower(strings.TrimSpace(url))
+	if strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Token is an uploaded location token. Secret is the .vpptoken file contents in clear: the store
+// seals it on write and opens it on read.
+type Token struct {
+	ID               string
+	LocationUID      string
+	DisplayName      string
+	AppleID          string
+	AccountType      string // business | education
+	OrganizationName string
+	LocationName     string
+	CountryCode      string
+	Platform         string // enterprisestore | volumestore
+	WebsiteURL       string
+	ExpiresAt        time.Time
+	Secret           string
+	State            string // valid, expired, invalid, revoked, assigned_to_external_mdm, duplicate_location
+	StateDetail      string
+	LastSyncAt       time.Time // zero: never
+	LastSyncStatus   string    // none, in_progress, completed, failed
+	LastSyncError    string
+	UsersVersion     string // Apple versionId of the last users walk, for sinceVersionId
+	AssignVersion    string // Apple versionId of the last assignments walk
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Book is a purchased book (an Apple asset of productType Book) held by a token's location.
+type Book struct {
+	TokenID      string
+	AdamID       string
+	PricingParam string // STDQ | PLUS
+	Title        string
+	Author       string
+	Genres       []string
+	Language     string
+	CoverURL     string
+	Total        int
+	Assigned     int
+	Available    int
+	Retired      int
+	MetadataAt   time.Time // zero: metadata not fetched yet
+	SyncedAt     time.Time
+}
+
+// VPPUser is an Apple VPP user the engine created at a token's location for one person (email).
+type VPPUser struct {
+	TokenID      string
+	ClientUserID string
+	Email        string // normalised lower-case
+	Managed      bool   // created with managedAppleId
+	Status       string // "" (not yet confirmed at Apple), Registered, Associated, Retired
+	InviteCode   string
+	// InvitationURL is Apple's invitation link for a Registered user, built from the service
+	// config's template when the user was last read.
+	InvitationURL string
+	IDHash        string
+	UpdatedAt     time.Time
+}
+
+// Group is a user group: a set of Apple Account emails.
+type Group struct {
+	ID          string
+	Name        string
+	Description string
+	Managed     bool // members are Managed Apple Accounts
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Assignment gives one book to one group.
+type Assignment struct {
+	ID                    string
+	TokenID               string
+	AdamID                string
+	PricingParam          string
+	GroupID               string
+	Intent                string // required | available
+	AllowOversubscription bool
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// License is a book license Apple holds for one of the engine's users (an Apple assignment).
+type License struct {
+	TokenID      string
+	AdamID       string
+	PricingParam string
+	ClientUserID string
+	AssignedAt   time.Time
+}
+
+// Delivery is the state of one assignment for one group member.
+type Delivery struct {
+	AssignmentID string
+	Email        string
+	State        string // licensed, pending, unlicensed, failed, queued
+	ErrorNumber  int    // Apple's errorNumber when State is failed
+	Detail       string
+	UpdatedAt    time.Time
+}
+
+// JournalEntry records a request that spends licenses or creates users, written before it is
+// sent and settled after, so an interrupted run can be reconciled exactly once.
+type JournalEntry struct {
+	ID        int64
+	TokenID   string
+	Operation string // create_users, associate
+	Payload   []byte // JSON owned by the engine
+	State     string // prepared, sent, settled, failed
+	EventID   string
+	Error     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// SyncRun is one sync of a token.
+type SyncRun struct {
+	ID         int64
+	TokenID    string
+	Kind       string // full | incremental
+	Status     string // in_progress, completed, failed
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Error      string
+	Books      int
+	Users      int
+	Licenses   int
+}
+
+// AuditEntry records one change the engine made at Apple.
+type AuditEntry struct {
+	ID        int64
+	At        time.Time
+	TokenID   string
+	Operation string // e.g. claim, create_users, associate
+	EventID   string
+	Count     int
+	Detail    string // never a secret
+}
+
+// BookFilter narrows ListBooks; zero values do not filter.
+type BookFilter struct {
+	TokenID       string
+	AdamID        string
+	TitleContains string // case-insensitive substring
+	MinAvailable  int
+}
+
+// Store is the engine's view of its database. Every method is safe for concurrent use.
+type Store interface {
+	// Kind reports the backend.
+	Kind() Kind
+	// EngineID is the engine's stable UUID, created with the database.
+	EngineID() string
+	// Tx runs fn in one transaction: every write in fn lands, or none does. fn may be retried
+	// on a serialisation failure, so it must not have side effects outside tx. fn must not call
+	// Tx or LockToken (on SQLite a process writes through one transaction at a time, so a nested
+	// call waits for the busy timeout and fails with ErrBusy). On SQLite every transaction takes
+	// the write lock (BEGIN IMMEDIATE) up front, so keep them short.
+	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// LockToken serialises work on one token across goroutines and processes (PostgreSQL
+	// advisory lock; a lease row on SQLite). It waits up to BusyTimeout, then returns ErrBusy.
+	LockToken(ctx context.Context, tokenID string) (unlock func(), err error)
+	// Close releases the database and any token locks still held. It is safe to call twice.
+	Close() error
+}
+
+// Tx is one transaction. Get*, Update* and Delete* return ErrNotFound when the record is absent
+// (as do writes that reference a missing token, group or assignment); Insert*, Update* and Upsert*
+// return ErrConflict on a uniqueness violation. Insert* and Update* fill a zero CreatedAt /
+// UpdatedAt (Delivery.UpdatedAt, VPPUser.UpdatedAt, AuditEntry.At) with the current time; Update*
+// never change CreatedAt. Times are stored with millisecond precision and read back in UTC.
+// A Tx must not be used after its Store.Tx callback returns, nor from several goroutines.
+type Tx interface {
+	InsertToken(ctx context.Context, t Token) error
+	UpdateToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, id string) (Token, error)
+	GetTokenByLocation(ctx context.Context, locationUID string) (Token, error)
+	ListTokens(ctx context.Context) ([]Token, error)
+	// DeleteToken removes the token with its books, users, licenses, assignments, deliveries
+	// and journal entries. Audit and sync history stay.
+	DeleteToken(ctx context.Context, id string) error
+
+	// UpsertBooks inserts or replaces books by (token, adamId, pricingParam).
+	UpsertBooks(ctx context.Context, books []Book) error
+	// DeleteBooksExcept removes a token's books whose keys are not in keep ("adamId/pricingParam").
+	DeleteBooksExcept(ctx context.Context, tokenID string, keep []string) error
+	GetBook(ctx context.Context, tokenID, adamID, pricingParam string) (Book, error)
+	ListBooks(ctx context.Context, f BookFilter) ([]Book, error)
+
+	UpsertVPPUsers(ctx context.Context, users []VPPUser) error
+	ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error)
+
+	InsertGroup(ctx context.Context, g Group) error
+	UpdateGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, id string) (Group, error)
+	// ListGroups lists every group by ID.
+	ListGroups(ctx context.Context) ([]Group, error)
+	// DeleteGroup removes the group, its members, its assignments and their deliveries.
+	DeleteGroup(ctx context.Context, id string) error
+	// SetMembers replaces the group's member set (normalised emails).
+	SetMembers(ctx context.Context, groupID string, emails []string) error
+	ListMembers(ctx context.Context, groupID string) ([]string, error)
+
+	InsertAssignment(ctx context.Context, a Assignment) error
+	UpdateAssignment(ctx context.Context, a Assignment) error
+	GetAssignment(ctx context.Context, id string) (Assignment, error)
+	GetAssignmentByBookGroup(ctx context.Context, tokenID, adamID, pricingParam, groupID string) (Assignment, error)
+	// ListAssignments lists a token's assignments ("" = all tokens).
+	ListAssignments(ctx context.Context, tokenID string) ([]Assignment, error)
+	ListAssignmentsByGroup(ctx context.Context, groupID string) ([]Assignment, error)
+	// DeleteAssignment removes the assignment and its deliveries.
+	DeleteAssignment(ctx context.Context, id string) error
+
+	UpsertLicenses(ctx context.Context, licenses []License) error
+	// ReplaceLicenses makes the token's licenses exactly the given set (after a full sync).
+	ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error
+	ListLicenses(ctx context.Context, tokenID string) ([]License, error)
+
+	// ReplaceDeliveries makes the assignment's deliveries exactly the given set.
+	ReplaceDeliveries(ctx context.Context, assignmentID string, ds []Delivery) error
+	ListDeliveries(ctx context.Context, assignmentID string) ([]Delivery, error)
+
+	// InsertJournal stores e and returns its ID.
+	InsertJournal(ctx context.Context, e JournalEntry) (int64, error)
+	UpdateJournal(ctx context.Context, e JournalEntry) error
+	// ListOpenJournal lists the token's entries not settled or failed, oldest first.
+	ListOpenJournal(ctx context.Context, tokenID string) ([]JournalEntry, error)
+
+	InsertSyncRun(ctx context.Context, r SyncRun) (int64, error)
+	UpdateSyncRun(ctx context.Context, r SyncRun) error
+	// ListSyncRuns lists a token's sync runs ("" = all), oldest first.
+	ListSyncRuns(ctx context.Context, tokenID string) ([]SyncRun, error)
+
+	InsertAudit(ctx context.Context, a AuditEntry) error
+	// ListAudit lists a token's audit entries ("" = all), oldest first.
+	ListAudit(ctx context.Context, tokenID string) ([]AuditEntry, error)
+}

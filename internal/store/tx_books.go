@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ---- books --------------------------------------------------------------------------------
+
+func (t *tx) UpsertBooks(ctx context.Context, books []Book) error {
+	books = dedupe(books, func(b Book) string { return b.TokenID + "\x00" + b.AdamID + "\x00" + b.PricingParam })
+	if err := t.requireParents(ctx, "tokens", "token", collect(books, func(b Book) string { return b.TokenID })...); err != nil {
+		return err
+	}
+	genres := make([]string, len(books))
+	for i, b := range books {
+		g, err := encodeGenres(b.Genres)
+		if err != nil {
+			return err
+		}
+		genres[i] = g
+	}
+	err := t.bulk(ctx, `INSERT INTO books (token_id, adam_id, pricing_param, title, author, genres,
+		language, cover_url, total, assigned, available, retired, metadata_at, synced_at)`, 14,
+		`ON CONFLICT (token_id, adam_id, pricing_param) DO UPDATE SET title = excluded.title,
+		author = excluded.author, genres = excluded.genres, language = excluded.language,
+		cover_url = excluded.cover_url, total = excluded.total, assigned = excluded.assigned,
+		available = excluded.available, retired = excluded.retired,
+		metadata_at = excluded.metadata_at, synced_at = excluded.synced_at`,
+		len(books), func(i int, a []any) {
+			b := books[i]
+			a[0], a[1], a[2], a[3], a[4], a[5] = b.TokenID, b.AdamID, b.PricingParam, b.Title, b.Author, genres[i]
+			a[6], a[7], a[8], a[9], a[10], a[11] = b.Language, b.CoverURL, b.Total, b.Assigned, b.Available, b.Retired
+			a[12], a[13] = ms(b.MetadataAt), ms(b.SyncedAt)
+		})
+	if err != nil {
+		return fmt.Errorf("store: upsert books: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) DeleteBooksExcept(ctx context.Context, tokenID string, keep []string) error {
+	keepSet := make(map[string]bool, len(keep))
+	for _, k := range keep {
+		keepSet[k] = true
+	}
+	rows, err := t.query(ctx, `SELECT adam_id, pricing_param FROM books WHERE token_id = $1`, tokenID)
+	if err != nil {
+		return err
+	}
+	var drop [][2]string
+	for rows.Next() {
+		var a, p string
+		if err := rows.Scan(&a, &p); err != nil {
+			rows.Close()
+			return t.s.mapErr(err)
+		}
+		if !keepSet[a+"/"+p] {
+			drop = append(drop, [2]string{a, p})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return t.s.mapErr(err)
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	st, err := t.tx.PrepareContext(ctx, `DELETE FROM books WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`)
+	if err != nil {
+		return t.s.mapErr(err)
+	}
+	t.stmts = append(t.stmts, st)
+	for _, d := range drop {
+		if _, err := st.ExecContext(ctx, tokenID, d[0], d[1]); err != nil {
+			return fmt.Errorf("store: delete book %s/%s: %w", d[0], d[1], t.s.mapErr(err))
+		}
+	}
+	return nil
+}
+
+const bookCols = `token_id, adam_id, pricing_param, title, author, genres, language, cover_url,
+	total, assigned, available, retired, metadata_at, synced_at`
+
+func scanBook(row scanner) (Book, error) {
+	var b Book
+	var genres string
+	var meta, synced int64
+	if err := row.Scan(&b.TokenID, &b.AdamID, &b.PricingParam, &b.Title, &b.Author, &genres,
+		&b.Language, &b.CoverURL, &b.Total, &b.Assigned, &b.Available, &b.Retired, &meta, &synced); err != nil {
+		return Book{}, err
+	}
+	g, err := decodeGenres(genres)
+	if err != nil {
+		return Book{}, err
+	}
+	b.Genres, b.MetadataAt, b.SyncedAt = g, fromMS(meta), fromMS(synced)
+	return b, nil
+}
+
+func (t *tx) GetBook(ctx context.Context, tokenID, adamID, pricingParam string) (Book, error) {
+	b, err := scanBook(t.queryRow(ctx, `SELECT `+bookCols+` FROM books
+		WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`, tokenID, adamID, pricingParam))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Book{}, fmt.Errorf("store: book %s/%s of token %s: %w", adamID, pricingParam, tokenID, ErrNotFound)
+	}
+	return b, t.s.mapErr(err)
+}
+
+func (t *tx) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.TokenID != "" {
+		add(`token_id = $?`, f.TokenID)
+	}
+	if f.AdamID != "" {
+		add(`adam_id = $?`, f.AdamID)
+	}
+	if f.TitleContains != "" {
+		add(`LOWER(title) LIKE LOWER($?) ESCAPE '\'`, likePattern(f.TitleContains))
+	}
+	if f.MinAvailable > 0 {
+		add(`available >= $?`, f.MinAvailable)
+	}
+	q := `SELECT ` + bookCols + ` FROM books`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY ` + t.ord("token_id") + `, ` + t.ord("adam_id") + `, ` + t.ord("pricing_param")
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Book
+	for rows.Next() {
+		b, err := scanBook(rows)
+		if err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out = append(out, b)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+// ---- VPP users ----------------------------------------------------------------------------
+
+func (t *tx) UpsertVPPUsers(ctx context.Context, users []VPPUser) error {
+	users = dedupe(users, func(u VPPUser) string { return u.TokenID + "\x00" + u.ClientUserID })
+	if err := t.requireParents(ctx, "tokens", "token", collect(users, func(u VPPUser) string { return u.TokenID })...); err != nil {
+		return err
+	}
+	now := nowUTC()
+	err := t.bulk(ctx, `INSERT INTO vpp_users (token_id, client_user_id, email, managed, status,
+		invite_code, invitation_url, id_hash, updated_at)`, 9,
+		`ON CONFLICT (token_id, client_user_id) DO UPDATE SET email = excluded.email,
+		managed = excluded.managed, status = excluded.status, invite_code = excluded.invite_code,
+		invitation_url = excluded.invitation_url, id_hash = excluded.id_hash, updated_at = excluded.updated_at`,
+		len(users), func(i int, a []any) {
+			u := users[i]
+			a[0], a[1], a[2], a[3] = u.TokenID, u.ClientUserID, u.Email, u.Managed
+			a[4], a[5], a[6], a[7], a[8] = u.Status, u.InviteCode, u.InvitationURL, u.IDHash, ms(orNow(u.UpdatedAt, now))
+		})
+	if err != nil {
+		return fmt.Errorf("store: upsert VPP users: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error) {
+	rows, err := t.query(ctx, `SELECT token_id, client_user_id, email, managed, status, invite_code,
+		invitation_url, id_hash, updated_at FROM vpp_users WHERE token_id = $1
+		ORDER BY `+t.ord("email")+`, `+t.ord("client_user_id"), tokenID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []VPPUser
+	for rows.Next() {
+		var u VPPUser
+		var upd int64
+		if err := rows.Scan(&u.TokenID, &u.ClientUserID, &u.Email, &u.Managed, &u.Status,
+			&u.InviteCode, &u.InvitationURL, &u.IDHash, &upd); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		u.UpdatedAt = fromMS(upd)
+		out = append(out, u)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+// ---- licenses -----------------------------------------------------------------------------
+
+func (t *tx) insertLicenses(ctx context.Context, licenses []License) error {
+	const tail = `ON CONFLICT (token_id, adam_id, pricing_param, client_user_id) DO UPDATE SET assigned_at = excluded.assigned_at`
+	return t.bulk(ctx, `INSERT INTO licenses (token_id, adam_id, pricing_param, client_user_id, assigned_at)`, 5,
+		tail, len(licenses), func(i int, a []any) {
+			l := licenses[i]
+			a[0], a[1], a[2], a[3], a[4] = l.TokenID, l.AdamID, l.PricingParam, l.ClientUserID, ms(l.AssignedAt)
+		})
+}
+
+func licenseKey(l License) string {
+	return l.TokenID + "\x00" + l.AdamID + "\x00" + l.PricingParam + "\x00" + l.ClientUserID
+}
+
+func (t *tx) UpsertLicenses(ctx context.Context, licenses []License) error {
+	if err := t.requireParents(ctx, "tokens", "token", collect(licenses, func(l License) string { return l.TokenID })...); err != nil {
+		return err
+	}
+	if err := t.insertLicenses(ctx, dedupe(licenses, licenseKey)); err != nil {
+		return fmt.Errorf("store: upsert licenses: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error {
+	ls := make([]License, len(licenses))
+	for i, l := range licenses {
+		if l.TokenID == "" {
+			l.TokenID = tokenID
+		}
+		if l.TokenID != tokenID {
+			return fmt.Errorf("store: ReplaceLicenses for token %s given a license of token %s", tokenID, l.TokenID)
+		}
+		ls[i] = l
+	}
+	if err := t.requireParents(ctx, "tokens", "token", tokenID); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `DELETE FROM licenses WHERE token_id = $1`, tokenID); err != nil {
+		return fmt.Errorf("store: replace licenses of token %s: %w", tokenID, err)
+	}
+	if err := t.insertLicenses(ctx, dedupe(ls, licenseKey)); err != nil {
+		return fmt.Errorf("store: replace licenses of token %s: %w", tokenID, err)
+	}
+	return nil
+}
+
+func (t *tx) ListLicenses(ctx context.Context, tokenID string) ([]License, error) {
+	rows, err := t.query(ctx, `SELECT token_id, adam_id, pricing_param, client_user_id, assigned_at
+		FROM licenses WHERE token_id = $1
+		ORDER BY `+t.ord("adam_id")+`, `+t.ord("pricing_param")+`, `+t.ord("client_user_id"), tokenID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []License
+	for rows.Next() {
+		var l License
+		var at int64
+		if err := rows.Scan(&l.TokenID, &l.AdamID, &l.PricingParam, &l.ClientUserID, &at); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		l.AssignedAt = fromMS(at)
+		out = append(out, l)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+// collect returns the distinct keys of items, in first-seen order.
+func collect[T any](items []T, key func(T) string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range items {
+		if k := key(it); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// dedupe keeps the last of the items sharing a key, in first-seen order (one statement may not
+// touch a row twice on PostgreSQL).
+func dedupe[T any](in []T, key func(T) string) []T {
+	if len(in) < 2 {
+		return in
+	}
+	idx := make(map[string]int, len(in))
+	out := make([]T, 0, len(in))
+	for _, v := range in {
+		k := key(v)
+		if i, ok := idx[k]; ok {
+			out[i] = v
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,312 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// ---- groups -------------------------------------------------------------------------------
+
+func (t *tx) InsertGroup(ctx context.Context, g Group) error {
+	if g.ID == "" {
+		return errors.New("store: InsertGroup: the group ID is required")
+	}
+	now := nowUTC()
+	_, err := t.exec(ctx, `INSERT INTO user_groups (id, name, description, managed, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		g.ID, g.Name, g.Description, g.Managed, ms(orNow(g.CreatedAt, now)), ms(orNow(g.UpdatedAt, now)))
+	if err != nil {
+		return fmt.Errorf("store: insert group %s: %w", g.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) UpdateGroup(ctx context.Context, g Group) error {
+	r, err := t.exec(ctx, `UPDATE user_groups SET name = $2, description = $3, managed = $4, updated_at = $5
+		WHERE id = $1`, g.ID, g.Name, g.Description, g.Managed, ms(orNow(g.UpdatedAt, nowUTC())))
+	if err != nil {
+		return fmt.Errorf("store: update group %s: %w", g.ID, err)
+	}
+	return mustAffect(r, "group "+g.ID)
+}
+
+const groupCols = `id, name, description, managed, created_at, updated_at`
+
+func scanGroup(row scanner) (Group, error) {
+	var g Group
+	var c, u int64
+	if err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Managed, &c, &u); err != nil {
+		return Group{}, err
+	}
+	g.CreatedAt, g.UpdatedAt = fromMS(c), fromMS(u)
+	return g, nil
+}
+
+func (t *tx) GetGroup(ctx context.Context, id string) (Group, error) {
+	g, err := scanGroup(t.queryRow(ctx, `SELECT `+groupCols+` FROM user_groups WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Group{}, fmt.Errorf("store: group %s: %w", id, ErrNotFound)
+	}
+	return g, t.s.mapErr(err)
+}
+
+func (t *tx) ListGroups(ctx context.Context) ([]Group, error) {
+	rows, err := t.query(ctx, `SELECT `+groupCols+` FROM user_groups ORDER BY `+t.ord("id"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out = append(out, g)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+func (t *tx) DeleteGroup(ctx context.Context, id string) error {
+	for _, q := range []string{
+		`DELETE FROM deliveries WHERE assignment_id IN (SELECT id FROM assignments WHERE group_id = $1)`,
+		`DELETE FROM assignments WHERE group_id = $1`,
+		`DELETE FROM group_members WHERE group_id = $1`,
+	} {
+		if _, err := t.exec(ctx, q, id); err != nil {
+			return fmt.Errorf("store: delete group %s: %w", id, err)
+		}
+	}
+	r, err := t.exec(ctx, `DELETE FROM user_groups WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete group %s: %w", id, err)
+	}
+	return mustAffect(r, "group "+id)
+}
+
+func (t *tx) SetMembers(ctx context.Context, groupID string, emails []string) error {
+	if err := t.requireParents(ctx, "user_groups", "group", groupID); err != nil {
+		return err
+	}
+	current, err := t.ListMembers(ctx, groupID)
+	if err != nil {
+		return err
+	}
+	want := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		want[e] = true
+	}
+	have := make(map[string]bool, len(current))
+	for _, e := range current {
+		have[e] = true
+	}
+	var drop []string
+	for _, e := range current {
+		if !want[e] {
+			drop = append(drop, e)
+		}
+	}
+	var add []string
+	for e := range want {
+		if !have[e] {
+			add = append(add, e)
+		}
+	}
+	sort.Strings(add)
+	if len(drop) > 0 {
+		st, err := t.tx.PrepareContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND email = $2`)
+		if err != nil {
+			return t.s.mapErr(err)
+		}
+		t.stmts = append(t.stmts, st)
+		for _, e := range drop {
+			if _, err := st.ExecContext(ctx, groupID, e); err != nil {
+				return fmt.Errorf("store: set members of group %s: %w", groupID, t.s.mapErr(err))
+			}
+		}
+	}
+	err = t.bulk(ctx, `INSERT INTO group_members (group_id, email)`, 2, ``, len(add), func(i int, a []any) {
+		a[0], a[1] = groupID, add[i]
+	})
+	if err != nil {
+		return fmt.Errorf("store: set members of group %s: %w", groupID, err)
+	}
+	return nil
+}
+
+func (t *tx) ListMembers(ctx context.Context, groupID string) ([]string, error) {
+	rows, err := t.query(ctx, `SELECT email FROM group_members WHERE group_id = $1 ORDER BY `+t.ord("email"), groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out = append(out, e)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+// ---- assignments --------------------------------------------------------------------------
+
+func (t *tx) InsertAssignment(ctx context.Context, a Assignment) error {
+	if a.ID == "" {
+		return errors.New("store: InsertAssignment: the assignment ID is required")
+	}
+	now := nowUTC()
+	_, err := t.exec(ctx, `INSERT INTO assignments (id, token_id, adam_id, pricing_param, group_id,
+		intent, allow_oversubscription, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, a.TokenID, a.AdamID, a.PricingParam, a.GroupID, a.Intent, a.AllowOversubscription,
+		ms(orNow(a.CreatedAt, now)), ms(orNow(a.UpdatedAt, now)))
+	if err != nil {
+		return fmt.Errorf("store: insert assignment %s (book %s/%s, group %s): %w", a.ID, a.AdamID, a.PricingParam, a.GroupID, err)
+	}
+	return nil
+}
+
+func (t *tx) UpdateAssignment(ctx context.Context, a Assignment) error {
+	r, err := t.exec(ctx, `UPDATE assignments SET token_id = $2, adam_id = $3, pricing_param = $4,
+		group_id = $5, intent = $6, allow_oversubscription = $7, updated_at = $8 WHERE id = $1`,
+		a.ID, a.TokenID, a.AdamID, a.PricingParam, a.GroupID, a.Intent, a.AllowOversubscription,
+		ms(orNow(a.UpdatedAt, nowUTC())))
+	if err != nil {
+		return fmt.Errorf("store: update assignment %s: %w", a.ID, err)
+	}
+	return mustAffect(r, "assignment "+a.ID)
+}
+
+const assignmentCols = `id, token_id, adam_id, pricing_param, group_id, intent,
+	allow_oversubscription, created_at, updated_at`
+
+func scanAssignment(row scanner) (Assignment, error) {
+	var a Assignment
+	var c, u int64
+	if err := row.Scan(&a.ID, &a.TokenID, &a.AdamID, &a.PricingParam, &a.GroupID, &a.Intent,
+		&a.AllowOversubscription, &c, &u); err != nil {
+		return Assignment{}, err
+	}
+	a.CreatedAt, a.UpdatedAt = fromMS(c), fromMS(u)
+	return a, nil
+}
+
+func (t *tx) getAssignment(ctx context.Context, what, where string, args ...any) (Assignment, error) {
+	a, err := scanAssignment(t.queryRow(ctx, `SELECT `+assignmentCols+` FROM assignments WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Assignment{}, fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	return a, t.s.mapErr(err)
+}
+
+func (t *tx) GetAssignment(ctx context.Context, id string) (Assignment, error) {
+	return t.getAssignment(ctx, "assignment "+id, `id = $1`, id)
+}
+
+func (t *tx) GetAssignmentByBookGroup(ctx context.Context, tokenID, adamID, pricingParam, groupID string) (Assignment, error) {
+	return t.getAssignment(ctx, fmt.Sprintf("assignment of book %s/%s of token %s to group %s", adamID, pricingParam, tokenID, groupID),
+		`token_id = $1 AND adam_id = $2 AND pricing_param = $3 AND group_id = $4`, tokenID, adamID, pricingParam, groupID)
+}
+
+func (t *tx) listAssignments(ctx context.Context, where string, args ...any) ([]Assignment, error) {
+	q := `SELECT ` + assignmentCols + ` FROM assignments`
+	if where != "" {
+		q += ` WHERE ` + where
+	}
+	q += ` ORDER BY ` + t.ord("token_id") + `, ` + t.ord("adam_id") + `, ` + t.ord("pricing_param") + `, ` + t.ord("group_id")
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Assignment
+	for rows.Next() {
+		a, err := scanAssignment(rows)
+		if err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out = append(out, a)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+func (t *tx) ListAssignments(ctx context.Context, tokenID string) ([]Assignment, error) {
+	if tokenID == "" {
+		return t.listAssignments(ctx, "")
+	}
+	return t.listAssignments(ctx, `token_id = $1`, tokenID)
+}
+
+func (t *tx) ListAssignmentsByGroup(ctx context.Context, groupID string) ([]Assignment, error) {
+	return t.listAssignments(ctx, `group_id = $1`, groupID)
+}
+
+func (t *tx) DeleteAssignment(ctx context.Context, id string) error {
+	if _, err := t.exec(ctx, `DELETE FROM deliveries WHERE assignment_id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete assignment %s: %w", id, err)
+	}
+	r, err := t.exec(ctx, `DELETE FROM assignments WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete assignment %s: %w", id, err)
+	}
+	return mustAffect(r, "assignment "+id)
+}
+
+// ---- deliveries ---------------------------------------------------------------------------
+
+func (t *tx) ReplaceDeliveries(ctx context.Context, assignmentID string, ds []Delivery) error {
+	now := nowUTC()
+	rows := make([]Delivery, len(ds))
+	for i, d := range ds {
+		if d.AssignmentID == "" {
+			d.AssignmentID = assignmentID
+		}
+		if d.AssignmentID != assignmentID {
+			return fmt.Errorf("store: ReplaceDeliveries for assignment %s given a delivery of assignment %s", assignmentID, d.AssignmentID)
+		}
+		d.UpdatedAt = orNow(d.UpdatedAt, now)
+		rows[i] = d
+	}
+	rows = dedupe(rows, func(d Delivery) string { return d.Email })
+	if err := t.requireParents(ctx, "assignments", "assignment", assignmentID); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `DELETE FROM deliveries WHERE assignment_id = $1`, assignmentID); err != nil {
+		return fmt.Errorf("store: replace deliveries of assignment %s: %w", assignmentID, err)
+	}
+	err := t.bulk(ctx, `INSERT INTO deliveries (assignment_id, email, state, error_number, detail, updated_at)`, 6, ``,
+		len(rows), func(i int, a []any) {
+			d := rows[i]
+			a[0], a[1], a[2], a[3], a[4], a[5] = d.AssignmentID, d.Email, d.State, d.ErrorNumber, d.Detail, ms(d.UpdatedAt)
+		})
+	if err != nil {
+		return fmt.Errorf("store: replace deliveries of assignment %s: %w", assignmentID, err)
+	}
+	return nil
+}
+
+func (t *tx) ListDeliveries(ctx context.Context, assignmentID string) ([]Delivery, error) {
+	rows, err := t.query(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
+		FROM deliveries WHERE assignment_id = $1 ORDER BY `+t.ord("email"), assignmentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var u int64
+		if err := rows.Scan(&d.AssignmentID, &d.Email, &d.State, &d.ErrorNumber, &d.Detail, &u); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		d.UpdatedAt = fromMS(u)
+		out = append(out, d)
+	}
+	return out, t.s.mapErr(rows.Err())
+}

@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// ---- journal ------------------------------------------------------------------------------
+
+func (t *tx) InsertJournal(ctx context.Context, e JournalEntry) (int64, error) {
+	id, err := t.nextID(ctx, "journal")
+	if err != nil {
+		return 0, err
+	}
+	now := nowUTC()
+	_, err = t.exec(ctx, `INSERT INTO journal (id, token_id, operation, payload, state, event_id, error,
+		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		id, e.TokenID, e.Operation, encodePayload(e.Payload), e.State, e.EventID, e.Error,
+		ms(orNow(e.CreatedAt, now)), ms(orNow(e.UpdatedAt, now)))
+	if err != nil {
+		return 0, fmt.Errorf("store: insert journal entry for token %s: %w", e.TokenID, err)
+	}
+	return id, nil
+}
+
+func (t *tx) UpdateJournal(ctx context.Context, e JournalEntry) error {
+	r, err := t.exec(ctx, `UPDATE journal SET operation = $2, payload = $3, state = $4, event_id = $5,
+		error = $6, updated_at = $7 WHERE id = $1`,
+		e.ID, e.Operation, encodePayload(e.Payload), e.State, e.EventID, e.Error, ms(orNow(e.UpdatedAt, nowUTC())))
+	if err != nil {
+		return fmt.Errorf("store: update journal entry %d: %w", e.ID, err)
+	}
+	return mustAffect(r, fmt.Sprintf("journal entry %d", e.ID))
+}
+
+func (t *tx) ListOpenJournal(ctx context.Context, tokenID string) ([]JournalEntry, error) {
+	rows, err := t.query(ctx, `SELECT id, token_id, operation, payload, state, event_id, error,
+		created_at, updated_at FROM journal
+		WHERE token_id = $1 AND state <> 'settled' AND state <> 'failed' ORDER BY id`, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []JournalEntry
+	for rows.Next() {
+		var e JournalEntry
+		var payload string
+		var c, u int64
+		if err := rows.Scan(&e.ID, &e.TokenID, &e.Operation, &payload, &e.State, &e.EventID,
+			&e.Error, &c, &u); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		if e.Payload, err = decodePayload(payload); err != nil {
+			return nil, err
+		}
+		e.CreatedAt, e.UpdatedAt = fromMS(c), fromMS(u)
+		out = append(out, e)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+// ---- sync runs ----------------------------------------------------------------------------
+
+func (t *tx) InsertSyncRun(ctx context.Context, r SyncRun) (int64, error) {
+	id, err := t.nextID(ctx, "sync_runs")
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.exec(ctx, `INSERT INTO sync_runs (id, token_id, kind, status, started_at, finished_at,
+		error, books, users, licenses) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id, r.TokenID, r.Kind, r.Status, ms(orNow(r.StartedAt, nowUTC())), ms(r.FinishedAt), r.Error,
+		r.Books, r.Users, r.Licenses)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert sync run for token %s: %w", r.TokenID, err)
+	}
+	return id, nil
+}
+
+func (t *tx) UpdateSyncRun(ctx context.Context, r SyncRun) error {
+	res, err := t.exec(ctx, `UPDATE sync_runs SET kind = $2, status = $3, finished_at = $4, error = $5,
+		books = $6, users = $7, licenses = $8 WHERE id = $1`,
+		r.ID, r.Kind, r.Status, ms(r.FinishedAt), r.Error, r.Books, r.Users, r.Licenses)
+	if err != nil {
+		return fmt.Errorf("store: update sync run %d: %w", r.ID, err)
+	}
+	return mustAffect(res, fmt.Sprintf("sync run %d", r.ID))
+}
+
+func (t *tx) ListSyncRuns(ctx context.Context, tokenID string) ([]SyncRun, error) {
+	q := `SELECT id, token_id, kind, status, started_at, finished_at, error, books, users, licenses
+		FROM sync_runs`
+	var args []any
+	if tokenID != "" {
+		q += ` WHERE token_id = $1`
+		args = append(args, tokenID)
+	}
+	rows, err := t.query(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SyncRun
+	for rows.Next() {
+		var r SyncRun
+		var st, fin int64
+		if err := rows.Scan(&r.ID, &r.TokenID, &r.Kind, &r.Status, &st, &fin, &r.Error, &r.Books,
+			&r.Users, &r.Licenses); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		r.StartedAt, r.FinishedAt = fromMS(st), fromMS(fin)
+		out = append(out, r)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
+// ---- audit --------------------------------------------------------------------------------
+
+func (t *tx) InsertAudit(ctx context.Context, a AuditEntry) error {
+	id, err := t.nextID(ctx, "audit")
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO audit (id, at, token_id, operation, event_id, count, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		id, ms(orNow(a.At, nowUTC())), a.TokenID, a.Operation, a.EventID, a.Count, a.Detail)
+	if err != nil {
+		return fmt.Errorf("store: insert audit entry: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) ListAudit(ctx context.Context, tokenID string) ([]AuditEntry, error) {
+	q := `SELECT id, at, token_id, operation, event_id, count, detail FROM audit`
+	var args []any
+	if tokenID != "" {
+		q += ` WHERE token_id = $1`
+		args = append(args, tokenID)
+	}
+	rows, err := t.query(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var a AuditEntry
+		var at int64
+		if err := rows.Scan(&a.ID, &at, &a.TokenID, &a.Operation, &a.EventID, &a.Count, &a.Detail); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		a.At = fromMS(at)
+		out = append(out, a)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
