@@ -3,7 +3,9 @@ package applesim
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +214,44 @@ func TestRateLimit(t *testing.T) {
 	r = e2.do("GET", "/assets", e2.token, nil)
 	if r.status != 429 || r.header.Get("Retry-After") != "2" {
 		t.Fatalf("got %d Retry-After %q", r.status, r.header.Get("Retry-After"))
+	}
+}
+
+func TestAdoptToken(t *testing.T) {
+	s := New(Options{DisableRateLimit: true})
+	defer s.Close()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	loc, err := s.CreateLocation(LocationSpec{Name: "Sandbox", AccountType: AccountBusiness})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := base64.StdEncoding.EncodeToString([]byte(`{"token":"sandbox-springfield","expDate":"2031-01-01T00:00:00+0000","orgName":"Springfield"}`))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/mdm/v2/client/config", nil)
+	req.Header.Set("Authorization", "Bearer "+file)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("before adoption: %v %v, want 401", resp, err)
+	}
+	if err := s.AdoptToken(loc.UID, file); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdoptToken(loc.UID, file); err != nil {
+		t.Fatalf("adopting twice: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after adoption: %v %v, want 200", resp, err)
+	}
+	var cc map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&cc)
+	if cc["uId"] != loc.UID || cc["tokenExpirationDate"] != "2031-01-01T00:00:00+0000" {
+		t.Errorf("client config = %v", cc)
+	}
+	other, _ := s.CreateLocation(LocationSpec{Name: "Other"})
+	if err := s.AdoptToken(other.UID, file); !errors.Is(err, ErrExists) {
+		t.Errorf("adopting another location's token: %v, want ErrExists", err)
+	}
+	if err := s.AdoptToken(loc.UID, "bm90IGpzb24="); !errors.Is(err, ErrInvalid) {
+		t.Errorf("adopting garbage: %v, want ErrInvalid", err)
 	}
 }

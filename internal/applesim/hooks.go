@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -136,6 +137,37 @@ func (s *Server) MintToken(uid string, expiresAt time.Time) (string, error) {
 		return "", err
 	}
 	return base64.StdEncoding.EncodeToString(raw), nil
+}
+
+// AdoptToken accepts an existing .vpptoken file for a location, as if Apple had issued it there
+// (sandbox mode ships token files the simulator has never minted). The file's expDate and orgName
+// are kept; adopting a file the simulator already knows changes nothing.
+func (s *Server) AdoptToken(uid, contents string) error {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(contents))
+	if err != nil {
+		return fmt.Errorf("%w: token file is not base64", ErrInvalid)
+	}
+	var f tokenFile
+	if err := json.Unmarshal(raw, &f); err != nil || f.Token == "" {
+		return fmt.Errorf("%w: token file is not JSON with a token field", ErrInvalid)
+	}
+	exp, err := time.Parse(dateLayout, f.ExpDate)
+	if err != nil {
+		return fmt.Errorf("%w: expDate %q is not of the form 2006-01-02T15:04:05+0000", ErrInvalid, f.ExpDate)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w.Locations[uid] == nil {
+		return ErrUnknownLocation
+	}
+	if existing := s.w.Tokens[f.Token]; existing != nil {
+		if existing.UID != uid {
+			return fmt.Errorf("%w: the token already belongs to location %s", ErrExists, existing.UID)
+		}
+		return nil
+	}
+	s.w.Tokens[f.Token] = &token{Secret: f.Token, UID: uid, OrgName: f.OrgName, ExpiresAt: exp.UTC()}
+	return nil
 }
 
 func (s *Server) tokenLocked(contents string) (*token, error) {

@@ -100,7 +100,8 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 		return Assignment{}, err
 	}
 	derr := e.Deliver(ctx, tokenID)
-	out, err := e.GetAssignment(ctx, a.ID)
+	// The assignment is stored whatever delivery did; read it even if ctx ran out meanwhile.
+	out, err := e.GetAssignment(context.WithoutCancel(ctx), a.ID)
 	if err != nil {
 		return Assignment{}, err
 	}
@@ -111,6 +112,10 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 // an apply delivers the remainder after licenses were bought or a failure was fixed.
 func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentInput) (Assignment, error) {
 	if _, _, _, err := validateAssignment(in); err != nil {
+		return Assignment{}, err
+	}
+	// Refuse a shortage before anything is stored, so a refused change leaves no trace.
+	if _, err := e.Forecast(ctx, in); err != nil {
 		return Assignment{}, err
 	}
 	var tokenID string
@@ -129,11 +134,8 @@ func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentI
 	if err != nil {
 		return Assignment{}, err
 	}
-	if _, err := e.Forecast(ctx, in); err != nil {
-		return Assignment{}, err
-	}
 	derr := e.Deliver(ctx, tokenID)
-	out, err := e.GetAssignment(ctx, id)
+	out, err := e.GetAssignment(context.WithoutCancel(ctx), id)
 	if err != nil {
 		return Assignment{}, err
 	}
@@ -257,6 +259,9 @@ type Forecast struct {
 	// Deliverable counts licenses an apply would deliver now (capped by Available when
 	// oversubscription is allowed).
 	Deliverable int
+	// Refused counts needed members Apple refused for a lasting reason (an Apple Account that
+	// cannot be associated, say); they are not in Deliverable.
+	Refused int
 	// LicensesKept counts licenses that stay with members if the assignment is removed.
 	LicensesKept int
 }
@@ -294,6 +299,22 @@ func (e *Engine) Forecast(ctx context.Context, in AssignmentInput) (Forecast, er
 		if err != nil {
 			return err
 		}
+		// Members Apple refused for a reason that will not pass by itself are not proposed again
+		// at every plan; running out of licenses (9709) is retried once licenses are available.
+		refused := map[string]bool{}
+		if a, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, g.ID); err == nil {
+			ds, err := tx.ListDeliveries(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				if d.State == DeliveryFailed && d.ErrorNumber != 9709 {
+					refused[d.Email] = true
+				}
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		byEmail := make(map[string]store.VPPUser, len(users))
 		for _, u := range users {
 			byEmail[u.Email] = u
@@ -313,12 +334,15 @@ func (e *Engine) Forecast(ctx context.Context, in AssignmentInput) (Forecast, er
 			}
 			if in.Intent == IntentRequired || g.Managed || (ok && u.Status == UserAssociated) {
 				f.Needed++
+				if refused[m] {
+					f.Refused++
+				}
 			}
 		}
-		f.Deliverable = f.Needed
+		f.Deliverable = f.Needed - f.Refused
 		if f.Needed > f.Available {
 			f.Shortfall = f.Needed - f.Available
-			f.Deliverable = f.Available
+			f.Deliverable = min(f.Deliverable, f.Available)
 			if !in.AllowOversubscription {
 				return &ShortageError{BookID: in.BookID, BookTitle: book.Title, GroupID: g.ID, GroupName: g.Name, Needed: f.Needed, Available: f.Available}
 			}

@@ -54,10 +54,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string) error {
 	if err != nil {
 		return err
 	}
-	p, err := planDelivery(w, e.ID())
-	if err != nil {
-		return err
-	}
+	p := planDelivery(w, e.ID())
 	userFailures := map[string]failure{}
 	pairFailures := map[pairKey]failure{}
 
@@ -68,9 +65,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string) error {
 		if w, err = e.loadWork(ctx, tokenID); err != nil {
 			return err
 		}
-		if p, err = planDelivery(w, e.ID()); err != nil {
-			return err
-		}
+		p = planDelivery(w, e.ID())
 	}
 	if err := e.associate(ctx, rec, c, w, p, pairFailures); err != nil {
 		return e.finish(ctx, tokenID, userFailures, pairFailures, err)
@@ -97,17 +92,7 @@ func (e *Engine) recordDeliveries(ctx context.Context, tokenID string, f *runFai
 	if err != nil {
 		return err
 	}
-	p, err := planDelivery(w, e.ID())
-	var shortage *ShortageError
-	if errors.As(err, &shortage) {
-		// Recording must not fail on a shortage: show what is held and leave the rest queued.
-		p = &deliveryPlan{grant: map[bookKey][]string{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}}
-		for _, a := range w.assignments {
-			p.want[a.ID] = map[string]bool{}
-		}
-	} else if err != nil {
-		return err
-	}
+	p := planDelivery(w, e.ID())
 	if f == nil {
 		f = &runFailures{}
 	}

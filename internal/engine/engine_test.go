@@ -658,3 +658,38 @@ func TestToken_manyLocations(t *testing.T) {
 		}
 	}
 }
+
+// A book that runs short for a strict assignment waits for licenses; other books on the same token
+// are still delivered.
+func TestDelivery_shortBookDoesNotBlockOthers(t *testing.T) {
+	e := newEnv(t, store.SQLite, applesim.Options{})
+	ctx := context.Background()
+	tok := e.addToken()
+	g := e.group("Two", false, "a@example.com", "b@example.com")
+	short := engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookB, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}
+	if _, err := e.eng.CreateAssignment(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	// A third member: book B (2 licenses) is now short for this strict assignment.
+	if _, _, err := e.eng.UpdateGroup(ctx, g.ID, engine.GroupInput{Name: "Two", Members: []string{"a@example.com", "b@example.com", "c@example.com"}}); err != nil {
+		t.Fatalf("growing the group: %v", err)
+	}
+	other := e.group("Others", false, "x@example.com")
+	a, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookA, "STDQ"), GroupID: other.ID, Intent: engine.IntentRequired})
+	if err != nil || a.Licensed != 1 {
+		t.Fatalf("another book on the same token: %+v, %v; want it delivered", a, err)
+	}
+	s, _ := e.eng.FindAssignment(ctx, short.BookID, g.ID)
+	if s.Licensed != 2 || s.Pending != 1 {
+		t.Errorf("short assignment = %+v, want 2 licensed and 1 waiting", s)
+	}
+	// Refused changes leave no trace: switching to "available" is no shortage, but asking for more
+	// than exists via a new strict assignment is refused before anything is stored.
+	third := e.group("Third", false, "q@example.com", "r@example.com", "s@example.com")
+	if _, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: short.BookID, GroupID: third.ID, Intent: engine.IntentRequired}); !errors.Is(err, engine.ErrNotEnoughLicenses) {
+		t.Errorf("new strict assignment of a short book: %v", err)
+	}
+	if _, err := e.eng.FindAssignment(ctx, short.BookID, third.ID); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("refused assignment was stored: %v", err)
+	}
+}

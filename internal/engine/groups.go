@@ -159,6 +159,25 @@ func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []s
 	return count, tokens, nil
 }
 
+// GroupRemovalImpact counts the book licenses that members leaving the group would keep (books
+// cannot be reclaimed), for a plan-time warning. It reads only the engine's records.
+func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []string) (int, error) {
+	members, err := NormalizeMembers(remaining)
+	if err != nil {
+		return 0, err
+	}
+	var kept int
+	err = e.tx(ctx, func(tx store.Tx) error {
+		old, err := tx.ListMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		kept, _, err = licensesHeldBy(ctx, tx, id, difference(old, members))
+		return err
+	})
+	return kept, err
+}
+
 // GetGroup reads a group, with pending invitations, from the engine's records.
 func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
 	var out Group

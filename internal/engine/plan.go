@@ -106,6 +106,9 @@ type deliveryPlan struct {
 	cut map[bookKey]map[string]bool
 	// want marks, per assignment, the members who should hold the book now.
 	want map[string]map[string]bool
+	// short holds books that lack licenses for an assignment that forbids oversubscription:
+	// nothing is granted for them (their members stay queued) while other books go ahead.
+	short map[bookKey]*ShortageError
 }
 
 // confirmed reports whether Apple has the user (a create was seen to succeed).
@@ -114,10 +117,11 @@ func confirmed(u store.VPPUser) bool {
 }
 
 // planDelivery decides, from the records alone, which users to create and which members get
-// which book now. Without oversubscription a book short of licenses is a *ShortageError and
-// nothing is planned; with it, members are licensed in email order until licenses run out.
-func planDelivery(w *work, engineID string) (*deliveryPlan, error) {
-	p := &deliveryPlan{grant: map[bookKey][]string{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}}
+// which book now. A book short of licenses for an assignment that forbids oversubscription gets
+// no grants (recorded in short); with oversubscription, members are licensed in email order until
+// licenses run out.
+func planDelivery(w *work, engineID string) *deliveryPlan {
+	p := &deliveryPlan{grant: map[bookKey][]string{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}, short: map[bookKey]*ShortageError{}}
 	newUsers := map[string]store.VPPUser{}
 	candidates := map[bookKey]map[string]bool{}
 	strict := map[bookKey]store.Assignment{} // an assignment of the book that forbids oversubscription
@@ -183,8 +187,9 @@ func planDelivery(w *work, engineID string) (*deliveryPlan, error) {
 		if len(emails) > available {
 			if a, ok := strict[bk]; ok {
 				g := w.groups[a.GroupID]
-				return nil, &ShortageError{BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), BookTitle: w.books[bk].Title,
+				p.short[bk] = &ShortageError{BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), BookTitle: w.books[bk].Title,
 					GroupID: g.ID, GroupName: g.Name, Needed: len(emails), Available: available}
+				continue
 			}
 			p.cut[bk] = map[string]bool{}
 			for _, m := range emails[available:] {
@@ -194,7 +199,7 @@ func planDelivery(w *work, engineID string) (*deliveryPlan, error) {
 		}
 		p.grant[bk] = emails
 	}
-	return p, nil
+	return p
 }
 
 // deliveries computes each assignment's per-member state from the records, the plan, and the
@@ -225,6 +230,8 @@ func deliveries(w *work, p *deliveryPlan, userFailures map[string]failure, pairF
 				d.State, d.Detail = DeliveryPending, "waiting for the member to accept the invitation"
 			case hadPrev && prev.State == DeliveryFailed:
 				d.State, d.ErrorNumber, d.Detail = prev.State, prev.ErrorNumber, prev.Detail
+			case p.short[bk] != nil:
+				d.State, d.Detail = DeliveryQueued, "waiting for licenses: "+p.short[bk].Error()
 			default:
 				d.State, d.Detail = DeliveryQueued, "due; the next apply delivers it"
 			}

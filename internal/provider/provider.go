@@ -4,19 +4,43 @@ package provider
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+	"github.com/vppkit/terraform-provider-vpp/internal/sandbox"
 )
 
-var _ provider.Provider = (*vppProvider)(nil)
+var (
+	_ provider.Provider              = (*vppProvider)(nil)
+	_ provider.ProviderWithFunctions = (*vppProvider)(nil)
+)
 
 // vppProvider is the provider implementation; version and commit identify the build.
 type vppProvider struct {
 	version string
 	commit  string
+	// tune adjusts the engine configuration (tests shorten Apple's polling intervals).
+	tune func(*engine.Config)
 }
 
 // New returns a factory for the provider, so tests can serve it in-process with New("test", "")().
@@ -26,6 +50,20 @@ func New(version, commit string) func() provider.Provider {
 	}
 }
 
+// providerData is what Configure hands to resources, data sources and functions.
+type providerData struct {
+	engine *engine.Engine
+	now    func() time.Time
+}
+
+type providerModel struct {
+	Database      types.String `tfsdk:"database"`
+	AppleAPIURL   types.String `tfsdk:"apple_api_url"`
+	Sandbox       types.Bool   `tfsdk:"sandbox"`
+	EncryptionKey types.String `tfsdk:"encryption_key"`
+	SyncInterval  types.String `tfsdk:"sync_interval"`
+}
+
 func (p *vppProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "vpp"
 	resp.Version = p.version
@@ -33,18 +71,246 @@ func (p *vppProvider) Metadata(_ context.Context, _ provider.MetadataRequest, re
 
 func (p *vppProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Manage Apple volume-purchased eBooks as code: upload location tokens, " +
-			"sync purchased books and license counts, and assign books to user groups.",
+		MarkdownDescription: "Manage Apple volume-purchased eBooks as code: upload location tokens, sync purchased " +
+			"books and license counts, and assign books to user groups. The provider embeds a management engine that " +
+			"keeps its records in SQLite (default) or PostgreSQL and talks to Apple's App and Book Management API.",
+		Attributes: map[string]schema.Attribute{
+			"database": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Where the engine keeps its records: a SQLite file path (created with its directory, " +
+					"mode 0600 in a 0700 directory) or a `postgres://` URL for teams and CI fleets that share one engine. " +
+					"Defaults to `" + engine.DefaultDatabase + "` under the working directory, or `VPP_DATABASE`.",
+			},
+			"apple_api_url": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Apple's App and Book Management API. Defaults to `" + apple.DefaultBaseURL + "`, or " +
+					"`VPP_APPLE_API_URL`. Any compatible endpoint works; it must use HTTPS, except on a loopback address " +
+					"(for simulators).",
+			},
+			"sandbox": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Run against an in-process simulation of Apple's service instead of Apple, with no Apple " +
+					"account needed. Its state is kept in `sandbox.json` beside the engine's database, so plan and apply see " +
+					"the same simulated Apple. It accepts sandbox token files (see the quickstart) and seeds each new location " +
+					"with sample books; invited users accept after `VPP_SANDBOX_ACCEPT_AFTER` (default `2m`, or `never`). " +
+					"Defaults to `false`, or `VPP_SANDBOX`.",
+			},
+			"encryption_key": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "32-byte key, base64 or hex encoded, that encrypts stored tokens with AES-256-GCM " +
+					"(generate one with `openssl rand -base64 32`). Defaults to `VPP_ENCRYPTION_KEY`. Once a database holds " +
+					"encrypted tokens it must always be opened with the same key. On Terraform 1.10 or newer, pass an " +
+					"ephemeral value to keep it out of plans entirely.",
+			},
+			"sync_interval": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How old a token's last sync may be before a refresh syncs it again, as a Go duration " +
+					"(`12h`, `30m`). Defaults to `12h` (twice a day, like Intune), or `VPP_SYNC_INTERVAL`. At least `1m`.",
+			},
+		},
 	}
 }
 
-func (p *vppProvider) Configure(_ context.Context, _ provider.ConfigureRequest, _ *provider.ConfigureResponse) {
+func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for name, v := range map[string]interface{ IsUnknown() bool }{
+		"database": m.Database, "apple_api_url": m.AppleAPIURL, "sandbox": m.Sandbox,
+		"encryption_key": m.EncryptionKey, "sync_interval": m.SyncInterval,
+	} {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown Provider Setting",
+				fmt.Sprintf("The provider cannot open its engine until %s is known. Set it to a literal, a variable, or "+
+					"a value known at plan time, or apply the resources it depends on first (-target).", name))
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	cfg := engine.Config{Version: p.version}
+	cfg.Database = stringOr(m.Database, "VPP_DATABASE", engine.DefaultDatabase)
+	if cfg.Database == "" {
+		resp.Diagnostics.AddAttributeError(path.Root("database"), "Invalid Database", "database is empty; remove it to use "+engine.DefaultDatabase+" or give a file path or postgres:// URL.")
+	}
+
+	rawURL := stringOr(m.AppleAPIURL, "VPP_APPLE_API_URL", apple.DefaultBaseURL)
+	if err := checkAppleURL(rawURL); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("apple_api_url"), "Invalid Apple API URL", err.Error())
+	}
+	cfg.AppleBaseURL = rawURL
+
+	useSandbox, err := boolOr(m.Sandbox, "VPP_SANDBOX")
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("sandbox"), "Invalid Sandbox Setting", err.Error())
+	}
+	if useSandbox {
+		if !m.AppleAPIURL.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("apple_api_url"), "Conflicting Provider Settings",
+				"sandbox = true runs a simulated Apple service inside the provider, so apple_api_url has no effect; remove one of them.")
+		}
+		sb, err := openSandbox(cfg.Database)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("sandbox"), "Unable to Start the Sandbox", err.Error())
+		} else {
+			cfg.HTTPClient, cfg.AppleBaseURL = sb.HTTPClient(), sandbox.BaseURL
+			// The sandbox settles every event before it answers: no need to wait for Apple.
+			cfg.FirstPoll = time.Millisecond
+		}
+	}
+
+	if key := stringOr(m.EncryptionKey, "VPP_ENCRYPTION_KEY", ""); key != "" {
+		cfg.EncryptionKey, err = decodeKey(key)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("encryption_key"), "Invalid Encryption Key", err.Error())
+		}
+	}
+
+	if s := stringOr(m.SyncInterval, "VPP_SYNC_INTERVAL", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			resp.Diagnostics.AddAttributeError(path.Root("sync_interval"), "Invalid Sync Interval",
+				fmt.Sprintf("sync_interval %q is not a duration; use a Go duration such as \"12h\" or \"30m\".", s))
+		case d < time.Minute:
+			resp.Diagnostics.AddAttributeError(path.Root("sync_interval"), "Invalid Sync Interval",
+				fmt.Sprintf("sync_interval %q is shorter than one minute; Apple asks clients not to poll that often.", s))
+		default:
+			cfg.SyncInterval = d
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if p.tune != nil {
+		p.tune(&cfg)
+	}
+
+	eng, err := openEngine(ctx, cfg)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("database"), "Unable to Open the VPP Engine",
+			fmt.Sprintf("The engine's database could not be opened: %v", err))
+		return
+	}
+	data := &providerData{engine: eng, now: time.Now}
+	if cfg.Now != nil {
+		data.now = cfg.Now
+	}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
+	resp.ActionData = data
+	resp.ListResourceData = data
 }
 
 func (p *vppProvider) Resources(_ context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{NewTokenResource, NewUserGroupResource, NewEbookAssignmentResource}
 }
 
 func (p *vppProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewBooksDataSource, NewBookDataSource, NewUserGroupDataSource}
+}
+
+func (p *vppProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{NewParseTokenFunction}
+}
+
+// Engines are shared by configuration within one process: Terraform configures the provider once
+// per run, but tests configure it for every step, and one SQLite file is best served by one engine.
+var (
+	enginesMu sync.Mutex
+	engines   = map[string]*engine.Engine{}
+)
+
+func openEngine(ctx context.Context, cfg engine.Config) (*engine.Engine, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%x\x00%s\x00%s\x00%v\x00%v", cfg.Database, cfg.AppleBaseURL, cfg.EncryptionKey, cfg.SyncInterval,
+		cfg.Version, cfg.PollInterval, cfg.HTTPClient != nil)
+	key := hex.EncodeToString(h.Sum(nil))
+	enginesMu.Lock()
+	defer enginesMu.Unlock()
+	if e, ok := engines[key]; ok {
+		return e, nil
+	}
+	tflog.Debug(ctx, "Opening the VPP engine", map[string]any{"database_kind": databaseKind(cfg.Database)})
+	e, err := engine.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	engines[key] = e
+	return e, nil
+}
+
+func databaseKind(db string) string {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func stringOr(v types.String, env, def string) string {
+	if !v.IsNull() {
+		return v.ValueString()
+	}
+	if s, ok := os.LookupEnv(env); ok {
+		return s
+	}
+	return def
+}
+
+func boolOr(v types.Bool, env string) (bool, error) {
+	if !v.IsNull() {
+		return v.ValueBool(), nil
+	}
+	s, ok := os.LookupEnv(env)
+	if !ok || s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean; use true or false (or 1 or 0)", env, s)
+	}
+	return b, nil
+}
+
+// checkAppleURL accepts HTTPS anywhere and plain HTTP only on loopback (simulators).
+func checkAppleURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("apple_api_url %q is not an absolute http(s) URL; the default is %s", raw, apple.DefaultBaseURL)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("apple_api_url %q uses plain HTTP on a host that is not loopback; tokens would travel unencrypted. "+
+			"Use https://, or a loopback address (127.0.0.1, ::1, localhost) for a local simulator", raw)
+	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// decodeKey reads a 32-byte key given as base64 or as 64 hex digits. The error never echoes it.
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("encryption_key decodes to %d bytes; AES-256 needs exactly 32. Generate one with `openssl rand -base64 32`", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("encryption_key is neither base64 nor 64 hex digits; generate one with `openssl rand -base64 32`")
 }

@@ -1,29 +1,199 @@
 package provider
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
-// testAccProtoV6ProviderFactories serves the provider in-process to the real terraform (or tofu)
-// CLI that terraform-plugin-testing drives.
+// The acceptance tests drive the real terraform (or tofu) CLI against the provider served
+// in-process, with the simulator standing in for Apple on a loopback address.
+
+// fastEngine shortens Apple's polling guidance (30 s) so that tests run in seconds.
+func fastEngine(c *engine.Config) {
+	c.PollInterval = 5 * time.Millisecond
+	c.FirstPoll = time.Millisecond
+	c.EventTimeout = 30 * time.Second
+	c.TuneClient = func(a *apple.Config) {
+		a.RequestsPerSecond = 10000
+		a.RetryMax = 3
+		a.RetryWaitMin, a.RetryWaitMax = time.Millisecond, 20*time.Millisecond
+	}
+}
+
+// testAccProtoV6ProviderFactories serves the provider in-process to the CLI that
+// terraform-plugin-testing drives.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"vpp": providerserver.NewProtocol6WithError(New("test", "")()),
+	"vpp": providerserver.NewProtocol6WithError(&vppProvider{version: "test", tune: fastEngine}),
+}
+
+var (
+	simOnce sync.Once
+	testSim *applesim.Server
+	simURL  string
+)
+
+// simulator starts, once per test binary, the simulated Apple service on loopback.
+func simulator(t *testing.T) (*applesim.Server, string) {
+	t.Helper()
+	simOnce.Do(func() {
+		testSim = applesim.New(applesim.Options{DisableRateLimit: true})
+		srv := httptest.NewServer(testSim)
+		simURL = srv.URL + "/mdm/v2"
+	})
+	return testSim, simURL
+}
+
+// testAccPreCheck fails fast when the simulated Apple service does not answer.
+func testAccPreCheck(t *testing.T) {
+	t.Helper()
+	_, base := simulator(t)
+	resp, err := http.Get(base + "/service/config")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the simulated Apple service at %s does not answer (%v); the acceptance tests need it", base, err)
+	}
+	_ = resp.Body.Close()
+}
+
+// Books every test location holds: A 10 licenses, B 2, C 1000.
+const (
+	testBookA = "1000000001"
+	testBookB = "1000000002"
+	testBookC = "1000000003"
+)
+
+// testLocation is a simulated Apple location with a token file for it.
+type testLocation struct {
+	applesim.Location
+	Token string
+}
+
+var locSeq struct {
+	sync.Mutex
+	n int
+}
+
+// newTestLocation creates a location (managed Apple Accounts under corp.example.com) holding the
+// standard books, and mints a token valid for 300 days.
+func newTestLocation(t *testing.T, accountType string) testLocation {
+	t.Helper()
+	sim, _ := simulator(t)
+	locSeq.Lock()
+	locSeq.n++
+	name := fmt.Sprintf("%s Library %d", t.Name(), locSeq.n)
+	locSeq.Unlock()
+	loc, err := sim.CreateLocation(applesim.LocationSpec{Name: name, AccountType: accountType, ManagedAppleDomains: []string{"corp.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []applesim.BookSpec{
+		{AdamID: testBookA, Title: "The Art of Licensing", Author: "A. Author", Genres: []string{"Business"}, Language: "en", Licenses: 10},
+		{AdamID: testBookB, Title: "Terraform for Librarians", Author: "B. Writer", Genres: []string{"Computers"}, Language: "en", Licenses: 2},
+		{AdamID: testBookC, Title: "A Thousand Readers", Author: "C. Poet", Genres: []string{"Poetry"}, Language: "de", Licenses: 1000},
+	} {
+		if err := sim.AddBook(loc.UID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return testLocation{Location: loc, Token: mintToken(t, loc.UID, 300*24*time.Hour)}
+}
+
+func mintToken(t *testing.T, uid string, validFor time.Duration) string {
+	t.Helper()
+	sim, _ := simulator(t)
+	tok, err := sim.MintToken(uid, time.Now().Add(validFor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// testDatabase is a fresh engine database for one test.
+func testDatabase(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "engine.db")
+}
+
+// providerBlock configures the provider against the simulator and the given database.
+func providerBlock(t *testing.T, database string) string {
+	t.Helper()
+	_, base := simulator(t)
+	return fmt.Sprintf(`
+provider "vpp" {
+  database      = %q
+  apple_api_url = %q
+}
+`, database, base)
+}
+
+// testEngine returns the engine the provider opened for database (the same instance), so that
+// checks can ask it what it holds.
+func testEngine(t *testing.T, database string) *engine.Engine {
+	t.Helper()
+	_, base := simulator(t)
+	cfg := engine.Config{Database: database, AppleBaseURL: base, Version: "test"}
+	fastEngine(&cfg)
+	e, err := openEngine(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // The provider starts under the real CLI, accepts an empty configuration and plans nothing.
 func TestAccProvider_servesEmptyConfiguration(t *testing.T) {
 	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: `provider "vpp" {}`,
+			Config: providerBlock(t, testDatabase(t)),
 			ConfigPlanChecks: resource.ConfigPlanChecks{
 				PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 		}},
 	})
+}
+
+func TestAccProvider_refusesBadSettings(t *testing.T) {
+	cases := map[string]struct {
+		config string
+		want   string
+	}{
+		"plain HTTP off loopback": {`provider "vpp" { apple_api_url = "http://vpp.example.com/mdm/v2" }`, `plain HTTP on a host that is not loopback`},
+		"not a URL":               {`provider "vpp" { apple_api_url = "vpp.example.com" }`, `not an absolute http\(s\) URL`},
+		"short key":               {`provider "vpp" { encryption_key = "c2hvcnQ=" }`, `decodes to 5 bytes; AES-256 needs exactly 32`},
+		"garbage key":             {`provider "vpp" { encryption_key = "!!not a key!!" }`, `neither base64 nor 64 hex digits`},
+		"bad interval":            {`provider "vpp" { sync_interval = "twice a day" }`, `is not a duration`},
+		"too frequent":            {`provider "vpp" { sync_interval = "5s" }`, `shorter than one minute`},
+		"unwritable database":     {`provider "vpp" { database = "/proc/vpp/engine.db" }`, `Unable to Open the VPP Engine`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					// A data source read forces the provider to be configured during plan.
+					Config: tc.config + "\n" + `data "vpp_books" "all" {}`,
+					// Terraform wraps long messages: any run of spaces may come out as a line break.
+					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
+				}},
+			})
+		})
+	}
 }

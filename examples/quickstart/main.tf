@@ -1,0 +1,118 @@
+# Quickstart: the whole job in sandbox mode, with no Apple account. `make demo` applies it.
+#
+# springfield.vpptoken is a sandbox token file: the sandbox recognises its inner token and creates
+# the "Springfield Public Library" location, stocked with sample books. A real token file comes
+# from Apple Business Manager or Apple School Manager (Settings > Payments and Billing > Content
+# Tokens); with one, drop `sandbox = true`.
+
+terraform {
+  required_version = ">= 1.11" # token_wo is a write-only argument
+  required_providers {
+    vpp = {
+      source = "vppkit/vpp"
+    }
+  }
+}
+
+provider "vpp" {
+  sandbox = true
+}
+
+# Upload the token. token_wo keeps the file out of the state; bump token_wo_version to renew.
+resource "vpp_token" "library" {
+  token_wo         = file("${path.module}/springfield.vpptoken")
+  token_wo_version = 1
+  apple_id         = "books-admin@springfield.example"
+  account_type     = "business"
+  display_name     = "Springfield Public Library"
+}
+
+# What the library bought, before anything is assigned.
+data "vpp_books" "before" {
+  token_id = vpp_token.library.id
+}
+
+data "vpp_book" "style" {
+  token_id = vpp_token.library.id
+  title    = "The Elements of Style"
+}
+
+data "vpp_book" "pride" {
+  token_id = vpp_token.library.id
+  title    = "Pride and Prejudice"
+}
+
+# Staff use Managed Apple Accounts: associated at once, no invitation.
+resource "vpp_user_group" "staff" {
+  name                   = "Library staff"
+  managed_apple_accounts = true
+  members                = ["ada@springfield.example", "bo@springfield.example"]
+}
+
+# Book club members use their own Apple Accounts and get an invitation.
+resource "vpp_user_group" "book_club" {
+  name        = "Book club"
+  description = "Monthly reading circle"
+  members     = ["carol@example.com", "dave@example.com", "erin@example.com"]
+}
+
+# Available: a member gets a license once associated (staff are, at once).
+resource "vpp_ebook_assignment" "staff_style" {
+  book_id  = data.vpp_book.style.id
+  group_id = vpp_user_group.staff.id
+  intent   = "available"
+}
+
+# Required: every member gets a license now, invited or not.
+resource "vpp_ebook_assignment" "club_pride" {
+  book_id  = data.vpp_book.pride.id
+  group_id = vpp_user_group.book_club.id
+  intent   = "required"
+}
+
+# The book club as the engine holds it after the assignments created its members' VPP users: the
+# group resource was created before that, so its invitations fill in at the next refresh.
+data "vpp_user_group" "book_club" {
+  id         = vpp_user_group.book_club.id
+  depends_on = [vpp_ebook_assignment.club_pride]
+}
+
+# The same catalog, read after the assignments.
+data "vpp_books" "after" {
+  token_id   = vpp_token.library.id
+  depends_on = [vpp_ebook_assignment.staff_style, vpp_ebook_assignment.club_pride]
+}
+
+output "token" {
+  value = {
+    location   = vpp_token.library.location_name
+    state      = vpp_token.library.state
+    expires_at = vpp_token.library.expires_at
+    books      = vpp_token.library.book_count
+  }
+}
+
+output "licenses_available_before" {
+  value = { for b in data.vpp_books.before.books : b.title => b.available_licenses if contains(["Pride and Prejudice", "The Elements of Style"], b.title) }
+}
+
+output "licenses_available_after" {
+  value = { for b in data.vpp_books.after.books : b.title => b.available_licenses if contains(["Pride and Prejudice", "The Elements of Style"], b.title) }
+}
+
+output "deliveries" {
+  value = {
+    for name, a in {
+      staff_style = vpp_ebook_assignment.staff_style
+      club_pride  = vpp_ebook_assignment.club_pride
+      } : name => {
+      licensed = a.licensed_count
+      pending  = a.pending_count
+      status   = a.delivery_status
+    }
+  }
+}
+
+output "book_club_invitations" {
+  value = data.vpp_user_group.book_club.invitations
+}

@@ -1,0 +1,114 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+var _ datasource.DataSourceWithConfigure = (*bookDataSource)(nil)
+
+// bookDataSource is vpp_book: exactly one purchased book, by adamId or by exact title.
+type bookDataSource struct {
+	data *providerData
+}
+
+// NewBookDataSource returns the vpp_book data source.
+func NewBookDataSource() datasource.DataSource { return &bookDataSource{} }
+
+func (d *bookDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_book"
+}
+
+func (d *bookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	attrs := bookAttributes()
+	attrs["adam_id"] = schema.StringAttribute{
+		Optional: true,
+		Computed: true,
+		MarkdownDescription: bookDescriptions["adam_id"] + " Look the book up by it; when several tokens' locations " +
+			"bought it, add `token_id`. Exactly one of `adam_id` and `title` is required.",
+		Validators: []validator.String{
+			stringvalidator.ExactlyOneOf(path.MatchRoot("adam_id"), path.MatchRoot("title")),
+			stringvalidator.LengthAtLeast(1),
+		},
+	}
+	attrs["title"] = schema.StringAttribute{
+		Optional: true,
+		Computed: true,
+		MarkdownDescription: bookDescriptions["title"] + " Look the book up by its exact title (case-sensitive, as " +
+			"Apple spells it; `vpp_books` matches substrings). Exactly one of `adam_id` and `title` is required.",
+		Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+	attrs["token_id"] = schema.StringAttribute{
+		Optional:            true,
+		Computed:            true,
+		MarkdownDescription: bookDescriptions["token_id"] + " Set it to choose among several tokens holding the book.",
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "One purchased book, found by `adam_id` (with `token_id` when several tokens hold it) " +
+			"or by exact `title`, with its license counts as of its token's last sync. Finding none, or several, is an " +
+			"error that lists what matched. Reading it syncs the token first when its last sync is older than the " +
+			"provider's `sync_interval`; it never changes anything at Apple.",
+		Attributes: attrs,
+	}
+}
+
+func (d *bookDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
+		d.data = pd
+	}
+}
+
+func (d *bookDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m bookModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	adamID, tokenID, title := m.AdamID.ValueString(), m.TokenID.ValueString(), m.Title.ValueString()
+	refreshBookTokens(ctx, d.data.engine, tokenID, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	blame := path.Root("adam_id")
+	if adamID == "" {
+		blame = path.Root("title")
+	}
+	b, err := d.data.engine.FindBook(ctx, adamID, tokenID, title)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		resp.Diagnostics.AddAttributeError(blame, "Book Not Found", lookupErrorText(err, engine.ErrNotFound))
+		return
+	case errors.Is(err, engine.ErrAmbiguous):
+		resp.Diagnostics.AddAttributeError(blame, "Several Books Match", lookupErrorText(err, engine.ErrAmbiguous))
+		return
+	case err != nil:
+		engineError(&resp.Diagnostics, nil, "Unable to Read Book", err)
+		return
+	}
+	out, diags := newBookModel(ctx, b)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &out)...)
+}
+
+// lookupErrorText turns FindBook's error into a sentence: without the sentinel's prefix, with a
+// capital letter and a full stop.
+func lookupErrorText(err, sentinel error) string {
+	s := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s + "."
+}

@@ -1,0 +1,225 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+var _ datasource.DataSourceWithConfigure = (*booksDataSource)(nil)
+
+// booksDataSource is vpp_books: the purchased books the engine holds, optionally filtered.
+type booksDataSource struct {
+	data *providerData
+}
+
+// NewBooksDataSource returns the vpp_books data source.
+func NewBooksDataSource() datasource.DataSource { return &booksDataSource{} }
+
+type booksDataSourceModel struct {
+	ID           types.String `tfsdk:"id"`
+	TokenID      types.String `tfsdk:"token_id"`
+	Title        types.String `tfsdk:"title"`
+	MinAvailable types.Int64  `tfsdk:"min_available"`
+	Books        []bookModel  `tfsdk:"books"`
+}
+
+// bookModel is one book, as vpp_books lists it and vpp_book returns it.
+type bookModel struct {
+	ID                types.String `tfsdk:"id"`
+	AdamID            types.String `tfsdk:"adam_id"`
+	PricingParam      types.String `tfsdk:"pricing_param"`
+	Title             types.String `tfsdk:"title"`
+	Author            types.String `tfsdk:"author"`
+	Genres            types.List   `tfsdk:"genres"`
+	Language          types.String `tfsdk:"language"`
+	CoverURL          types.String `tfsdk:"cover_url"`
+	TokenID           types.String `tfsdk:"token_id"`
+	TotalLicenses     types.Int64  `tfsdk:"total_licenses"`
+	AssignedLicenses  types.Int64  `tfsdk:"assigned_licenses"`
+	AvailableLicenses types.Int64  `tfsdk:"available_licenses"`
+	RetiredLicenses   types.Int64  `tfsdk:"retired_licenses"`
+}
+
+// bookDescriptions describes each attribute of a book; vpp_book adds to some of them.
+var bookDescriptions = map[string]string{
+	"id": "The book's identifier in the engine, `<token_id>:<adam_id>:<pricing_param>`. Pass it as `book_id` " +
+		"to `vpp_ebook_assignment`.",
+	"adam_id":       "Apple's store identifier of the book (`adamId`).",
+	"pricing_param": "The quality the licenses were bought at: `STDQ` (standard) or `PLUS` (high quality).",
+	"title":         "The book's title, from Apple's content metadata (empty until a sync has looked it up).",
+	"author":        "The book's author, from Apple's content metadata.",
+	"genres":        "The book's genres, from Apple's content metadata.",
+	"language":      "The book's language, from Apple's content metadata.",
+	"cover_url":     "URL of the book's cover artwork, from Apple's content metadata (may be a template with `{w}`, `{h}` and `{f}`).",
+	"token_id":      "The `vpp_token` whose location bought the licenses.",
+	"total_licenses": "Licenses bought, as of the token's last sync. Counts refresh when a refresh finds the token's last " +
+		"sync older than the provider's `sync_interval`, or when the token's `sync_trigger` changes.",
+	"assigned_licenses":  "Licenses assigned to users, as of the token's last sync.",
+	"available_licenses": "Licenses neither assigned nor retired, as of the token's last sync: what new assignments can use.",
+	"retired_licenses":   "Licenses Apple retired (refunded), as of the token's last sync.",
+}
+
+// bookAttributes are the computed attributes of a book in vpp_books' list.
+func bookAttributes() map[string]schema.Attribute {
+	attrs := map[string]schema.Attribute{}
+	for name, desc := range bookDescriptions {
+		switch name {
+		case "genres":
+			attrs[name] = schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: desc}
+		case "total_licenses", "assigned_licenses", "available_licenses", "retired_licenses":
+			attrs[name] = schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
+		default:
+			attrs[name] = schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+		}
+	}
+	return attrs
+}
+
+func (d *booksDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_books"
+}
+
+func (d *booksDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The purchased books the engine holds for its tokens, with license counts as of each " +
+			"token's last sync, optionally filtered. Reading it syncs a token first when its last sync is older than " +
+			"the provider's `sync_interval`; it never changes anything at Apple.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "An identifier derived from the filters, stable for the same filters.",
+			},
+			"token_id": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Only books of this `vpp_token` (its `id`). By default, books of every token.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"title": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Only books whose title contains this text, ignoring case.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"min_available": schema.Int64Attribute{
+				Optional:            true,
+				MarkdownDescription: "Only books with at least this many available licenses.",
+				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+			},
+			"books": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "The matching books, ordered by token, then `adam_id`, then `pricing_param`. A book " +
+					"bought by several locations appears once per token.",
+				NestedObject: schema.NestedAttributeObject{Attributes: bookAttributes()},
+			},
+		},
+	}
+}
+
+func (d *booksDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
+		d.data = pd
+	}
+}
+
+func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m booksDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	refreshBookTokens(ctx, d.data.engine, m.TokenID.ValueString(), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	books, err := d.data.engine.ListBooks(ctx, engine.BookFilter{
+		TokenID:       m.TokenID.ValueString(),
+		TitleContains: m.Title.ValueString(),
+		MinAvailable:  int(m.MinAvailable.ValueInt64()),
+	})
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Unable to Read Books", err)
+		return
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", m.TokenID.ValueString(), m.Title.ValueString(), m.MinAvailable.String())
+	m.ID = types.StringValue("books-" + hex.EncodeToString(h.Sum(nil))[:16])
+	m.Books = make([]bookModel, 0, len(books))
+	for _, b := range books {
+		bm, diags := newBookModel(ctx, b)
+		resp.Diagnostics.Append(diags...)
+		m.Books = append(m.Books, bm)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// refreshBookTokens syncs, when their last sync is stale, the token tokenID or (when empty) every
+// token, so that the books read next carry current counts. An unknown token_id is an error on
+// token_id; a failed sync is recorded in the token's state and does not fail the read.
+func refreshBookTokens(ctx context.Context, eng *engine.Engine, tokenID string, diags *diag.Diagnostics) {
+	ids := []string{tokenID}
+	if tokenID == "" {
+		tokens, err := eng.ListTokens(ctx)
+		if err != nil {
+			engineError(diags, nil, "Unable to Read Books", err)
+			return
+		}
+		ids = ids[:0]
+		for _, t := range tokens {
+			ids = append(ids, t.ID)
+		}
+	}
+	for _, id := range ids {
+		_, err := eng.RefreshToken(ctx, id)
+		switch {
+		case errors.Is(err, engine.ErrNotFound) && tokenID != "":
+			diags.AddAttributeError(path.Root("token_id"), "Unknown VPP Token",
+				fmt.Sprintf("No vpp_token with id %q is in the engine's database. Pass the id attribute of a vpp_token "+
+					"managed with this provider configuration (the same database).", tokenID))
+			return
+		case errors.Is(err, engine.ErrNotFound):
+			// removed concurrently: its books went with it
+		case err != nil:
+			tflog.Warn(ctx, "Token refresh failed before reading books", map[string]any{"token_id": id, "error": err.Error()})
+		}
+	}
+}
+
+func newBookModel(ctx context.Context, b engine.Book) (bookModel, diag.Diagnostics) {
+	genres := b.Genres
+	if genres == nil {
+		genres = []string{}
+	}
+	list, diags := types.ListValueFrom(ctx, types.StringType, genres)
+	return bookModel{
+		ID:                types.StringValue(b.ID),
+		AdamID:            types.StringValue(b.AdamID),
+		PricingParam:      types.StringValue(b.PricingParam),
+		Title:             types.StringValue(b.Title),
+		Author:            types.StringValue(b.Author),
+		Genres:            list,
+		Language:          types.StringValue(b.Language),
+		CoverURL:          types.StringValue(b.CoverURL),
+		TokenID:           types.StringValue(b.TokenID),
+		TotalLicenses:     types.Int64Value(int64(b.Total)),
+		AssignedLicenses:  types.Int64Value(int64(b.Assigned)),
+		AvailableLicenses: types.Int64Value(int64(b.Available)),
+		RetiredLicenses:   types.Int64Value(int64(b.Retired)),
+	}, diags
+}

@@ -1,0 +1,92 @@
+package provider
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+var _ datasource.DataSourceWithConfigure = (*userGroupDataSource)(nil)
+
+// userGroupDataSource is vpp_user_group: a group as the engine holds it now, with the invitations
+// that exist once an assignment has created the members' VPP users.
+type userGroupDataSource struct {
+	data *providerData
+}
+
+// NewUserGroupDataSource returns the vpp_user_group data source.
+func NewUserGroupDataSource() datasource.DataSource { return &userGroupDataSource{} }
+
+type userGroupDataModel struct {
+	ID                   types.String `tfsdk:"id"`
+	Name                 types.String `tfsdk:"name"`
+	Description          types.String `tfsdk:"description"`
+	Members              types.Set    `tfsdk:"members"`
+	ManagedAppleAccounts types.Bool   `tfsdk:"managed_apple_accounts"`
+	MemberCount          types.Int64  `tfsdk:"member_count"`
+	Invitations          types.Map    `tfsdk:"invitations"`
+}
+
+func (d *userGroupDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_user_group"
+}
+
+func (d *userGroupDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A user group as the engine holds it now. Its `invitations` fill in once an assignment " +
+			"has created the members' VPP users, which happens after the group resource itself is created: read this " +
+			"data source with `depends_on` on the assignments to output invitation links in the same apply. It reads " +
+			"only the engine's records.",
+		Attributes: map[string]schema.Attribute{
+			"id":          schema.StringAttribute{Required: true, MarkdownDescription: "The group's id (`vpp_user_group.<name>.id`)."},
+			"name":        schema.StringAttribute{Computed: true, MarkdownDescription: "The group's name."},
+			"description": schema.StringAttribute{Computed: true, MarkdownDescription: "The group's description."},
+			"members": schema.SetAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Members' Apple Account emails, lower-case."},
+			"managed_apple_accounts": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether members are Managed Apple Accounts."},
+			"member_count":           schema.Int64Attribute{Computed: true, MarkdownDescription: "Number of members."},
+			"invitations": schema.MapAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Invitation URL per member (email, lower-case) who still has to accept one; empty for " +
+					"Managed Apple Accounts."},
+		},
+	}
+}
+
+func (d *userGroupDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
+		d.data = pd
+	}
+}
+
+func (d *userGroupDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m userGroupDataModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	g, err := d.data.engine.GetGroup(ctx, m.ID.ValueString())
+	if err != nil {
+		summary := "Unable to Read VPP User Group"
+		if errors.Is(err, engine.ErrNotFound) {
+			summary = "Unknown VPP User Group"
+		}
+		engineError(&resp.Diagnostics, attrPath("id"), summary, err)
+		return
+	}
+	members, diags := types.SetValueFrom(ctx, types.StringType, g.Members)
+	resp.Diagnostics.Append(diags...)
+	invitations, diags := types.MapValueFrom(ctx, types.StringType, g.Invitations)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.Name, m.Description = types.StringValue(g.Name), types.StringValue(g.Description)
+	m.Members, m.Invitations = members, invitations
+	m.ManagedAppleAccounts, m.MemberCount = types.BoolValue(g.Managed), types.Int64Value(int64(len(g.Members)))
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}

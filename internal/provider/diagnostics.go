@@ -1,0 +1,49 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+// configuredData checks the provider data handed to a resource, data source or function.
+// It returns nil (without a diagnostic) before the provider is configured, as the framework
+// calls Configure with nil ProviderData during validation.
+func configuredData(data any, diags *diag.Diagnostics, kind string) *providerData {
+	if data == nil {
+		return nil
+	}
+	d, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected "+kind+" Configure Type",
+			fmt.Sprintf("Expected *provider.providerData, got: %T. This is always a bug in the provider and should be reported to the provider developers.", data))
+		return nil
+	}
+	return d
+}
+
+// engineError adds a diagnostic for an engine error: on attr when given (the attribute to blame),
+// otherwise on the resource. The engine's error texts already say what is wrong and what to do.
+func engineError(diags *diag.Diagnostics, attr *path.Path, summary string, err error) {
+	detail := err.Error()
+	switch {
+	case errors.Is(err, engine.ErrDeliveryIncomplete):
+		detail += "\n\nNothing was lost: the engine journals every request and the next apply resumes where this one stopped."
+	case errors.Is(err, engine.ErrTokenUnusable), errors.Is(err, engine.ErrExternalMDM):
+		// the engine's text names the cause and the remedy
+	}
+	if attr != nil {
+		diags.AddAttributeError(*attr, summary, detail)
+		return
+	}
+	diags.AddError(summary, detail)
+}
+
+func attrPath(name string) *path.Path {
+	p := path.Root(name)
+	return &p
+}

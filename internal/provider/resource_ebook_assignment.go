@@ -1,0 +1,490 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+var (
+	_ resource.Resource                = (*ebookAssignmentResource)(nil)
+	_ resource.ResourceWithConfigure   = (*ebookAssignmentResource)(nil)
+	_ resource.ResourceWithImportState = (*ebookAssignmentResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*ebookAssignmentResource)(nil)
+)
+
+// defaultDeliveryTimeout bounds create and update, which deliver licenses to the whole group.
+const defaultDeliveryTimeout = 30 * time.Minute
+
+// ebookAssignmentResource is vpp_ebook_assignment: one book given to one user group.
+type ebookAssignmentResource struct {
+	data *providerData
+}
+
+// NewEbookAssignmentResource returns the vpp_ebook_assignment resource.
+func NewEbookAssignmentResource() resource.Resource { return &ebookAssignmentResource{} }
+
+type ebookAssignmentResourceModel struct {
+	ID                    types.String   `tfsdk:"id"`
+	BookID                types.String   `tfsdk:"book_id"`
+	GroupID               types.String   `tfsdk:"group_id"`
+	Intent                types.String   `tfsdk:"intent"`
+	AllowOversubscription types.Bool     `tfsdk:"allow_oversubscription"`
+	LicensedCount         types.Int64    `tfsdk:"licensed_count"`
+	PendingCount          types.Int64    `tfsdk:"pending_count"`
+	UnlicensedCount       types.Int64    `tfsdk:"unlicensed_count"`
+	FailedCount           types.Int64    `tfsdk:"failed_count"`
+	DeliveryStatus        types.String   `tfsdk:"delivery_status"`
+	Timeouts              timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *ebookAssignmentResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_ebook_assignment"
+}
+
+func (r *ebookAssignmentResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Assigns one purchased eBook to one `vpp_user_group`, as `required` (every member gets a " +
+			"license now) or `available` (a member gets a license once their invitation is accepted, or at once for " +
+			"Managed Apple Accounts). Apply delivers the licenses, batched and rate-limited to Apple's limits; an " +
+			"interrupted apply resumes on the next one without losing or spending a license twice.\n\n" +
+			"The plan fails, before anything is sent to Apple, when the group needs more licenses than the book has " +
+			"available, unless `allow_oversubscription = true`. When licenses are bought, an invitation is accepted or " +
+			"a failure is fixed, the next plan shows an update that delivers the remainder.\n\n" +
+			"-> Destroying an assignment never takes a book license back: Apple does not allow reclaiming books. The " +
+			"plan warns how many licenses stay with their users.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The assignment's identifier in the engine (a UUID).",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"book_id": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "The book to assign, as `<token_id>:<adam_id>:<pricing_param>`: the `id` of a book " +
+					"from the `vpp_books` or `vpp_book` data source. Changing it replaces the assignment (the licenses " +
+					"already given stay with their users).",
+				Validators:    []validator.String{bookIDValidator{}},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"group_id": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "The `id` of the `vpp_user_group` that receives the book. Changing it replaces the " +
+					"assignment (the licenses already given stay with their users).",
+				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"intent": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "`required`: every member gets a license now (Apple recommends assigning before " +
+					"members accept their invitations). `available`: a member gets a license once their VPP user is " +
+					"associated (invitation accepted, or a Managed Apple Account), so licenses are not spent on people " +
+					"who never join; the others count as `pending_count`.",
+				Validators: []validator.String{stringvalidator.OneOf(engine.IntentRequired, engine.IntentAvailable)},
+			},
+			"allow_oversubscription": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "When the group needs more licenses than the book has available: `false` (the " +
+					"default) fails the plan before anything is sent; `true` licenses members in email order until the " +
+					"licenses run out and reports the rest in `unlicensed_count`.",
+			},
+			"licensed_count": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "Members who hold the book's license.",
+			},
+			"pending_count": schema.Int64Attribute{
+				Computed: true,
+				MarkdownDescription: "Members still to receive a license: with `available`, members who have not " +
+					"accepted their invitation yet; also members whose delivery is under way or due on the next apply.",
+			},
+			"unlicensed_count": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "Members left without a license because the book ran out (only with `allow_oversubscription = true`).",
+			},
+			"failed_count": schema.Int64Attribute{
+				Computed: true,
+				MarkdownDescription: "Members Apple refused; apply reports each with Apple's error number. Fix the cause " +
+					"and apply again.",
+			},
+			"delivery_status": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "`complete` (every member who should hold the book does), `pending` (some members " +
+					"are still to receive it, usually waiting for an invitation) or `partial` (some members are " +
+					"unlicensed or failed).",
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{
+				Create:            true,
+				Update:            true,
+				CreateDescription: "How long creating may take, delivering to the whole group (default `30m`).",
+				UpdateDescription: "How long an update may take, delivering what is due (default `30m`).",
+			}),
+		},
+	}
+}
+
+func (r *ebookAssignmentResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics, "Resource")
+}
+
+// ModifyPlan checks the assignment against the engine's records only (a plan never contacts Apple):
+// a shortage of licenses, an unknown book or group, and remainders to deliver.
+func (r *ebookAssignmentResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.data == nil {
+		return
+	}
+	var state *ebookAssignmentResourceModel
+	if !req.State.Raw.IsNull() {
+		state = &ebookAssignmentResourceModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	if req.Plan.Raw.IsNull() {
+		if state != nil {
+			r.warnKept(ctx, &resp.Diagnostics, *state, "Destroying")
+		}
+		return
+	}
+	var plan ebookAssignmentResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	replacing := state != nil && (!plan.BookID.Equal(state.BookID) || !plan.GroupID.Equal(state.GroupID))
+	if replacing {
+		r.warnKept(ctx, &resp.Diagnostics, *state, "Replacing")
+	}
+	if plan.BookID.IsUnknown() || plan.GroupID.IsUnknown() || plan.Intent.IsUnknown() || plan.AllowOversubscription.IsUnknown() {
+		// A book or group created in this apply: the engine checks again at apply, before any request.
+		return
+	}
+	unchanged := state != nil && !replacing && plan.Intent.Equal(state.Intent) &&
+		plan.AllowOversubscription.Equal(state.AllowOversubscription)
+
+	f, err := r.data.engine.Forecast(ctx, plan.input())
+	if err != nil {
+		var shortage *engine.ShortageError
+		if errors.As(err, &shortage) && unchanged {
+			// Nothing in the configuration changed: the book ran short since it was assigned (a refund,
+			// a member who accepted). Say so without blocking the rest of the configuration.
+			resp.Diagnostics.AddAttributeWarning(path.Root("group_id"), "Not Enough Licenses",
+				"Members of the group are waiting for this book: "+err.Error()+". Until then they receive nothing, and "+
+					"deliveries of this token's books fail while the shortage lasts.")
+			return
+		}
+		assignmentError(&resp.Diagnostics, "Cannot Plan eBook Assignment", err)
+		return
+	}
+	if !unchanged {
+		return // a new assignment, or a new intent: the counts are known after apply
+	}
+	if f.Deliverable > 0 {
+		// Licenses were bought, an invitation accepted or a failure fixed: plan an update that
+		// delivers the remainder.
+		tflog.Debug(ctx, "Planning delivery of the remainder", map[string]any{"assignment_id": state.ID.ValueString(), "deliverable": f.Deliverable})
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("delivery_status"), types.StringUnknown())...)
+		for _, name := range []string{"licensed_count", "pending_count", "unlicensed_count", "failed_count"} {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), types.Int64Unknown())...)
+		}
+		return
+	}
+	// Nothing to deliver: the counts stay as they are (only timeouts can have changed).
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("delivery_status"), state.DeliveryStatus)...)
+	for name, v := range map[string]types.Int64{"licensed_count": state.LicensedCount, "pending_count": state.PendingCount,
+		"unlicensed_count": state.UnlicensedCount, "failed_count": state.FailedCount} {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
+	}
+}
+
+// warnKept warns, in a plan that removes the assignment, how many licenses stay with their users.
+func (r *ebookAssignmentResource) warnKept(ctx context.Context, diags *diag.Diagnostics, state ebookAssignmentResourceModel, doing string) {
+	kept := int(state.LicensedCount.ValueInt64())
+	if f, err := r.data.engine.Forecast(ctx, state.input()); err == nil {
+		kept = f.LicensesKept
+	}
+	if kept == 0 {
+		return
+	}
+	diags.AddWarning("Book Licenses Stay With Their Users", fmt.Sprintf("%s the assignment of book %s to group %s "+
+		"removes it from the engine only: %s with their users, because Apple does not allow reclaiming books.", doing,
+		state.BookID.ValueString(), state.GroupID.ValueString(), licensesStay(kept)))
+}
+
+func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan ebookAssignmentResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before creating an eBook "+
+			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultDeliveryTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	a, err := r.data.engine.CreateAssignment(dctx, plan.input())
+	if a.ID == "" && err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		// The timeout may have cut delivery after the assignment was stored: find it, so that the
+		// next apply resumes instead of creating it again.
+		if found, ferr := r.data.engine.FindAssignment(ctx, plan.BookID.ValueString(), plan.GroupID.ValueString()); ferr == nil {
+			a = found
+		}
+	}
+	if a.ID != "" {
+		// Stored, even if delivery stopped early: save it so that the next apply resumes delivery.
+		tflog.Debug(ctx, "Created eBook assignment", map[string]any{"assignment_id": a.ID, "licensed": a.Licensed, "status": a.Status})
+		plan.fromAssignment(a)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		if err != nil {
+			deliveryStopped(&resp.Diagnostics, "Error Delivering eBook Assignment", a, err,
+				"Terraform marks the new assignment as tainted because its creation reported an error, so the next apply "+
+					"replaces it: that resumes delivery, and licenses already given stay with their users.")
+			return
+		}
+	}
+	if err != nil {
+		assignmentError(&resp.Diagnostics, "Error Creating eBook Assignment", err)
+		return
+	}
+	warnFailures(&resp.Diagnostics, a)
+}
+
+func (r *ebookAssignmentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state ebookAssignmentResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || r.data == nil {
+		return
+	}
+	a, err := r.data.engine.RefreshAssignment(ctx, state.ID.ValueString())
+	if errors.Is(err, engine.ErrNotFound) {
+		tflog.Debug(ctx, "eBook assignment not found in the engine; removing it from state", map[string]any{"assignment_id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Unable to Read eBook Assignment", err)
+		return
+	}
+	state.fromAssignment(a)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state ebookAssignmentResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before updating an eBook "+
+			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultDeliveryTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	a, err := r.data.engine.UpdateAssignment(dctx, state.ID.ValueString(), plan.input())
+	if a.ID != "" {
+		plan.fromAssignment(a)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		if err != nil {
+			deliveryStopped(&resp.Diagnostics, "Error Delivering eBook Assignment", a, err,
+				"The change is saved; the next apply resumes delivery.")
+			return
+		}
+	}
+	if err != nil {
+		assignmentError(&resp.Diagnostics, "Error Updating eBook Assignment", err)
+		return
+	}
+	warnFailures(&resp.Diagnostics, a)
+}
+
+func (r *ebookAssignmentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state ebookAssignmentResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before deleting an eBook "+
+			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	rep, err := r.data.engine.DeleteAssignment(ctx, state.ID.ValueString())
+	if errors.Is(err, engine.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Error Deleting eBook Assignment", err)
+		return
+	}
+	if rep.LicensesKept > 0 {
+		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
+			fmt.Sprintf("The assignment of book %s to group %s was removed. %s with their users: Apple does not "+
+				"allow reclaiming books.", state.BookID.ValueString(), state.GroupID.ValueString(), upperFirst(licensesStay(rep.LicensesKept))))
+	}
+}
+
+// ImportState accepts an assignment id or "<book_id>/<group_id>".
+func (r *ebookAssignmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	bad := func() {
+		resp.Diagnostics.AddError("Unexpected Import Identifier",
+			fmt.Sprintf("Expected import identifier with format: book_id/group_id or an assignment id. Got: %q", req.ID))
+	}
+	bookID, groupID, composite := strings.Cut(req.ID, "/")
+	if !composite {
+		if uuid.Validate(req.ID) != nil {
+			bad()
+			return
+		}
+		resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+		return
+	}
+	if groupID == "" || strings.Contains(groupID, "/") {
+		bad()
+		return
+	}
+	if _, _, _, err := engine.ParseBookID(bookID); err != nil {
+		bad()
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before importing an eBook "+
+			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	a, err := r.data.engine.FindAssignment(ctx, bookID, groupID)
+	if err != nil {
+		if errors.Is(err, engine.ErrNotFound) {
+			resp.Diagnostics.AddError("Cannot Import Non-Existent eBook Assignment",
+				fmt.Sprintf("The engine holds no assignment of book %s to group %s. Check both ids (the book's id comes from "+
+					"the vpp_books data source, the group's from vpp_user_group), or create the assignment instead.", bookID, groupID))
+			return
+		}
+		engineError(&resp.Diagnostics, nil, "Unable to Import eBook Assignment", err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), a.ID)...)
+}
+
+func (m ebookAssignmentResourceModel) input() engine.AssignmentInput {
+	return engine.AssignmentInput{
+		BookID:                m.BookID.ValueString(),
+		GroupID:               m.GroupID.ValueString(),
+		Intent:                m.Intent.ValueString(),
+		AllowOversubscription: m.AllowOversubscription.ValueBool(),
+	}
+}
+
+func (m *ebookAssignmentResourceModel) fromAssignment(a engine.Assignment) {
+	m.ID = types.StringValue(a.ID)
+	m.BookID = types.StringValue(a.BookID)
+	m.GroupID = types.StringValue(a.GroupID)
+	m.Intent = types.StringValue(a.Intent)
+	m.AllowOversubscription = types.BoolValue(a.AllowOversubscription)
+	m.LicensedCount = types.Int64Value(int64(a.Licensed))
+	m.PendingCount = types.Int64Value(int64(a.Pending))
+	m.UnlicensedCount = types.Int64Value(int64(a.Unlicensed))
+	m.FailedCount = types.Int64Value(int64(a.Failed))
+	m.DeliveryStatus = types.StringValue(a.Status)
+}
+
+// assignmentError reports an engine error on the attribute to blame: a shortage or an unknown group
+// on group_id, an unknown or malformed book on book_id.
+func assignmentError(diags *diag.Diagnostics, summary string, err error) {
+	var shortage *engine.ShortageError
+	var missing *engine.NotFoundError
+	switch {
+	case errors.As(err, &shortage):
+		engineError(diags, attrPath("group_id"), "Not Enough Licenses", err)
+	case errors.As(err, &missing) && missing.Kind == "group":
+		diags.AddAttributeError(path.Root("group_id"), "Unknown User Group",
+			fmt.Sprintf("%s. Use the id of a vpp_user_group managed with this provider's database (vpp_user_group.<name>.id).", upperFirst(err.Error())))
+	case errors.As(err, &missing) && missing.Kind == "token":
+		engineError(diags, attrPath("book_id"), "Unknown Token", err)
+	case errors.Is(err, engine.ErrNotFound):
+		engineError(diags, attrPath("book_id"), "Unknown Book", err)
+	default:
+		engineError(diags, nil, summary, err)
+	}
+}
+
+// deliveryStopped reports an assignment that is saved but whose delivery stopped early.
+func deliveryStopped(diags *diag.Diagnostics, summary string, a engine.Assignment, err error, next string) {
+	diags.AddError(summary, fmt.Sprintf("The assignment of book %s to group %s is saved, but delivering it stopped "+
+		"early: %v\n\nSo far %d member(s) are licensed, %d pending, %d failed. Nothing is lost or sent twice: the engine "+
+		"journals every request to Apple and reconciles with Apple before sending more. %s",
+		a.BookID, a.GroupID, err, a.Licensed, a.Pending, a.Failed, next))
+}
+
+// warnFailures lists the members Apple refused: a warning, since the rest was delivered.
+func warnFailures(diags *diag.Diagnostics, a engine.Assignment) {
+	if len(a.Failures) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, f := range a.Failures {
+		fmt.Fprintf(&b, "\n  - %s: Apple error %d: %s", f.Email, f.ErrorNumber, f.Detail)
+	}
+	diags.AddWarning("Apple Refused Some Members",
+		fmt.Sprintf("Book %s could not be delivered to %d member(s) of group %s:%s\n\nEveryone else was delivered. Fix the "+
+			"cause (for example an Apple Account that cannot be used at this location) and apply again; the plan "+
+			"shows an update when a failure can be retried.", a.BookID, len(a.Failures), a.GroupID, b.String()))
+}
+
+// bookIDValidator checks the form of a book id (<token_id>:<adam_id>:<pricing_param>).
+type bookIDValidator struct{}
+
+var _ validator.String = bookIDValidator{}
+
+func (bookIDValidator) Description(_ context.Context) string {
+	return "value must be a book id of the form <token_id>:<adam_id>:<pricing_param>"
+}
+
+func (v bookIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (bookIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, _, _, err := engine.ParseBookID(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Book ID",
+			fmt.Sprintf("Book id %q is not of the form <token_id>:<adam_id>:<pricing_param>. Take it from the vpp_books or "+
+				"vpp_book data source (data.vpp_book.<name>.id).", req.ConfigValue.ValueString()))
+	}
+}

@@ -1,0 +1,576 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*tokenResource)(nil)
+	_ resource.ResourceWithImportState    = (*tokenResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*tokenResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*tokenResource)(nil)
+)
+
+const (
+	// tokenDefaultTimeout bounds create and update, which upload the token and run a full sync.
+	tokenDefaultTimeout = 20 * time.Minute
+	// tokenExpiryWarning is how close to its expiry a token file draws a plan-time warning.
+	tokenExpiryWarning = 30 * 24 * time.Hour
+	// tokenRenewHowTo tells a user where a new token file comes from.
+	tokenRenewHowTo = "Download a new token in Apple Business Manager or Apple School Manager (Preferences or " +
+		"Settings > Payments and Billing > Content Tokens) and put its contents in token, or in token_wo and " +
+		"increment token_wo_version. The vpp_token renews in place: books, groups and assignments stay as they are."
+)
+
+// tokenResource is vpp_token: a location token uploaded to the engine.
+type tokenResource struct {
+	data *providerData
+}
+
+// NewTokenResource returns the vpp_token resource.
+func NewTokenResource() resource.Resource { return &tokenResource{} }
+
+type tokenResourceModel struct {
+	ID                   types.String      `tfsdk:"id"`
+	Token                types.String      `tfsdk:"token"`
+	TokenWO              types.String      `tfsdk:"token_wo"`
+	TokenWOVersion       types.Int64       `tfsdk:"token_wo_version"`
+	AppleID              types.String      `tfsdk:"apple_id"`
+	AccountType          types.String      `tfsdk:"account_type"`
+	DisplayName          types.String      `tfsdk:"display_name"`
+	TakeOverFromOtherMDM types.Bool        `tfsdk:"take_over_from_other_mdm"`
+	SyncTrigger          types.String      `tfsdk:"sync_trigger"`
+	OrganizationName     types.String      `tfsdk:"organization_name"`
+	LocationName         types.String      `tfsdk:"location_name"`
+	LocationID           types.String      `tfsdk:"location_id"`
+	CountryCode          types.String      `tfsdk:"country_code"`
+	ExpiresAt            timetypes.RFC3339 `tfsdk:"expires_at"`
+	DaysUntilExpiry      types.Int64       `tfsdk:"days_until_expiry"`
+	State                types.String      `tfsdk:"state"`
+	LastSyncAt           timetypes.RFC3339 `tfsdk:"last_sync_at"`
+	LastSyncStatus       types.String      `tfsdk:"last_sync_status"`
+	BookCount            types.Int64       `tfsdk:"book_count"`
+	Timeouts             timeouts.Value    `tfsdk:"timeouts"`
+}
+
+func (r *tokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_token"
+}
+
+func (r *tokenResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = tokenSchema(ctx)
+}
+
+func tokenSchema(ctx context.Context) schema.Schema {
+	stable := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	return schema.Schema{
+		MarkdownDescription: "A location token (`.vpptoken` file) from Apple Business Manager or Apple School Manager, " +
+			"uploaded to the provider's engine. Creating it reads the location from Apple, claims the location for this " +
+			"engine (Apple's `mdmInfo`), and runs a full sync of the location's purchased books and license counts. " +
+			"A refresh syncs again when the last sync is older than the provider's `sync_interval`; change " +
+			"`sync_trigger` to sync now.\n\n" +
+			"A new token file for the same location renews the token in place. Plans read the token file offline: " +
+			"a malformed or expired file fails the plan, and one that expires within 30 days draws a warning.\n\n" +
+			"Destroying the resource makes the engine forget the token, its books and its assignments. Book licenses " +
+			"already given stay with their users: Apple does not let books be reclaimed.\n\n" +
+			"-> Prefer `token_wo` (write-only, first introduced in Terraform 1.11) with `token_wo_version`: the token " +
+			"file then never appears in the plan or the state. `token` is kept for older Terraform versions; it is " +
+			"sensitive but stored in the state.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The engine's identifier of the token (a UUID). Pass it as `token_id` to the `vpp_books` and `vpp_book` data sources.",
+				PlanModifiers:       stable,
+			},
+			"token": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "The contents of the `.vpptoken` file, e.g. `file(\"sToken_for_Library.vpptoken\")`. " +
+					"Sensitive, but stored in the state; on Terraform 1.11 or newer use `token_wo` instead. A new file for the " +
+					"same location renews the token in place; a file for another location is refused. Exactly one of " +
+					"`token` and `token_wo` is required.",
+				Validators: []validator.String{
+					stringvalidator.ConflictsWith(path.MatchRoot("token_wo")),
+					stringvalidator.PreferWriteOnlyAttribute(path.MatchRoot("token_wo")),
+				},
+			},
+			"token_wo": schema.StringAttribute{
+				Optional:  true,
+				WriteOnly: true,
+				Sensitive: true,
+				MarkdownDescription: "The contents of the `.vpptoken` file, as a write-only argument: it is never stored " +
+					"in the plan or the state. Requires Terraform 1.11 or newer and `token_wo_version`; since Terraform cannot " +
+					"compare a write-only value with an earlier one, increment `token_wo_version` to renew the token with a " +
+					"new file. Exactly one of `token` and `token_wo` is required.",
+				Validators: []validator.String{
+					stringvalidator.ConflictsWith(path.MatchRoot("token")),
+					stringvalidator.AlsoRequires(path.MatchRoot("token_wo_version")),
+				},
+			},
+			"token_wo_version": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: "Version of the file in `token_wo`. Changing it renews the token in place with the " +
+					"file `token_wo` holds at that time (any value that differs from the previous one works; incrementing " +
+					"by one is conventional).",
+				Validators: []validator.Int64{
+					int64validator.AlsoRequires(path.MatchRoot("token_wo")),
+				},
+			},
+			"apple_id": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Email of the Apple Account (usually a Managed Apple Account) that administers the " +
+					"location in Apple Business Manager or Apple School Manager. Recorded with the token for the people who " +
+					"renew it; Apple does not check it.",
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`),
+						"must be an email address, such as admin@example.com"),
+				},
+			},
+			"account_type": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "The kind of account the location belongs to: `business` (Apple Business Manager, " +
+					"Apple's `enterprisestore`) or `education` (Apple School Manager, `volumestore`). It must match what " +
+					"Apple reports for the location.",
+				Validators: []validator.String{
+					stringvalidator.OneOf(engine.AccountBusiness, engine.AccountEducation),
+				},
+			},
+			"display_name": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "A name for the token in the engine's records, to tell locations apart.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"take_over_from_other_mdm": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "Claim the location even when Apple reports that another management system manages " +
+					"it. Two systems managing one location can lose license assignments and user records, so only set it " +
+					"once the token has been removed from the other system, or when this provider is to replace it. " +
+					"Defaults to `false`: a location claimed elsewhere fails the apply.",
+			},
+			"sync_trigger": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Any string. Changing it runs a full sync of the location now (Intune's \"Sync\"), " +
+					"without waiting for `sync_interval`; for example a date, or a value your pipeline bumps after buying " +
+					"licenses.",
+			},
+			"organization_name": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The organisation named in the token file.",
+				PlanModifiers:       stable,
+			},
+			"location_name": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The location's name, as Apple reports it.",
+				PlanModifiers:       stable,
+			},
+			"location_id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The location's identifier at Apple (`uId`). One location can be managed through one token only.",
+				PlanModifiers:       stable,
+			},
+			"country_code": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The location's country (ISO 3166-1 alpha-2), which selects the store for book metadata.",
+				PlanModifiers:       stable,
+			},
+			"expires_at": schema.StringAttribute{
+				CustomType:          timetypes.RFC3339Type{},
+				Computed:            true,
+				MarkdownDescription: "When the token expires (RFC 3339, UTC). Tokens last one year.",
+				PlanModifiers:       stable,
+			},
+			"days_until_expiry": schema.Int64Attribute{
+				Computed: true,
+				MarkdownDescription: "Whole days left until `expires_at` (negative once expired), as of the last refresh. " +
+					"Plans warn when fewer than 30 remain.",
+				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"state": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The token's state after the last sync: `valid`, `expired`, `invalid` (Apple no " +
+					"longer accepts it, e.g. after a password change), `revoked`, `assigned_to_external_mdm` (another " +
+					"system claimed the location) or `duplicate_location`.",
+				PlanModifiers: stable,
+			},
+			"last_sync_at": schema.StringAttribute{
+				CustomType:          timetypes.RFC3339Type{},
+				Computed:            true,
+				MarkdownDescription: "When the last successful sync finished (RFC 3339, UTC); null before the first.",
+				PlanModifiers:       stable,
+			},
+			"last_sync_status": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Outcome of the last sync: `none`, `in_progress`, `completed` or `failed`.",
+				PlanModifiers:       stable,
+			},
+			"book_count": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "How many purchased books (per pricing) the last sync found at the location.",
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true}),
+		},
+	}
+}
+
+func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if d := configuredData(req.ProviderData, &resp.Diagnostics, "Resource"); d != nil {
+		r.data = d
+	}
+}
+
+// ValidateConfig requires one of token and token_wo; the schema validators refuse both.
+func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var token, tokenWO types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("token"), &token)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("token_wo"), &tokenWO)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if token.IsNull() && tokenWO.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("token"), "Missing VPP Token File",
+			"A vpp_token needs the contents of its .vpptoken file: set token_wo and token_wo_version (Terraform 1.11 or "+
+				"newer; the file stays out of plan and state), or token, for example token_wo = file(\"sToken_for_Library.vpptoken\").")
+	}
+}
+
+// tokenFileSource is where the configuration supplies the token file: the attribute that holds it
+// and its value (token from the plan, or token_wo, which only the configuration holds).
+func tokenFileSource(plan, config tokenResourceModel) (path.Path, types.String) {
+	if !config.TokenWO.IsNull() {
+		return path.Root("token_wo"), config.TokenWO
+	}
+	return path.Root("token"), plan.Token
+}
+
+// tokenFileChanged reports whether a plan supplies a new token file: at create, when token
+// changes, or when token_wo_version changes.
+func tokenFileChanged(plan, state *tokenResourceModel) bool {
+	return state == nil || !plan.Token.Equal(state.Token) || !plan.TokenWOVersion.Equal(state.TokenWOVersion)
+}
+
+// syncTriggered reports whether a plan changes sync_trigger to a new value.
+func syncTriggered(plan, state tokenResourceModel) bool {
+	return !plan.SyncTrigger.IsNull() && !plan.SyncTrigger.Equal(state.SyncTrigger)
+}
+
+// ModifyPlan reads the token file offline: a malformed or expired file is an error, one that
+// expires within 30 days a warning. It also marks what an update will learn from Apple as unknown.
+// It never contacts Apple.
+func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan, config tokenResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	var state *tokenResourceModel
+	if !req.State.Raw.IsNull() {
+		state = &tokenResourceModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	changed := tokenFileChanged(&plan, state)
+	at, contents := tokenFileSource(plan, config)
+	if !contents.IsNull() && !contents.IsUnknown() {
+		ctx = maskTokenFile(ctx, contents.ValueString())
+		r.checkTokenFile(ctx, at, contents.ValueString(), changed, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	if state == nil {
+		return // at create every computed attribute is unknown already
+	}
+
+	var unknown []string
+	if changed {
+		unknown = append(unknown, "organization_name")
+	}
+	// An update with take_over_from_other_mdm claims back a location another system took; a plan
+	// with nothing else to change does not propose one by itself.
+	reclaim := !req.Plan.Raw.Equal(req.State.Raw) && plan.TakeOverFromOtherMDM.ValueBool() &&
+		state.State.ValueString() == engine.StateExternalMDM
+	if changed || syncTriggered(plan, *state) || reclaim {
+		// A renewal, a take-over or "sync now" runs a full sync: whatever Apple reports may change.
+		unknown = append(unknown, "location_name", "country_code", "expires_at", "days_until_expiry", "state",
+			"last_sync_at", "last_sync_status", "book_count")
+	}
+	for _, name := range unknown {
+		var v attr.Value
+		switch name {
+		case "expires_at", "last_sync_at":
+			v = timetypes.NewRFC3339Unknown()
+		case "days_until_expiry", "book_count":
+			v = types.Int64Unknown()
+		default:
+			v = types.StringUnknown()
+		}
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
+	}
+}
+
+// checkTokenFile reports a malformed or expired file (an error when the plan supplies it anew, a
+// warning when it is the file already in use) and a file that expires within 30 days (a warning).
+func (r *tokenResource) checkTokenFile(ctx context.Context, at path.Path, contents string, changed bool, diags *diag.Diagnostics) {
+	file, err := engine.ParseTokenFile(contents)
+	if err != nil {
+		tflog.Debug(ctx, "Token file does not parse", map[string]any{"attribute": at.String()})
+		diags.AddAttributeError(at, "Invalid VPP Token File",
+			fmt.Sprintf("The value of %s is not a readable .vpptoken file (%v). Pass the file Apple Business Manager or "+
+				"Apple School Manager downloads, unchanged: for example file(\"sToken_for_Library.vpptoken\").", at, err))
+		return
+	}
+	now := time.Now
+	if r.data != nil && r.data.now != nil {
+		now = r.data.now
+	}
+	expires := file.ExpiresAt.UTC().Format(time.RFC3339)
+	left := file.ExpiresAt.Sub(now())
+	switch {
+	case left <= 0 && changed:
+		diags.AddAttributeError(at, "Expired VPP Token File",
+			fmt.Sprintf("The token file for %q expired on %s; Apple refuses expired tokens. %s", file.OrganizationName, expires, tokenRenewHowTo))
+	case left <= 0:
+		diags.AddAttributeWarning(at, "VPP Token Expired",
+			fmt.Sprintf("The token file for %q expired on %s; the location no longer syncs and no license can be given "+
+				"through it. %s", file.OrganizationName, expires, tokenRenewHowTo))
+	case left < tokenExpiryWarning:
+		diags.AddAttributeWarning(at, "VPP Token Expires Soon",
+			fmt.Sprintf("The token file for %q expires on %s, in %d days. After that the location no longer syncs and no "+
+				"license can be given through it. %s", file.OrganizationName, expires, int(left.Hours()/24), tokenRenewHowTo))
+	}
+}
+
+func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, config tokenResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, tokenDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	at, contents := tokenFileSource(plan, config)
+	ctx = maskTokenFile(ctx, contents.ValueString())
+	tflog.Debug(ctx, "Uploading VPP token", map[string]any{"from": at.String()})
+	t, err := r.data.engine.AddToken(ctx, engine.TokenInput{
+		Contents:    contents.ValueString(),
+		AppleID:     plan.AppleID.ValueString(),
+		AccountType: plan.AccountType.ValueString(),
+		DisplayName: plan.DisplayName.ValueString(),
+		TakeOver:    plan.TakeOverFromOtherMDM.ValueBool(),
+	})
+	if err != nil {
+		engineError(&resp.Diagnostics, tokenErrorAttribute(err, at), "Error Creating VPP Token", err)
+		return
+	}
+	tflog.Debug(ctx, "Uploaded VPP token", map[string]any{"token_id": t.ID, "last_sync_status": t.LastSyncStatus})
+	r.fromEngine(&plan, t, true)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	tokenStateWarning(t, &resp.Diagnostics)
+}
+
+func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state tokenResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	t, err := r.data.engine.RefreshToken(ctx, state.ID.ValueString())
+	if errors.Is(err, engine.ErrNotFound) {
+		tflog.Debug(ctx, "VPP token no longer in the engine; removing it from state", map[string]any{"token_id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Error Reading VPP Token", err)
+		return
+	}
+	if state.TakeOverFromOtherMDM.IsNull() {
+		state.TakeOverFromOtherMDM = types.BoolValue(false) // after import
+	}
+	r.fromEngine(&state, t, true)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	tokenStateWarning(t, &resp.Diagnostics)
+}
+
+func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, config, state tokenResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, tokenDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	id := state.ID.ValueString()
+	at, contents := tokenFileSource(plan, config)
+	in := engine.TokenInput{
+		AppleID:     plan.AppleID.ValueString(),
+		AccountType: plan.AccountType.ValueString(),
+		DisplayName: plan.DisplayName.ValueString(),
+		TakeOver:    plan.TakeOverFromOtherMDM.ValueBool(),
+	}
+	if tokenFileChanged(&plan, &state) {
+		in.Contents = contents.ValueString()
+		ctx = maskTokenFile(ctx, in.Contents)
+	}
+	tflog.Debug(ctx, "Updating VPP token", map[string]any{"token_id": id, "renew": in.Contents != ""})
+	t, err := r.data.engine.UpdateToken(ctx, id, in)
+	if err != nil {
+		engineError(&resp.Diagnostics, tokenErrorAttribute(err, at), "Error Updating VPP Token", err)
+		return
+	}
+	if syncTriggered(plan, state) {
+		tflog.Debug(ctx, "Syncing VPP token now (sync_trigger changed)", map[string]any{"token_id": id})
+		if t, err = r.data.engine.SyncToken(ctx, id, true); err != nil {
+			engineError(&resp.Diagnostics, attrPath("sync_trigger"), "Error Syncing VPP Token", err)
+			return
+		}
+	}
+	// days_until_expiry counts from the clock: it changes only on refresh, or when the expiry may
+	// have changed (the plan then left it unknown).
+	r.fromEngine(&plan, t, plan.DaysUntilExpiry.IsUnknown())
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	tokenStateWarning(t, &resp.Diagnostics)
+}
+
+func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state tokenResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	rep, err := r.data.engine.RemoveToken(ctx, state.ID.ValueString())
+	if errors.Is(err, engine.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Error Deleting VPP Token", err)
+		return
+	}
+	if rep.LicensesKept > 0 {
+		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
+			fmt.Sprintf("The engine forgot the token for %q with its books and assignments. The %d book licenses given "+
+				"through it stay with their users: Apple does not let books be reclaimed, so they still count as assigned "+
+				"at Apple.",
+				state.LocationName.ValueString(), rep.LicensesKept))
+	}
+}
+
+func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// fromEngine copies what the engine knows into the model; the token file, sync_trigger,
+// take_over_from_other_mdm and timeouts come from the configuration. days is false when
+// days_until_expiry is to keep its value.
+func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days bool) {
+	m.ID = types.StringValue(t.ID)
+	m.AppleID = types.StringValue(t.AppleID)
+	m.AccountType = types.StringValue(t.AccountType)
+	m.DisplayName = types.StringNull()
+	if t.DisplayName != "" {
+		m.DisplayName = types.StringValue(t.DisplayName)
+	}
+	m.OrganizationName = types.StringValue(t.OrganizationName)
+	m.LocationName = types.StringValue(t.LocationName)
+	m.LocationID = types.StringValue(t.LocationID)
+	m.CountryCode = types.StringValue(t.CountryCode)
+	m.ExpiresAt = timetypes.NewRFC3339TimeValue(t.ExpiresAt.UTC().Truncate(time.Second))
+	if days {
+		m.DaysUntilExpiry = types.Int64Value(int64(t.DaysUntilExpiry(r.data.now())))
+	}
+	m.State = types.StringValue(t.State)
+	m.LastSyncAt = timetypes.NewRFC3339Null()
+	if !t.LastSyncAt.IsZero() {
+		m.LastSyncAt = timetypes.NewRFC3339TimeValue(t.LastSyncAt.UTC().Truncate(time.Second))
+	}
+	m.LastSyncStatus = types.StringValue(t.LastSyncStatus)
+	m.BookCount = types.Int64Value(int64(t.BookCount))
+	m.TokenWO = types.StringNull()
+}
+
+// maskTokenFile masks the token file in every log line written with ctx: nothing logs it, and this
+// keeps it so should a lower layer ever try. (The engine's Apple client redacts the inner secret.)
+func maskTokenFile(ctx context.Context, contents string) context.Context {
+	raw := strings.TrimSpace(contents)
+	if raw == "" {
+		return ctx // masking "" would garble every message
+	}
+	return tflog.MaskLogStrings(ctx, raw)
+}
+
+// tokenErrorAttribute picks the attribute to blame for an engine error about a token.
+func tokenErrorAttribute(err error, file path.Path) *path.Path {
+	switch {
+	case errors.Is(err, engine.ErrAccountType):
+		return attrPath("account_type")
+	case errors.Is(err, engine.ErrExternalMDM):
+		return attrPath("take_over_from_other_mdm")
+	case errors.Is(err, engine.ErrInvalidInput), errors.Is(err, engine.ErrDuplicateLocation),
+		errors.Is(err, engine.ErrLocationChanged), errors.Is(err, engine.ErrTokenUnusable):
+		return &file
+	}
+	return nil
+}
+
+// tokenStateWarning surfaces Apple's verdict on a token that is not valid, or a failed sync.
+func tokenStateWarning(t engine.Token, diags *diag.Diagnostics) {
+	switch {
+	case t.State != engine.StateValid:
+		detail := t.StateDetail
+		if detail == "" {
+			detail = "Apple no longer accepts this token."
+		}
+		diags.AddWarning("VPP Token Is Not Usable",
+			fmt.Sprintf("The token for %q is %s: %s", t.LocationName, t.State, detail))
+	case t.LastSyncStatus == engine.SyncFailed:
+		diags.AddWarning("VPP Token Sync Failed",
+			fmt.Sprintf("The last sync of the token for %q failed: %s. License counts are as of the last successful "+
+				"sync; the next refresh retries, or change sync_trigger to retry now.", t.LocationName, t.LastSyncError))
+	}
+}

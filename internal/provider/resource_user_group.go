@@ -1,0 +1,511 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+)
+
+var (
+	_ resource.Resource                = (*userGroupResource)(nil)
+	_ resource.ResourceWithConfigure   = (*userGroupResource)(nil)
+	_ resource.ResourceWithImportState = (*userGroupResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*userGroupResource)(nil)
+)
+
+// userGroupResource is vpp_user_group: a set of Apple Account emails that books are assigned to.
+type userGroupResource struct {
+	data *providerData
+}
+
+// NewUserGroupResource returns the vpp_user_group resource.
+func NewUserGroupResource() resource.Resource { return &userGroupResource{} }
+
+type userGroupResourceModel struct {
+	ID                   types.String `tfsdk:"id"`
+	Name                 types.String `tfsdk:"name"`
+	Description          types.String `tfsdk:"description"`
+	Members              types.Set    `tfsdk:"members"`
+	ManagedAppleAccounts types.Bool   `tfsdk:"managed_apple_accounts"`
+	MemberCount          types.Int64  `tfsdk:"member_count"`
+	Invitations          types.Map    `tfsdk:"invitations"`
+}
+
+func (r *userGroupResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_user_group"
+}
+
+func (r *userGroupResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A group of people, by Apple Account email, that eBooks are assigned to with " +
+			"`vpp_ebook_assignment`. Books go to user groups only; there are no device groups.\n\n" +
+			"Members who are not Managed Apple Accounts join through an invitation: the engine creates a VPP user for " +
+			"each of them at the location of every token whose books are assigned to the group, and `invitations` " +
+			"lists the URLs still to be accepted. Members added later receive every book already assigned to the " +
+			"group on the next apply.\n\n" +
+			"-> Removing a member, or the group, never takes a book license back: Apple does not allow reclaiming " +
+			"books. The plan warns how many licenses stay with the people removed.\n\n" +
+			"-> Let one `vpp_user_group` own each membership. When members come from a directory (for example the " +
+			"`azuread_group` data source with `include_transitive_members = true`), feed the emails into `members` " +
+			"rather than managing the same people from two places.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The group's identifier in the engine (a UUID). Use it as `group_id` of `vpp_ebook_assignment`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "The group's name, shown in diagnostics (a shortage names the group).",
+			},
+			"description": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Free text describing the group.",
+			},
+			"members": schema.SetAttribute{
+				Required:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "Apple Account emails of the members (at least one). Emails are case-insensitive: " +
+					"list each person once; two entries differing only in case are an error. The spelling you write is " +
+					"kept in state. Adding members delivers the group's books to them on apply; removing members keeps " +
+					"the licenses they hold with them.",
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(memberEmailValidator{}),
+					uniqueMembersValidator{},
+				},
+			},
+			"managed_apple_accounts": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "Whether the members are Managed Apple Accounts (created in Apple Business Manager " +
+					"or Apple School Manager). Their VPP users are created with `managedAppleId` and associated at once, " +
+					"with no invitation, so `available` books reach them immediately. Defaults to `false`.",
+			},
+			"member_count": schema.Int64Attribute{
+				Computed:            true,
+				MarkdownDescription: "How many members the group has.",
+			},
+			"invitations": schema.MapAttribute{
+				Computed:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "Invitation URLs by member email, for members who still have to accept one (empty " +
+					"for Managed Apple Accounts). A member gets a VPP user, and so an invitation, once a book is assigned " +
+					"to the group; after a member accepts, the entry disappears on the next refresh. Send each URL to its " +
+					"member: `available` books reach a member only after they accept.",
+			},
+		},
+	}
+}
+
+func (r *userGroupResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics, "Resource")
+}
+
+func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		r.warnDestroy(ctx, req, resp)
+		return
+	}
+	var plan userGroupResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || plan.Members.IsUnknown() {
+		return // member_count and invitations stay unknown until the members are known
+	}
+	planned, diags := stringsOfSet(ctx, plan.Members)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("member_count"), int64(len(planned)))...)
+	if req.State.Raw.IsNull() {
+		return // a new group: its invitations are known after apply
+	}
+
+	var state userGroupResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	prior, diags := stringsOfSet(ctx, state.Members)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	membersChanged := !sameEmails(prior, planned)
+	if !membersChanged && plan.ManagedAppleAccounts.Equal(state.ManagedAppleAccounts) {
+		// The same people: their invitations do not change (a new spelling re-keys them).
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("invitations"), respell(state.Invitations, planned))...)
+	}
+	if !membersChanged || r.data == nil {
+		return
+	}
+	kept, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), planned)
+	if err != nil {
+		// The validators report bad emails; a group gone from the engine shows on refresh.
+		tflog.Debug(ctx, "Could not count the licenses removed members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
+		return
+	}
+	if kept > 0 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("members"), "Book Licenses Stay With Removed Members",
+			fmt.Sprintf("Removing members from user group %q does not take their books back: %s with the removed "+
+				"members, because Apple does not allow reclaiming books. They simply receive no further books through "+
+				"this group.", state.Name.ValueString(), licensesStay(kept)))
+	}
+}
+
+// warnDestroy warns, in the plan, how many book licenses the members of a group being destroyed keep.
+func (r *userGroupResource) warnDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.data == nil || req.State.Raw.IsNull() {
+		return
+	}
+	var state userGroupResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	kept, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), nil)
+	if err != nil {
+		tflog.Debug(ctx, "Could not count the licenses a deleted group's members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
+		return
+	}
+	if kept > 0 {
+		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
+			fmt.Sprintf("Destroying user group %q removes it and its assignments from the engine only: %s with its "+
+				"members, because Apple does not allow reclaiming books.", state.Name.ValueString(), licensesStay(kept)))
+	}
+}
+
+func (r *userGroupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan userGroupResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before creating a user group. "+
+			"This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	in, diags := groupInput(ctx, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	g, err := r.data.engine.CreateGroup(ctx, in)
+	if err != nil {
+		groupError(&resp.Diagnostics, "Error Creating User Group", err)
+		return
+	}
+	tflog.Debug(ctx, "Created user group", map[string]any{"group_id": g.ID, "members": len(g.Members)})
+	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state userGroupResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || r.data == nil {
+		return
+	}
+	g, err := r.data.engine.GetGroup(ctx, state.ID.ValueString())
+	if errors.Is(err, engine.ErrNotFound) {
+		tflog.Debug(ctx, "User group not found in the engine; removing it from state", map[string]any{"group_id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Unable to Read User Group", err)
+		return
+	}
+	var spelling []string
+	if !state.Members.IsNull() && !state.Members.IsUnknown() {
+		var diags diag.Diagnostics
+		spelling, diags = stringsOfSet(ctx, state.Members)
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	resp.Diagnostics.Append(state.fromGroup(ctx, g, spelling, types.MapUnknown(types.StringType))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state userGroupResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before updating a user group. "+
+			"This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	in, diags := groupInput(ctx, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := state.ID.ValueString()
+	g, change, err := r.data.engine.UpdateGroup(ctx, id, in)
+	if g.ID != "" && err != nil {
+		// The group was saved; only delivering its books to new members stopped. Keep what was
+		// saved so the next apply resumes delivery.
+		plan.ID = state.ID
+		resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, types.MapUnknown(types.StringType))...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+	if err != nil {
+		groupError(&resp.Diagnostics, "Error Updating User Group", err)
+		return
+	}
+	plan.ID = state.ID
+	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
+	if change.LicensesKept > 0 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("members"), "Book Licenses Stay With Removed Members",
+			fmt.Sprintf("%s with the members removed from user group %q: Apple does not allow reclaiming books.",
+				upperFirst(licensesStay(change.LicensesKept)), g.Name))
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *userGroupResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state userGroupResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before deleting a user group. "+
+			"This is always a bug in the provider and should be reported to the provider developers.")
+		return
+	}
+	rep, err := r.data.engine.DeleteGroup(ctx, state.ID.ValueString())
+	if errors.Is(err, engine.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		engineError(&resp.Diagnostics, nil, "Error Deleting User Group", err)
+		return
+	}
+	if rep.LicensesKept > 0 {
+		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
+			fmt.Sprintf("User group %q was removed from the engine, with its assignments. %s with its members: Apple "+
+				"does not allow reclaiming books.", state.Name.ValueString(), upperFirst(licensesStay(rep.LicensesKept))))
+	}
+}
+
+func (r *userGroupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// groupInput maps the plan onto the engine's input, keeping the user's spelling of members (the
+// engine normalises them).
+func groupInput(ctx context.Context, m userGroupResourceModel) (engine.GroupInput, diag.Diagnostics) {
+	members, diags := stringsOfSet(ctx, m.Members)
+	return engine.GroupInput{
+		Name:        m.Name.ValueString(),
+		Description: m.Description.ValueString(),
+		Members:     members,
+		Managed:     m.ManagedAppleAccounts.ValueBool(),
+	}, diags
+}
+
+// fromGroup fills the model from the engine's group. Members, and the keys of invitations, take
+// the spelling of spelling where it matches ignoring case, so that state keeps what the user wrote
+// and a second plan is empty. keepInvitations, when known, is kept instead of the engine's
+// invitations (the plan promised it).
+func (m *userGroupResourceModel) fromGroup(ctx context.Context, g engine.Group, spelling []string, keepInvitations types.Map) diag.Diagnostics {
+	var diags diag.Diagnostics
+	spell := make(map[string]string, len(spelling))
+	for _, s := range spelling {
+		if n, err := engine.NormalizeEmail(s); err == nil {
+			spell[n] = s
+		}
+	}
+	as := func(email string) string {
+		if s, ok := spell[email]; ok {
+			return s
+		}
+		return email
+	}
+	members := make([]string, len(g.Members))
+	for i, e := range g.Members {
+		members[i] = as(e)
+	}
+	m.ID = types.StringValue(g.ID)
+	m.Name = types.StringValue(g.Name)
+	if g.Description != "" || !m.Description.IsNull() {
+		m.Description = types.StringValue(g.Description)
+	}
+	m.ManagedAppleAccounts = types.BoolValue(g.Managed)
+	set, d := types.SetValueFrom(ctx, types.StringType, members)
+	diags.Append(d...)
+	m.Members = set
+	m.MemberCount = types.Int64Value(int64(len(g.Members)))
+	if !keepInvitations.IsUnknown() && !keepInvitations.IsNull() {
+		m.Invitations = keepInvitations
+		return diags
+	}
+	inv := make(map[string]attr.Value, len(g.Invitations))
+	for e, u := range g.Invitations {
+		inv[as(e)] = types.StringValue(u)
+	}
+	mv, d := types.MapValue(types.StringType, inv)
+	diags.Append(d...)
+	m.Invitations = mv
+	return diags
+}
+
+// respell re-keys an invitations map with the given spelling of its emails.
+func respell(inv types.Map, spelling []string) types.Map {
+	if inv.IsNull() || inv.IsUnknown() {
+		return inv
+	}
+	spell := make(map[string]string, len(spelling))
+	for _, s := range spelling {
+		spell[strings.ToLower(strings.TrimSpace(s))] = s
+	}
+	out := make(map[string]attr.Value, len(inv.Elements()))
+	for k, v := range inv.Elements() {
+		if s, ok := spell[strings.ToLower(strings.TrimSpace(k))]; ok {
+			k = s
+		}
+		out[k] = v
+	}
+	return types.MapValueMust(types.StringType, out)
+}
+
+// groupError reports an engine error on a group: invalid members on the members attribute.
+func groupError(diags *diag.Diagnostics, summary string, err error) {
+	if errors.Is(err, engine.ErrInvalidInput) {
+		engineError(diags, attrPath("members"), summary, err)
+		return
+	}
+	engineError(diags, nil, summary, err)
+}
+
+func stringsOfSet(ctx context.Context, s types.Set) ([]string, diag.Diagnostics) {
+	if s.IsNull() || s.IsUnknown() {
+		return nil, nil
+	}
+	var out []string
+	diags := s.ElementsAs(ctx, &out, false)
+	return out, diags
+}
+
+// sameEmails compares two member lists as sets of Apple Accounts (ignoring case).
+func sameEmails(a, b []string) bool {
+	norm := func(in []string) []string {
+		out := make([]string, 0, len(in))
+		for _, s := range in {
+			out = append(out, strings.ToLower(strings.TrimSpace(s)))
+		}
+		sort.Strings(out)
+		return out
+	}
+	na, nb := norm(a), norm(b)
+	if len(na) != len(nb) {
+		return false
+	}
+	for i := range na {
+		if na[i] != nb[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// licensesStay says that n book licenses stay (with someone).
+func licensesStay(n int) string {
+	if n == 1 {
+		return "1 book license stays"
+	}
+	return fmt.Sprintf("%d book licenses stay", n)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// memberEmailValidator checks that a string is an Apple Account email, as the engine reads it.
+type memberEmailValidator struct{}
+
+var _ validator.String = memberEmailValidator{}
+
+func (memberEmailValidator) Description(_ context.Context) string {
+	return "value must be an email address (name@example.com)"
+}
+
+func (v memberEmailValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (memberEmailValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := engine.NormalizeEmail(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Email Address",
+			fmt.Sprintf("%q is not a valid Apple Account email. Use the address the person signs in to Apple with, "+
+				"such as name@example.com.", req.ConfigValue.ValueString()))
+	}
+}
+
+// uniqueMembersValidator refuses members that differ only in case or surrounding space: they are
+// the same Apple Account, and the set would silently shrink.
+type uniqueMembersValidator struct{}
+
+var _ validator.Set = uniqueMembersValidator{}
+
+func (uniqueMembersValidator) Description(_ context.Context) string {
+	return "each Apple Account must be listed once (emails are case-insensitive)"
+}
+
+func (v uniqueMembersValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (uniqueMembersValidator) ValidateSet(_ context.Context, req validator.SetRequest, resp *validator.SetResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	seen := map[string]string{}
+	for _, el := range req.ConfigValue.Elements() {
+		s, ok := el.(types.String)
+		if !ok || s.IsNull() || s.IsUnknown() {
+			continue
+		}
+		n := strings.ToLower(strings.TrimSpace(s.ValueString()))
+		if prev, dup := seen[n]; dup {
+			resp.Diagnostics.AddAttributeError(req.Path, "Duplicate Group Member",
+				fmt.Sprintf("Members %q and %q are the same Apple Account: emails are case-insensitive. List it once.",
+					prev, s.ValueString()))
+			continue
+		}
+		seen[n] = s.ValueString()
+	}
+}
