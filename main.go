@@ -27,6 +27,7 @@ func main() {
 		Address: "registry.terraform.io/vppkit/vpp",
 		Debug:   debug,
 	})
+	provider.Shutdown()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

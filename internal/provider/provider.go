@@ -245,6 +245,23 @@ func openEngine(ctx context.Context, cfg engine.Config) (*engine.Engine, error) 
 	return e, nil
 }
 
+// Shutdown closes every engine and sandbox this process opened. main calls it once Terraform has
+// stopped the provider, so that databases are released cleanly (SQLite checkpoints its WAL).
+func Shutdown() {
+	enginesMu.Lock()
+	for key, e := range engines {
+		_ = e.Close()
+		delete(engines, key)
+	}
+	enginesMu.Unlock()
+	sandboxesMu.Lock()
+	for key, sb := range sandboxes {
+		sb.Close()
+		delete(sandboxes, key)
+	}
+	sandboxesMu.Unlock()
+}
+
 func databaseKind(db string) string {
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
 		return "postgres"

@@ -197,3 +197,20 @@ func TestAccProvider_refusesBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// When Terraform stops the provider, main calls Shutdown: the engines it opened are closed and
+// forgotten, so the database is released.
+func TestShutdown_closesEngines(t *testing.T) {
+	db := testDatabase(t)
+	e := testEngine(t, db)
+	if _, err := e.ListTokens(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	Shutdown()
+	if _, err := e.ListTokens(context.Background()); err == nil {
+		t.Fatal("the engine still answers after Shutdown")
+	}
+	if again := testEngine(t, db); again == e {
+		t.Fatal("Shutdown left the closed engine cached")
+	}
+}
