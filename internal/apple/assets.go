@@ -166,10 +166,28 @@ type assetsPage struct {
 
 // GetAssets lists all assets matching q, walking every page.
 func (c *Client) GetAssets(ctx context.Context, q AssetQuery) (*AssetList, error) {
-	pages, err := walk[assetsPage](ctx, c, "/assets", q.values())
+	list, _, err := c.GetAssetsUnlessAt(ctx, q, "")
+	return list, err
+}
+
+// GetAssetsUnlessAt is GetAssets for a caller that holds the assets as of versionId known. Get
+// Assets takes no sinceVersionId, but its versionId changes whenever the assets do: when page 0
+// still shows known, the walk stops there and unchanged is true; the list then carries only the
+// envelope and VersionID, no assets. An empty known walks every page, like GetAssets.
+func (c *Client) GetAssetsUnlessAt(ctx context.Context, q AssetQuery, known string) (list *AssetList, unchanged bool, err error) {
+	pages, unchanged, err := walkUnlessAt[assetsPage](ctx, c, "/assets", q.values(), known)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	if unchanged {
+		list = &AssetList{}
+		list.Envelope, list.VersionID = listHead(&pages[0].pageFields)
+		return list, true, nil
+	}
+	return assetList(pages), false, nil
+}
+
+func assetList(pages []*assetsPage) *AssetList {
 	list := &AssetList{}
 	for i, p := range pages {
 		if i == 0 {
@@ -178,7 +196,7 @@ func (c *Client) GetAssets(ctx context.Context, q AssetQuery) (*AssetList, error
 		list.Assets = append(list.Assets, p.Assets...)
 		list.UnlimitedAssets = append(list.UnlimitedAssets, p.UnlimitedAssets...)
 	}
-	return list, nil
+	return list
 }
 
 // ManageAssetsRequest is Apple's ManageAssetsRequest: every asset applies to

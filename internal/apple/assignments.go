@@ -94,3 +94,15 @@ func (c *Client) GetAssignments(ctx context.Context, q AssignmentQuery) (*Assign
 	}
 	return list, nil
 }
+
+// EachAssignment walks the assignments matching q page by page, as EachUser does the users, and
+// returns the walk's versionId.
+func (c *Client) EachAssignment(ctx context.Context, q AssignmentQuery, fn func(restart bool, assignments []Assignment) error) (string, error) {
+	first, _, err := walkEach[assignmentsPage](ctx, c, "/assignments", q.values(), "", func(index int, p *assignmentsPage) error {
+		return fn(index == 0, p.Assignments)
+	})
+	if err != nil || first == nil {
+		return "", err
+	}
+	return string(first.VersionID), nil
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 )
 
 // DefaultBaseURL is Apple's production endpoint.
@@ -32,10 +31,6 @@ const (
 	defaultServiceConfigTTL = 5 * time.Minute
 	defaultUserAgent        = "terraform-provider-vpp"
 
-	// rateSafety keeps the pace below maxRequestPerSecond: Apple counts
-	// requests in any one-second window, and network jitter can bunch
-	// requests that left evenly spaced.
-	rateSafety = 0.9
 	// maxInFlight is Apple's cap on simultaneous paginated requests.
 	maxInFlight = 5
 )
@@ -61,7 +56,7 @@ type Config struct {
 	// MaxRetryAfter caps a Retry-After wait asked for by Apple (default 2m).
 	MaxRetryAfter time.Duration
 	// RequestsPerSecond fixes the request rate; 0 follows the service config's
-	// maxRequestPerSecond (with a safety margin).
+	// maxRequestPerSecond.
 	RequestsPerSecond float64
 	// ServiceConfigTTL is how long the service config is cached (default 5m).
 	ServiceConfigTTL time.Duration
@@ -83,7 +78,7 @@ type Client struct {
 	configTTL     time.Duration
 
 	http     *retryablehttp.Client
-	limiter  *rate.Limiter
+	pacer    *pacer              // the token's rate limit, shared by all calls
 	inFlight *semaphore.Weighted // paginated and lookup requests, shared by all calls
 
 	refreshing chan struct{} // held while the service config is fetched
@@ -126,11 +121,11 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	perSecond := rate.Limit(cfg.RequestsPerSecond)
+	perSecond := cfg.RequestsPerSecond
 	if !c.fixedRate {
-		perSecond = paceFor(DefaultLimits().MaxRequestPerSecond)
+		perSecond = float64(DefaultLimits().MaxRequestPerSecond)
 	}
-	c.limiter = rate.NewLimiter(perSecond, 1)
+	c.pacer = newPacer(perSecond)
 
 	hc := cleanhttp.DefaultPooledClient()
 	if cfg.HTTPClient != nil {
@@ -141,7 +136,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	hc.Transport = &transport{next: next, limiter: c.limiter}
+	hc.Transport = &transport{next: next, pacer: c.pacer}
 	hc.Timeout = cmp.Or(cfg.RequestTimeout, defaultRequestTimeout)
 
 	retries := cmp.Or(cfg.RetryMax, defaultRetryMax)
@@ -162,11 +157,6 @@ func NewClient(cfg Config) (*Client, error) {
 		ResponseLogHook: logResponse,
 	}
 	return c, nil
-}
-
-// paceFor turns Apple's maxRequestPerSecond into the limiter's rate.
-func paceFor(maxPerSecond int) rate.Limit {
-	return rate.Limit(float64(maxPerSecond) * rateSafety)
 }
 
 // LocationUID returns the expected uId, or the one learnt from the first

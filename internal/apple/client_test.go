@@ -394,11 +394,11 @@ func TestRateLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// 20 per second with the safety margin is 18 per second, burst 1.
-	if got := c.limiter.Limit(); got != 18 {
-		t.Errorf("limit %v, want 18", got)
+	// 20 per second, evenly spaced.
+	if got := c.pacer.Rate(); got != 20 {
+		t.Errorf("limit %v, want 20", got)
 	}
-	if elapsed, least := time.Since(start), time.Duration(requests-1)*time.Second/18; elapsed < least {
+	if elapsed, least := time.Since(start), time.Duration(requests-1)*time.Second/20; elapsed < least {
 		t.Errorf("%d requests took %v, want at least %v", requests, elapsed, least)
 	}
 }
@@ -424,8 +424,8 @@ func TestServiceConfigCachedAndRateFollowsIt(t *testing.T) {
 	if n := f.count("GET", "/service/config"); n != 1 {
 		t.Errorf("%d service config requests, want 1 (cached)", n)
 	}
-	if got := c.limiter.Limit(); got != 900 {
-		t.Errorf("limit %v, want 900", got)
+	if got := c.pacer.Rate(); got != 1000 {
+		t.Errorf("limit %v, want 1000", got)
 	}
 
 	f.setLimits(map[string]any{"maxRequestPerSecond": 100})
@@ -436,8 +436,8 @@ func TestServiceConfigCachedAndRateFollowsIt(t *testing.T) {
 	if n := f.count("GET", "/service/config"); n != 2 {
 		t.Errorf("%d service config requests, want 2 after the TTL", n)
 	}
-	if got := c.limiter.Limit(); got != 90 {
-		t.Errorf("limit %v, want 90 after the refresh", got)
+	if got := c.pacer.Rate(); got != 100 {
+		t.Errorf("limit %v, want 100 after the refresh", got)
 	}
 }
 
@@ -449,7 +449,7 @@ func TestFixedRequestRate(t *testing.T) {
 	if _, err := c.GetClientConfig(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.limiter.Limit(); got != 250 {
+	if got := c.pacer.Rate(); got != 250 {
 		t.Errorf("limit %v, want the configured 250", got)
 	}
 }

@@ -93,7 +93,7 @@ func (c *Client) ServiceConfig(ctx context.Context) (*ServiceConfig, error) {
 	}
 	c.service, c.fetched = sc, c.now()
 	if !c.fixedRate {
-		c.limiter.SetLimit(paceFor(sc.Limits.MaxRequestPerSecond))
+		c.pacer.SetRate(float64(sc.Limits.MaxRequestPerSecond))
 	}
 	return sc, nil
 }

@@ -16,9 +16,10 @@ const (
 	// maxWalkRestarts bounds how often a walk starts over because the list
 	// changed under it.
 	maxWalkRestarts = 5
-	// pagesPerRound bounds the goroutines of one walk; the shared semaphore
-	// bounds the requests actually in flight.
-	pagesPerRound = 20
+	// pagesPerRound bounds the goroutines of one walk, and how many pages
+	// arrive before they are handed on; the shared semaphore bounds the
+	// requests actually in flight (maxInFlight, the same number).
+	pagesPerRound = maxInFlight
 	// maxPages stops a server that never stops announcing a next page.
 	maxPages = 100_000
 )
@@ -39,42 +40,127 @@ func walk[T any, PT interface {
 	*T
 	lister
 }](ctx context.Context, c *Client, path string, query url.Values) ([]*T, error) {
+	pages, _, err := walkUnlessAt[T, PT](ctx, c, path, query, "")
+	return pages, err
+}
+
+// walkUnlessAt is walk for a caller that already holds the list as of versionId known: when
+// page 0 still shows that versionId, nothing changed, and it returns page 0 alone with
+// unchanged set. An empty known always walks.
+func walkUnlessAt[T any, PT interface {
+	*T
+	lister
+}](ctx context.Context, c *Client, path string, query url.Values, known string) (pages []*T, unchanged bool, err error) {
+	unchanged, err = walkRounds[T, PT](ctx, c, path, query, known, func(index int, p *T) error {
+		if index == 0 {
+			pages = pages[:0] // the walk started over
+		}
+		pages = append(pages, p)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return pages, unchanged, nil
+}
+
+// walkEach hands every page of a list endpoint to fn, in order, while the walk goes on: fn runs
+// in its own goroutine, so that a caller working through the pages does not hold the next ones
+// back, and no more than a few rounds of pages are in memory at once. fn sees index 0 again when
+// the list changed under the walk and it started over; it must then forget the pages it saw.
+// It returns page 0 (nil for an empty list). A known versionId stops the walk at an unchanged
+// page 0, as in walkUnlessAt.
+func walkEach[T any, PT interface {
+	*T
+	lister
+}](ctx context.Context, c *Client, path string, query url.Values, known string, fn func(index int, p *T) error) (first *T, unchanged bool, err error) {
+	type item struct {
+		index int
+		page  *T
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan item, pagesPerRound)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for it := range pages {
+			if err == nil {
+				if err = fn(it.index, it.page); err != nil {
+					cancel()
+				}
+			}
+		}
+		done <- err
+	}()
+	unchanged, err = walkRounds[T, PT](ctx, c, path, query, known, func(index int, p *T) error {
+		if index == 0 {
+			first = p
+		}
+		select {
+		case pages <- item{index, p}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(pages)
+	if ferr := <-done; ferr != nil {
+		return nil, false, ferr
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return first, unchanged, nil
+}
+
+// walkRounds runs walkOnce, starting over when the list changed, at most maxWalkRestarts times.
+func walkRounds[T any, PT interface {
+	*T
+	lister
+}](ctx context.Context, c *Client, path string, query url.Values, known string, emit func(index int, p *T) error) (bool, error) {
 	var why restartError
 	for range maxWalkRestarts + 1 {
-		pages, err := walkOnce[T, PT](ctx, c, path, query)
+		unchanged, err := walkOnce[T, PT](ctx, c, path, query, known, emit)
 		if !errors.As(err, &why) {
-			return pages, err
+			return unchanged, err
 		}
 	}
-	return nil, fmt.Errorf("apple: GET %s: %w: gave up after %d restarts (last: %s)", path, ErrListUnstable, maxWalkRestarts, why.reason)
+	return false, fmt.Errorf("apple: GET %s: %w: gave up after %d restarts (last: %s)", path, ErrListUnstable, maxWalkRestarts, why.reason)
 }
 
 // walkOnce fetches page 0, then the following pages in parallel rounds until
-// a page has no nextPageIndex. totalPages may grow while walking: the walk
-// follows nextPageIndex past it.
+// a page has no nextPageIndex, and emits them in order, each round once all its
+// pages arrived. totalPages may grow while walking: the walk follows
+// nextPageIndex past it. When page 0's versionId is known (not empty), it
+// stops there.
 func walkOnce[T any, PT interface {
 	*T
 	lister
-}](ctx context.Context, c *Client, path string, query url.Values) ([]*T, error) {
+}](ctx context.Context, c *Client, path string, query url.Values, known string, emit func(index int, p *T) error) (bool, error) {
 	first, err := fetchPage[T, PT](ctx, c, path, query, 0)
 	if errors.Is(err, CodePageOutOfRange) {
-		return nil, nil // an empty list may have no page 0 (totalPages 0)
+		return false, nil // an empty list may have no page 0 (totalPages 0)
 	}
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	version := PT(first).page().VersionID
-	pages := []*T{first}
+	if err := emit(0, first); err != nil {
+		return false, err
+	}
+	if known != "" && string(version) == known {
+		return true, nil
+	}
 	last := PT(first).page()
-	for last.NextPageIndex != nil {
-		from := len(pages)
+	for from := 1; last.NextPageIndex != nil; {
 		to := max(from, *last.NextPageIndex)
 		if last.TotalPages != nil {
 			to = max(to, *last.TotalPages-1)
 		}
 		to = min(to, from+pagesPerRound-1)
 		if to >= maxPages {
-			return nil, fmt.Errorf("apple: GET %s: more than %d pages", path, maxPages)
+			return false, fmt.Errorf("apple: GET %s: more than %d pages", path, maxPages)
 		}
 
 		batch := make([]*T, to-from+1)
@@ -96,17 +182,22 @@ func walkOnce[T any, PT interface {
 			})
 		}
 		if err := g.Wait(); err != nil {
-			return nil, err
+			return false, err
 		}
 		for i, p := range batch[:len(batch)-1] {
 			if PT(p).page().NextPageIndex == nil {
-				return nil, restartError{fmt.Sprintf("page %d ended the list before page %d", from+i, to)}
+				return false, restartError{fmt.Sprintf("page %d ended the list before page %d", from+i, to)}
 			}
 		}
-		pages = append(pages, batch...)
+		for i, p := range batch {
+			if err := emit(from+i, p); err != nil {
+				return false, err
+			}
+		}
 		last = PT(batch[len(batch)-1]).page()
+		from = to + 1
 	}
-	return pages, nil
+	return false, nil
 }
 
 // fetchPage reads one page, counting against the Client's in-flight cap, and

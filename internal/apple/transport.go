@@ -13,7 +13,6 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-	"golang.org/x/time/rate"
 )
 
 // maxResponseBytes bounds a buffered response body. The largest documented
@@ -58,8 +57,8 @@ func stateOf(ctx context.Context) *callState {
 // and buffers the response body so that the retry policy, the backoff, the log
 // hooks and the caller can all read Apple's errorNumber.
 type transport struct {
-	next    http.RoundTripper
-	limiter *rate.Limiter
+	next  http.RoundTripper
+	pacer *pacer
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -68,9 +67,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st.attempt++
 	st.body, st.apple, st.wrote, st.uncertain = nil, nil, wrote, false
 	if st.limited {
-		if err := t.limiter.Wait(req.Context()); err != nil {
+		answered, err := t.pacer.Wait(req.Context())
+		if err != nil {
 			return nil, err
 		}
+		defer answered() // once the whole answer is read, or the attempt failed
 	}
 	st.start = time.Now()
 	trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}

@@ -75,6 +75,20 @@ func (c *Client) GetUsers(ctx context.Context, q UserQuery) (*UserList, error) {
 	return list, nil
 }
 
+// EachUser walks the users matching q page by page, handing each page's users to fn in order
+// while the next pages are fetched, so that a long list is never held whole. restart is true for
+// the first page, and again when the list changed under the walk and it started over: fn must
+// then forget what it saw. It returns the walk's versionId, for a later SinceVersionID.
+func (c *Client) EachUser(ctx context.Context, q UserQuery, fn func(restart bool, users []User) error) (string, error) {
+	first, _, err := walkEach[usersPage](ctx, c, "/users", q.values(), "", func(index int, p *usersPage) error {
+		return fn(index == 0, p.Users)
+	})
+	if err != nil || first == nil {
+		return "", err
+	}
+	return string(first.VersionID), nil
+}
+
 // RequestUser is Apple's RequestUser.
 type RequestUser struct {
 	ClientUserID string `json:"clientUserId"`

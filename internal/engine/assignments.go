@@ -73,7 +73,9 @@ func validateAssignment(in AssignmentInput) (tokenID, adamID, pricing string, er
 
 // CreateAssignment stores the assignment and delivers it. A shortage of licenses is refused before
 // any request unless oversubscription is allowed. The assignment is stored even when delivery stops
-// early, so the next apply resumes it; the error says what is left.
+// early, so the next apply resumes it; the error says what is left. Creating an assignment that
+// exists with the same intent and oversubscription resumes it (a run that stored it may have died
+// before Terraform recorded it); with other settings it is refused.
 func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assignment, error) {
 	tokenID, adamID, pricing, err := validateAssignment(in)
 	if err != nil {
@@ -86,11 +88,26 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 	a := store.Assignment{ID: uuid.NewString(), TokenID: tokenID, AdamID: adamID, PricingParam: pricing, GroupID: in.GroupID,
 		Intent: in.Intent, AllowOversubscription: in.AllowOversubscription, CreatedAt: now, UpdatedAt: now}
 	err = e.tx(ctx, func(tx store.Tx) error {
+		existing, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID)
+		switch {
+		case err == nil && existing.Intent == in.Intent && existing.AllowOversubscription == in.AllowOversubscription:
+			// The same assignment again: an earlier run stored it but did not live to report it to
+			// Terraform (killed or crashed in between). Resume it rather than refuse it.
+			a = existing
+			return nil
+		case err == nil:
+			return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s (intent %q); import it instead of creating another",
+				ErrInvalidInput, in.BookID, in.GroupID, existing.ID, existing.Intent)
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
+			return err
+		}
 		if err := tx.InsertAssignment(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				existing, _ := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID)
-				return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s; import it instead of creating another",
-					ErrInvalidInput, in.BookID, in.GroupID, existing.ID)
+				return fmt.Errorf("%w: book %s is already assigned to group %s by another assignment; import it instead of creating another",
+					ErrInvalidInput, in.BookID, in.GroupID)
 			}
 			return err
 		}
@@ -99,7 +116,7 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 	if err != nil {
 		return Assignment{}, err
 	}
-	derr := e.Deliver(ctx, tokenID)
+	derr := e.deliverBook(ctx, tokenID, adamID, pricing)
 	// The assignment is stored whatever delivery did; read it even if ctx ran out meanwhile.
 	out, err := e.GetAssignment(context.WithoutCancel(ctx), a.ID)
 	if err != nil {
@@ -118,7 +135,7 @@ func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentI
 	if _, err := e.Forecast(ctx, in); err != nil {
 		return Assignment{}, err
 	}
-	var tokenID string
+	var tokenID, adamID, pricing string
 	err := e.tx(ctx, func(tx store.Tx) error {
 		a, err := tx.GetAssignment(ctx, id)
 		if err != nil {
@@ -128,13 +145,16 @@ func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentI
 			return fmt.Errorf("%w: an assignment's book and group cannot change; replace the assignment", ErrInvalidInput)
 		}
 		a.Intent, a.AllowOversubscription, a.UpdatedAt = in.Intent, in.AllowOversubscription, e.now()
-		tokenID = a.TokenID
+		tokenID, adamID, pricing = a.TokenID, a.AdamID, a.PricingParam
+		if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
+			return err
+		}
 		return tx.UpdateAssignment(ctx, a)
 	})
 	if err != nil {
 		return Assignment{}, err
 	}
-	derr := e.Deliver(ctx, tokenID)
+	derr := e.deliverBook(ctx, tokenID, adamID, pricing)
 	out, err := e.GetAssignment(context.WithoutCancel(ctx), id)
 	if err != nil {
 		return Assignment{}, err
@@ -182,16 +202,38 @@ func (e *Engine) FindAssignment(ctx context.Context, bookID, groupID string) (As
 }
 
 // RefreshAssignment syncs the assignment's token when stale, recomputes delivery from the records
-// and returns the assignment.
+// when they changed since the states were recorded, and returns the assignment. In the common
+// case (a recent sync, nothing changed) it is one read: a refresh of many assignments costs one
+// sync and one recomputation in all, not one per assignment.
 func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, error) {
-	a, err := e.GetAssignment(ctx, id)
+	var a Assignment
+	var tok store.Token
+	err := e.tx(ctx, func(tx store.Tx) error {
+		sa, err := tx.GetAssignment(ctx, id)
+		if err != nil {
+			return notFound("assignment", id, err)
+		}
+		ds, err := tx.ListDeliveries(ctx, id)
+		if err != nil {
+			return err
+		}
+		a = assignmentView(sa, ds)
+		tok, err = tx.GetToken(ctx, sa.TokenID)
+		return notFound("token", sa.TokenID, err)
+	})
 	if err != nil {
 		return Assignment{}, err
 	}
-	tokenID, _, _, _ := ParseBookID(a.BookID)
-	_ = e.syncIfStale(ctx, tokenID) // failures show on the token's sync status
-	if err := e.recordDeliveries(ctx, tokenID, nil); err != nil {
-		return Assignment{}, err
+	if e.stale(tokenFromRecord(tok, 0)) {
+		_ = e.syncIfStale(ctx, tok.ID) // failures show on the token's sync status
+	} else if tok.DeliveriesRecorded >= tok.DeliveriesGen {
+		return a, nil
+	}
+	// Delivery and sync record the states they change; they are recomputed here only when one of
+	// them did not get to (interrupted, or the sync above).
+	recorded, err := e.recordIfStale(ctx, tok.ID)
+	if err != nil || !recorded {
+		return a, err
 	}
 	return e.GetAssignment(ctx, id)
 }
@@ -201,8 +243,13 @@ func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, 
 func (e *Engine) DeleteAssignment(ctx context.Context, id string) (RemoveReport, error) {
 	var rep RemoveReport
 	err := e.tx(ctx, func(tx store.Tx) error {
-		if _, err := tx.GetAssignment(ctx, id); err != nil {
+		a, err := tx.GetAssignment(ctx, id)
+		if err != nil {
 			return notFound("assignment", id, err)
+		}
+		// Other assignments of the book may get the licenses it would have taken.
+		if err := tx.TouchDeliveries(ctx, a.TokenID); err != nil {
+			return err
 		}
 		ds, err := tx.ListDeliveries(ctx, id)
 		if err != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,10 +40,19 @@ type associatePayload struct {
 // earlier run left open, creates missing VPP users, associates books, and records each member's
 // delivery state. It is safe to call again at any point: nothing is sent twice.
 func (e *Engine) Deliver(ctx context.Context, tokenID string) error {
-	return e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID) })
+	return e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID, nil) })
 }
 
-func (e *Engine) deliver(ctx context.Context, tokenID string) error {
+// deliverBook is Deliver for the assignments of one book: what creating or changing an assignment
+// needs. Its cost follows the book's assignments, not the token's, so that an apply creating many
+// assignments does not cost the square of their number. Requests an earlier run left open are
+// settled whatever their book.
+func (e *Engine) deliverBook(ctx context.Context, tokenID, adamID, pricing string) error {
+	sc := &scope{book: bookKey{adamID, pricing}}
+	return e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID, sc) })
+}
+
+func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope) error {
 	rec, c, err := e.usableToken(ctx, tokenID)
 	if err != nil {
 		return err
@@ -50,7 +60,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string) error {
 	if err := e.settle(ctx, rec, c); err != nil {
 		return err
 	}
-	w, err := e.loadWork(ctx, tokenID)
+	w, err := e.loadWork(ctx, tokenID, sc)
 	if err != nil {
 		return err
 	}
@@ -59,23 +69,34 @@ func (e *Engine) deliver(ctx context.Context, tokenID string) error {
 	pairFailures := map[pairKey]failure{}
 
 	if len(p.newUsers) > 0 {
-		if err := e.createUsers(ctx, rec, c, p.newUsers, userFailures); err != nil {
-			return e.finish(ctx, tokenID, userFailures, pairFailures, err)
+		// Once createUsers journaled them, the records hold the new users as planned, then as
+		// Apple reports them: the work in memory follows, rather than being read again.
+		for _, u := range p.newUsers {
+			if old, ok := w.users[u.Email]; !ok || !confirmed(old) {
+				w.users[u.Email] = u
+			}
 		}
-		if w, err = e.loadWork(ctx, tokenID); err != nil {
-			return err
+		own := make([]store.VPPUser, 0, len(w.users))
+		for _, u := range w.users {
+			own = append(own, u)
+		}
+		err := e.createUsers(ctx, rec, c, p.newUsers, own, func(u store.VPPUser) { w.users[u.Email] = u }, userFailures)
+		if err != nil {
+			return e.finish(ctx, tokenID, sc, nil, userFailures, pairFailures, err)
 		}
 		p = planDelivery(w, e.ID())
 	}
-	if err := e.associate(ctx, rec, c, w, p, pairFailures); err != nil {
-		return e.finish(ctx, tokenID, userFailures, pairFailures, err)
+	current, err := e.associate(ctx, rec, c, w, p, pairFailures)
+	if !current {
+		w = nil // the records moved on from the work in memory: it is read again
 	}
-	return e.finish(ctx, tokenID, userFailures, pairFailures, nil)
+	return e.finish(ctx, tokenID, sc, w, userFailures, pairFailures, err)
 }
 
-// finish records deliveries whatever happened, and returns cause.
-func (e *Engine) finish(ctx context.Context, tokenID string, uf map[string]failure, pf map[pairKey]failure, cause error) error {
-	if err := e.recordDeliveries(ctx, tokenID, &runFailures{users: uf, pairs: pf}); err != nil && cause == nil {
+// finish records deliveries whatever happened, and returns cause. w, when not nil, is the work as
+// the records now hold it.
+func (e *Engine) finish(ctx context.Context, tokenID string, sc *scope, w *work, uf map[string]failure, pf map[pairKey]failure, cause error) error {
+	if err := e.recordWork(ctx, tokenID, sc, w, &runFailures{users: uf, pairs: pf}); err != nil && cause == nil {
 		return err
 	}
 	return cause
@@ -86,31 +107,78 @@ type runFailures struct {
 	pairs map[pairKey]failure
 }
 
-// recordDeliveries recomputes every assignment's per-member state of the token and stores it.
-func (e *Engine) recordDeliveries(ctx context.Context, tokenID string, f *runFailures) error {
-	w, err := e.loadWork(ctx, tokenID)
-	if err != nil {
-		return err
+// recordDeliveries recomputes every assignment's per-member state of the token (or of the scope's
+// book) and stores those that changed.
+func (e *Engine) recordDeliveries(ctx context.Context, tokenID string, sc *scope, f *runFailures) error {
+	return e.recordWork(ctx, tokenID, sc, nil, f)
+}
+
+// recordWork is recordDeliveries from the work w when given (nil: read from the store). Only the
+// assignments whose states changed are written, one after the other: a refresh, or a delivery
+// that touched one assignment, costs no write for the others, and only one assignment's states are
+// in memory at a time. The states are marked current only when they were computed from work read
+// whole from the store; a delivery's work in memory leaves that to the next refresh.
+func (e *Engine) recordWork(ctx context.Context, tokenID string, sc *scope, w *work, f *runFailures) error {
+	fromStore := w == nil
+	if fromStore {
+		var err error
+		if w, err = e.loadWork(ctx, tokenID, sc); err != nil {
+			return err
+		}
 	}
 	p := planDelivery(w, e.ID())
 	if f == nil {
 		f = &runFailures{}
 	}
 	now := e.now()
-	ds := deliveries(w, p, f.users, f.pairs, func() store.Delivery { return store.Delivery{UpdatedAt: now} })
-	ids := make([]string, 0, len(ds))
-	for id := range ds {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	assignments := append([]store.Assignment(nil), w.assignments...)
+	sort.Slice(assignments, func(i, j int) bool { return assignments[i].ID < assignments[j].ID })
 	return e.tx(ctx, func(tx store.Tx) error {
-		for _, id := range ids {
-			if err := tx.ReplaceDeliveries(ctx, id, ds[id]); err != nil {
+		for _, a := range assignments {
+			list := deliveriesOf(w, p, a, f.users, f.pairs, now)
+			if sameDeliveries(list, w.previous[a.ID]) {
+				continue
+			}
+			if err := tx.ReplaceDeliveries(ctx, a.ID, list); err != nil {
 				return err
 			}
 		}
-		return nil
+		if sc != nil || !fromStore {
+			return nil // other books' states, or the records since w was read, may be newer
+		}
+		return tx.SetDeliveriesRecorded(ctx, tokenID, w.token.DeliveriesGen)
 	})
+}
+
+// sameDeliveries reports whether computed states equal the recorded ones (times aside).
+func sameDeliveries(list []store.Delivery, prev map[string]store.Delivery) bool {
+	if len(list) != len(prev) {
+		return false
+	}
+	for _, d := range list {
+		p, ok := prev[d.Email]
+		if !ok || p.State != d.State || p.ErrorNumber != d.ErrorNumber || p.Detail != d.Detail {
+			return false
+		}
+	}
+	return true
+}
+
+// recordIfStale records the token's delivery states when a write since the last recording may
+// have changed them (an interrupted delivery, a sync), and reports whether it did.
+func (e *Engine) recordIfStale(ctx context.Context, tokenID string) (bool, error) {
+	var rec store.Token
+	if err := e.tx(ctx, func(tx store.Tx) error {
+		var err error
+		rec, err = tx.GetToken(ctx, tokenID)
+		return notFound("token", tokenID, err)
+	}); err != nil {
+		return false, err
+	}
+	if rec.DeliveriesRecorded >= rec.DeliveriesGen {
+		return false, nil
+	}
+	return true, e.recordDeliveries(ctx, tokenID, nil, nil)
 }
 
 // usableToken returns the token and its client, refusing a token Apple or the owner has ruled out.
@@ -182,8 +250,11 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 }
 
 // createUsers creates VPP users in batches of maxUsers, journaled, then reads them back from Apple
-// (statuses and invitation codes).
-func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Client, users []store.VPPUser, failures map[string]failure) error {
+// (statuses and invitation codes) with one walk of the users changed since the last read. Only a
+// batch with users missing from that walk costs a status request for its event. It returns the
+// users it read back, as now recorded, to patch. own are the token's users as the records hold
+// them once users are journaled.
+func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Client, users, own []store.VPPUser, patch func(store.VPPUser), failures map[string]failure) error {
 	lim, err := c.Limits(ctx)
 	if err != nil {
 		return e.appleError(rec.ID, "reading Apple's limits (GET /service/config)", err)
@@ -196,39 +267,68 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 		}
 	}
 	batches := apple.SplitUsers(reqs, lim)
-	payloads := make([][]byte, len(batches))
-	for i, b := range batches {
-		payloads[i], _ = json.Marshal(createUsersPayload{Users: b})
+	// Each batch's users are recorded (unconfirmed) with its journal entry before it is sent, so
+	// whatever happens next, the sync that follows recognises them as ours. Batch by batch, that
+	// work is spread between requests that wait for the rate limit anyway.
+	first := 0
+	prepare := func(i int) (int64, error) {
+		payload, _ := json.Marshal(createUsersPayload{Users: batches[i]})
+		batch := users[first : first+len(batches[i])]
+		first += len(batches[i])
+		ids, err := e.journal(ctx, rec.ID, opCreateUsers, [][]byte{payload}, func(tx store.Tx) error {
+			return tx.UpsertVPPUsers(ctx, batch)
+		})
+		if err != nil {
+			return 0, err
+		}
+		return ids[0], nil
 	}
-	// The users are recorded (unconfirmed) with their journal entries before anything is sent,
-	// so whatever happens next, the sync that follows recognises them as ours.
-	ids, err := e.journal(ctx, rec.ID, opCreateUsers, payloads, func(tx store.Tx) error {
-		return tx.UpsertVPPUsers(ctx, users)
-	})
-	if err != nil {
-		return err
-	}
-	events, sendErr := e.sendAll(ctx, rec.ID, opCreateUsers, ids, len(batches), func(i int) (*apple.EventResponse, int, error) {
+	ids, events, sendErr := e.sendAll(ctx, rec.ID, opCreateUsers, len(batches), prepare, func(i int) (*apple.EventResponse, int, error) {
 		resp, err := c.CreateUsers(ctx, batches[i])
 		return resp, len(batches[i]), err
 	})
-	statuses, pending, err := e.waitEvents(ctx, c, events)
-	if err != nil {
-		return e.appleError(rec.ID, "following user creation (GET /status)", err)
-	}
-	for _, st := range statuses {
-		for _, f := range st.Failures {
-			if f.Code == apple.CodeUserExists {
-				continue // created earlier (a lost response); the sync below reads it
-			}
-			for _, id := range f.ClientUserIDs {
-				failures[id] = failure{code: int(f.Code), message: f.Message}
+	var statuses map[string]*apple.EventStatus
+	var pending []string
+	if len(events) > 0 {
+		// Read the users back: status (Managed Apple Accounts are associated at once) and invite
+		// codes. A batch whose users all came back active is confirmed.
+		active, err := e.readUsers(ctx, c, rec.ID, own, false, patch)
+		if err != nil {
+			return err
+		}
+		var unconfirmed []string
+		for i, ev := range events {
+			for _, u := range batches[i] {
+				if !active[u.ClientUserID] {
+					unconfirmed = append(unconfirmed, ev)
+					break
+				}
 			}
 		}
-	}
-	// Read the users back: status (Managed Apple Accounts are associated at once) and invite codes.
-	if err := e.sync(ctx, rec.ID, false); err != nil {
-		return err
+		// The rest are still running at Apple, or failed for some users: ask their status.
+		statuses, pending, err = e.waitEvents(ctx, c, unconfirmed)
+		if err != nil {
+			return e.appleError(rec.ID, "following user creation (GET /status)", err)
+		}
+		existed := false
+		for _, st := range statuses {
+			for _, f := range st.Failures {
+				if f.Code == apple.CodeUserExists {
+					existed = true // created earlier (a lost response); read below
+					continue
+				}
+				for _, id := range f.ClientUserIDs {
+					failures[id] = failure{code: int(f.Code), message: f.Message}
+				}
+			}
+		}
+		if len(statuses) > 0 {
+			// Users of events that finished after the walk, or that existed already (an unchanged
+			// user is not in an incremental walk: read them all).
+			if _, err := e.readUsers(ctx, c, rec.ID, nil, existed, patch); err != nil {
+				return err
+			}
+		}
 	}
 	if err := e.settleEntries(ctx, ids, statuses, events, pending); err != nil {
 		return err
@@ -244,49 +344,77 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 
 // associate sends the planned licenses: users needing the same set of books share requests,
 // split by maxAssets x maxClientUserIds, journaled, then confirmed from the events' status.
-func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client, w *work, p *deliveryPlan, failures map[pairKey]failure) error {
-	// Per confirmed user, the books due now.
-	booksOf := map[string][]bookKey{}
-	for bk, emails := range p.grant {
-		for _, m := range emails {
-			if u, ok := w.users[m]; ok && confirmed(u) {
-				booksOf[u.ClientUserID] = append(booksOf[u.ClientUserID], bk)
+func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client, w *work, p *deliveryPlan, failures map[pairKey]failure) (current bool, err error) {
+	// Per confirmed user, the books due now: a row of bits over the plan's books, in their order.
+	books := make([]bookKey, 0, len(p.grant))
+	for bk := range p.grant {
+		books = append(books, bk)
+	}
+	sort.Slice(books, func(i, j int) bool {
+		return books[i].adamID+"/"+books[i].pricing < books[j].adamID+"/"+books[j].pricing
+	})
+	words := (len(books) + 63) / 64
+	row := map[string]int{} // clientUserId -> its row
+	var uids []string
+	var bits []uint64
+	for b, bk := range books {
+		for _, m := range p.grant[bk] {
+			u, ok := w.users[m]
+			if !ok || !confirmed(u) {
+				continue
 			}
+			r, seen := row[u.ClientUserID]
+			if !seen {
+				r = len(uids)
+				row[u.ClientUserID] = r
+				uids = append(uids, u.ClientUserID)
+				bits = append(bits, make([]uint64, words)...)
+			}
+			bits[r*words+b/64] |= 1 << (b % 64)
 		}
 	}
-	if len(booksOf) == 0 {
-		return nil
+	if len(uids) == 0 {
+		return true, nil
 	}
 	lim, err := c.Limits(ctx)
 	if err != nil {
-		return e.appleError(rec.ID, "reading Apple's limits (GET /service/config)", err)
+		return false, e.appleError(rec.ID, "reading Apple's limits (GET /service/config)", err)
 	}
 	// Group users by identical book sets so several books for the same users share a request.
-	bySet := map[string][]string{}
-	setBooks := map[string][]apple.AssetRef{}
-	for uid, books := range booksOf {
-		sort.Slice(books, func(i, j int) bool {
-			return books[i].adamID+"/"+books[i].pricing < books[j].adamID+"/"+books[j].pricing
-		})
-		parts := make([]string, len(books))
-		refs := make([]apple.AssetRef, len(books))
-		for i, b := range books {
-			parts[i] = b.adamID + "/" + b.pricing
-			refs[i] = apple.AssetRef{AdamID: b.adamID, PricingParam: b.pricing}
+	type set struct {
+		books []apple.AssetRef
+		name  string // the books, for a stable order of requests
+		users []string
+	}
+	setOf := map[string]int{} // a row's bits, as bytes -> its set
+	var sets []*set
+	key := make([]byte, 8*words)
+	for r, uid := range uids {
+		for i := range words {
+			binary.LittleEndian.PutUint64(key[8*i:], bits[r*words+i])
 		}
-		key := strings.Join(parts, ",")
-		bySet[key] = append(bySet[key], uid)
-		setBooks[key] = refs
+		k, ok := setOf[string(key)]
+		if !ok {
+			k = len(sets)
+			setOf[string(key)] = k
+			st := &set{}
+			var names []string
+			for b, bk := range books {
+				if bits[r*words+b/64]&(1<<(b%64)) != 0 {
+					st.books = append(st.books, apple.AssetRef{AdamID: bk.adamID, PricingParam: bk.pricing})
+					names = append(names, bk.adamID+"/"+bk.pricing)
+				}
+			}
+			st.name = strings.Join(names, ",")
+			sets = append(sets, st)
+		}
+		sets[k].users = append(sets[k].users, uid)
 	}
-	keys := make([]string, 0, len(bySet))
-	for k := range bySet {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	sort.Slice(sets, func(i, j int) bool { return sets[i].name < sets[j].name })
 	var requests []apple.ManageAssetsRequest
-	for _, k := range keys {
-		sort.Strings(bySet[k])
-		requests = append(requests, apple.SplitAssociations(setBooks[k], bySet[k], lim)...)
+	for _, st := range sets {
+		sort.Strings(st.users)
+		requests = append(requests, apple.SplitAssociations(st.books, st.users, lim)...)
 	}
 	payloads := make([][]byte, len(requests))
 	for i, r := range requests {
@@ -294,10 +422,11 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 	}
 	ids, err := e.journal(ctx, rec.ID, opAssociate, payloads, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	eventOf := make([]string, len(requests))
-	events, sendErr := e.sendAll(ctx, rec.ID, opAssociate, ids, len(requests), func(i int) (*apple.EventResponse, int, error) {
+	journaled := func(i int) (int64, error) { return ids[i], nil }
+	_, events, sendErr := e.sendAll(ctx, rec.ID, opAssociate, len(requests), journaled, func(i int) (*apple.EventResponse, int, error) {
 		resp, err := c.AssociateAssets(ctx, requests[i])
 		if err == nil {
 			eventOf[i] = resp.EventID
@@ -306,7 +435,7 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 	})
 	statuses, pending, err := e.waitEvents(ctx, c, events)
 	if err != nil {
-		return e.appleError(rec.ID, "following license delivery (GET /status)", err)
+		return false, e.appleError(rec.ID, "following license delivery (GET /status)", err)
 	}
 
 	// A COMPLETE event licensed every pair it carried; a FAILED one names what failed.
@@ -354,7 +483,21 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 			}
 		}
 	}
+	// In the table's key order, the rows append to the index instead of landing all over it.
+	sort.Slice(granted, func(i, j int) bool {
+		a, b := granted[i], granted[j]
+		if a.AdamID != b.AdamID {
+			return a.AdamID < b.AdamID
+		}
+		if a.PricingParam != b.PricingParam {
+			return a.PricingParam < b.PricingParam
+		}
+		return a.ClientUserID < b.ClientUserID
+	})
 	if err := e.tx(ctx, func(tx store.Tx) error {
+		if err := tx.TouchDeliveries(ctx, rec.ID); err != nil {
+			return err
+		}
 		if err := tx.UpsertLicenses(ctx, granted); err != nil {
 			return err
 		}
@@ -372,23 +515,34 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 		}
 		return nil
 	}); err != nil {
-		return err
+		return false, err
 	}
+	for _, l := range granted {
+		w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
+	}
+	for bk, n := range countByBook {
+		b := w.books[bk]
+		b.Assigned += n
+		b.Available = max(b.Available-n, 0)
+		w.books[bk] = b
+	}
+	current = true
 	if needRead || sendErr != nil {
+		current = false
 		if err := e.sync(ctx, rec.ID, false); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := e.settleEntries(ctx, ids, statuses, eventOf, pending); err != nil {
-		return err
+		return current, err
 	}
 	if sendErr != nil {
-		return sendErr
+		return current, sendErr
 	}
 	if len(pending) > 0 {
-		return &IncompleteError{Pending: len(pending), Reason: fmt.Sprintf("Apple has not finished delivering licenses (event %s)", pending[0])}
+		return current, &IncompleteError{Pending: len(pending), Reason: fmt.Sprintf("Apple has not finished delivering licenses (event %s)", pending[0])}
 	}
-	return nil
+	return current, nil
 }
 
 func pricingOr(p string) string {
@@ -404,6 +558,9 @@ func (e *Engine) journal(ctx context.Context, tokenID, op string, payloads [][]b
 	ids := make([]int64, len(payloads))
 	now := e.now()
 	err := e.tx(ctx, func(tx store.Tx) error {
+		if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
+			return err
+		}
 		if extra != nil {
 			if err := extra(tx); err != nil {
 				return err
@@ -421,15 +578,23 @@ func (e *Engine) journal(ctx context.Context, tokenID, op string, payloads [][]b
 	return ids, err
 }
 
-// sendAll sends journaled requests in order and records each accepted event with an audit entry.
-// It stops at the first failure: an outcome-unknown request stays "sent" for the next run to
-// reconcile; a refused one is marked failed. It returns the accepted event ids.
-func (e *Engine) sendAll(ctx context.Context, tokenID, op string, ids []int64, n int, send func(i int) (*apple.EventResponse, int, error)) ([]string, error) {
+// sendAll sends n requests in order, each journaled by prepare (which may write the entry then,
+// or return one written before) before it is sent, and records each accepted event with an audit
+// entry. It stops at the first failure: an outcome-unknown request stays "sent" for the next run
+// to reconcile; a refused one is marked failed. It returns the journal ids of the requests it
+// prepared and the accepted event ids, both in order.
+func (e *Engine) sendAll(ctx context.Context, tokenID, op string, n int, prepare func(i int) (int64, error), send func(i int) (*apple.EventResponse, int, error)) ([]int64, []string, error) {
 	var events []string
+	var ids []int64
 	for i := 0; i < n; i++ {
+		id, err := prepare(i)
+		if err != nil {
+			return ids, events, err
+		}
+		ids = append(ids, id)
 		resp, count, err := send(i)
 		now := e.now()
-		entry := store.JournalEntry{ID: ids[i], TokenID: tokenID, Operation: op, UpdatedAt: now}
+		entry := store.JournalEntry{ID: id, TokenID: tokenID, Operation: op, UpdatedAt: now}
 		switch {
 		case err == nil:
 			entry.State, entry.EventID = journalSent, resp.EventID
@@ -448,13 +613,13 @@ func (e *Engine) sendAll(ctx context.Context, tokenID, op string, ids []int64, n
 			}
 			return tx.InsertAudit(ctx, store.AuditEntry{At: now, TokenID: tokenID, Operation: op, EventID: entry.EventID, Count: count})
 		}); uerr != nil {
-			return events, uerr
+			return ids, events, uerr
 		}
 		if err != nil {
-			return events, e.appleError(tokenID, "sending "+strings.ReplaceAll(op, "_", " ")+" request", err)
+			return ids, events, e.appleError(tokenID, "sending "+strings.ReplaceAll(op, "_", " ")+" request", err)
 		}
 	}
-	return events, nil
+	return ids, events, nil
 }
 
 // settleEntries marks journal entries settled once their events are done (or never got one).
@@ -485,13 +650,15 @@ func (e *Engine) settleEntries(ctx context.Context, ids []int64, statuses map[st
 	})
 }
 
-// waitEvents polls Apple's event status, as Apple asks: a first look soon, then no more often than
-// the poll interval, for at most the event timeout. Events still pending then are returned.
+// waitEvents polls Apple's event status, as Apple asks: a first look at once (the events were sent
+// one after another at the rate limit, so all but the last few have had time to finish), a second
+// soon, then no more often than the poll interval, for at most the event timeout. Events still
+// pending then are returned.
 func (e *Engine) waitEvents(ctx context.Context, c *apple.Client, ids []string) (map[string]*apple.EventStatus, []string, error) {
 	done := make(map[string]*apple.EventStatus, len(ids))
 	pending := append([]string(nil), ids...)
 	deadline := time.Now().Add(e.cfg.EventTimeout)
-	wait := e.cfg.FirstPoll
+	wait := time.Duration(0)
 	for len(pending) > 0 {
 		t := time.NewTimer(wait)
 		select {
@@ -518,7 +685,11 @@ func (e *Engine) waitEvents(ctx context.Context, c *apple.Client, ids []string) 
 		if time.Now().After(deadline) {
 			break
 		}
-		wait = e.cfg.PollInterval
+		if wait == 0 {
+			wait = e.cfg.FirstPoll
+		} else {
+			wait = e.cfg.PollInterval
+		}
 	}
 	return done, pending, nil
 }

@@ -145,8 +145,12 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("delivery of assignment %s is incomplete: %d pending, %d failed (%s); run apply again to resume",
-		e.AssignmentID, e.Pending, e.Failed, e.Reason)
+	what := "delivery"
+	if e.AssignmentID != "" {
+		what = "delivery of assignment " + e.AssignmentID
+	}
+	return fmt.Sprintf("%s is incomplete: %d pending, %d failed (%s); run apply again to resume",
+		what, e.Pending, e.Failed, e.Reason)
 }
 
 func (e *IncompleteError) Is(target error) bool { return target == ErrDeliveryIncomplete }

@@ -108,6 +108,9 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
+		if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
+			return err
+		}
 		return tx.SetMembers(ctx, id, members)
 	})
 	if err != nil {
@@ -241,7 +244,11 @@ func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, erro
 		if err != nil {
 			return err
 		}
-		if rep.LicensesKept, _, err = licensesHeldBy(ctx, tx, id, members); err != nil {
+		var tokens []string
+		if rep.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, members); err != nil {
+			return err
+		}
+		if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
 			return err
 		}
 		return tx.DeleteGroup(ctx, id)

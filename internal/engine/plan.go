@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
@@ -33,7 +34,14 @@ type work struct {
 	previous    map[string]map[string]store.Delivery // assignment id -> email -> delivery
 }
 
-func (e *Engine) loadWork(ctx context.Context, tokenID string) (*work, error) {
+// scope narrows delivery to the assignments of one book: they compete for its licenses with each
+// other only. A nil scope is the whole token.
+type scope struct{ book bookKey }
+
+// loadWork reads the token's work: for the whole token with a fixed number of queries, whatever
+// the number of assignments and groups; for a scope, only the book's assignments with their
+// groups, members and deliveries (users and licenses are read for the whole token).
+func (e *Engine) loadWork(ctx context.Context, tokenID string, sc *scope) (*work, error) {
 	w := &work{
 		books:    map[bookKey]store.Book{},
 		groups:   map[string]store.Group{},
@@ -47,53 +55,110 @@ func (e *Engine) loadWork(ctx context.Context, tokenID string) (*work, error) {
 		if w.token, err = tx.GetToken(ctx, tokenID); err != nil {
 			return notFound("token", tokenID, err)
 		}
-		books, err := tx.ListBooks(ctx, store.BookFilter{TokenID: tokenID})
+		filter := store.BookFilter{TokenID: tokenID}
+		if sc != nil {
+			filter.AdamID = sc.book.adamID
+		}
+		books, err := tx.ListBooks(ctx, filter)
 		if err != nil {
 			return err
 		}
 		for _, b := range books {
 			w.books[bookKey{b.AdamID, b.PricingParam}] = b
 		}
+		if sc != nil {
+			return e.loadScope(ctx, tx, w, sc)
+		}
 		if w.assignments, err = tx.ListAssignments(ctx, tokenID); err != nil {
 			return err
 		}
-		for _, a := range w.assignments {
-			if _, ok := w.groups[a.GroupID]; !ok {
-				g, err := tx.GetGroup(ctx, a.GroupID)
-				if err != nil {
-					return notFound("group", a.GroupID, err)
-				}
-				w.groups[g.ID] = g
-				if w.members[g.ID], err = tx.ListMembers(ctx, g.ID); err != nil {
-					return err
-				}
-			}
-			ds, err := tx.ListDeliveries(ctx, a.ID)
+		if len(w.assignments) > 0 {
+			groups, err := tx.ListGroups(ctx)
 			if err != nil {
 				return err
 			}
-			w.previous[a.ID] = make(map[string]store.Delivery, len(ds))
+			used := map[string]bool{}
+			for _, a := range w.assignments {
+				used[a.GroupID] = true
+				w.previous[a.ID] = map[string]store.Delivery{}
+			}
+			for _, g := range groups {
+				if used[g.ID] {
+					w.groups[g.ID] = g
+				}
+			}
+			for id := range used {
+				if _, ok := w.groups[id]; !ok {
+					return notFound("group", id, store.ErrNotFound)
+				}
+			}
+			members, err := tx.ListTokenMembers(ctx, tokenID)
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				w.members[m.GroupID] = append(w.members[m.GroupID], m.Email)
+			}
+			ds, err := tx.ListTokenDeliveries(ctx, tokenID)
+			if err != nil {
+				return err
+			}
 			for _, d := range ds {
-				w.previous[a.ID][d.Email] = d
+				if prev := w.previous[d.AssignmentID]; prev != nil {
+					prev[d.Email] = d
+				}
 			}
 		}
-		users, err := tx.ListVPPUsers(ctx, tokenID)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			w.users[u.Email] = u
-		}
-		lic, err := tx.ListLicenses(ctx, tokenID)
-		if err != nil {
-			return err
-		}
-		for _, l := range lic {
-			w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
-		}
-		return nil
+		return loadUsersAndLicenses(ctx, tx, w)
 	})
 	return w, err
+}
+
+// loadScope reads the scope's assignments, with their groups, members and deliveries.
+func (e *Engine) loadScope(ctx context.Context, tx store.Tx, w *work, sc *scope) error {
+	var err error
+	if w.assignments, err = tx.ListBookAssignments(ctx, w.token.ID, sc.book.adamID, sc.book.pricing); err != nil {
+		return err
+	}
+	for _, a := range w.assignments {
+		if _, ok := w.groups[a.GroupID]; !ok {
+			g, err := tx.GetGroup(ctx, a.GroupID)
+			if err != nil {
+				return notFound("group", a.GroupID, err)
+			}
+			w.groups[g.ID] = g
+			if w.members[g.ID], err = tx.ListMembers(ctx, g.ID); err != nil {
+				return err
+			}
+		}
+		ds, err := tx.ListDeliveries(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		w.previous[a.ID] = make(map[string]store.Delivery, len(ds))
+		for _, d := range ds {
+			w.previous[a.ID][d.Email] = d
+		}
+	}
+	return loadUsersAndLicenses(ctx, tx, w)
+}
+
+func loadUsersAndLicenses(ctx context.Context, tx store.Tx, w *work) error {
+	users, err := tx.ListVPPUsers(ctx, w.token.ID)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		w.users[u.Email] = u
+	}
+	lic, err := tx.ListLicenses(ctx, w.token.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range lic {
+		w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
+	}
+	return nil
 }
 
 // deliveryPlan is what delivery would do now.
@@ -202,44 +267,39 @@ func planDelivery(w *work, engineID string) *deliveryPlan {
 	return p
 }
 
-// deliveries computes each assignment's per-member state from the records, the plan, and the
+// deliveriesOf computes an assignment's per-member states from the records, the plan, and the
 // failures Apple reported in this run (keyed by clientUserId, and by pair for licenses).
-func deliveries(w *work, p *deliveryPlan, userFailures map[string]failure, pairFailures map[pairKey]failure, now func() store.Delivery) map[string][]store.Delivery {
-	out := map[string][]store.Delivery{}
-	for _, a := range w.assignments {
-		bk := bookKey{a.AdamID, a.PricingParam}
-		g := w.groups[a.GroupID]
-		list := make([]store.Delivery, 0, len(w.members[a.GroupID]))
-		for _, m := range w.members[a.GroupID] {
-			d := now()
-			d.AssignmentID, d.Email = a.ID, m
-			u, known := w.users[m]
-			prev, hadPrev := w.previous[a.ID][m]
-			switch {
-			case known && w.licensed[pairKey{bk, u.ClientUserID}]:
-				d.State = DeliveryLicensed
-			case known && userFailures[u.ClientUserID].code != 0:
-				f := userFailures[u.ClientUserID]
-				d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
-			case known && pairFailures[pairKey{bk, u.ClientUserID}].code != 0:
-				f := pairFailures[pairKey{bk, u.ClientUserID}]
-				d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
-			case p.cut[bk][m]:
-				d.State, d.Detail = DeliveryUnlicensed, "no licenses left for this member (oversubscribed; members are licensed in email order)"
-			case !p.want[a.ID][m] && a.Intent == IntentAvailable && !g.Managed:
-				d.State, d.Detail = DeliveryPending, "waiting for the member to accept the invitation"
-			case hadPrev && prev.State == DeliveryFailed:
-				d.State, d.ErrorNumber, d.Detail = prev.State, prev.ErrorNumber, prev.Detail
-			case p.short[bk] != nil:
-				d.State, d.Detail = DeliveryQueued, "waiting for licenses: "+p.short[bk].Error()
-			default:
-				d.State, d.Detail = DeliveryQueued, "due; the next apply delivers it"
-			}
-			list = append(list, d)
+func deliveriesOf(w *work, p *deliveryPlan, a store.Assignment, userFailures map[string]failure, pairFailures map[pairKey]failure, now time.Time) []store.Delivery {
+	bk := bookKey{a.AdamID, a.PricingParam}
+	g := w.groups[a.GroupID]
+	list := make([]store.Delivery, 0, len(w.members[a.GroupID]))
+	for _, m := range w.members[a.GroupID] {
+		d := store.Delivery{AssignmentID: a.ID, Email: m, UpdatedAt: now}
+		u, known := w.users[m]
+		prev, hadPrev := w.previous[a.ID][m]
+		switch {
+		case known && w.licensed[pairKey{bk, u.ClientUserID}]:
+			d.State = DeliveryLicensed
+		case known && userFailures[u.ClientUserID].code != 0:
+			f := userFailures[u.ClientUserID]
+			d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
+		case known && pairFailures[pairKey{bk, u.ClientUserID}].code != 0:
+			f := pairFailures[pairKey{bk, u.ClientUserID}]
+			d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
+		case p.cut[bk][m]:
+			d.State, d.Detail = DeliveryUnlicensed, "no licenses left for this member (oversubscribed; members are licensed in email order)"
+		case !p.want[a.ID][m] && a.Intent == IntentAvailable && !g.Managed:
+			d.State, d.Detail = DeliveryPending, "waiting for the member to accept the invitation"
+		case hadPrev && prev.State == DeliveryFailed:
+			d.State, d.ErrorNumber, d.Detail = prev.State, prev.ErrorNumber, prev.Detail
+		case p.short[bk] != nil:
+			d.State, d.Detail = DeliveryQueued, "waiting for licenses: "+p.short[bk].Error()
+		default:
+			d.State, d.Detail = DeliveryQueued, "due; the next apply delivers it"
 		}
-		out[a.ID] = list
+		list = append(list, d)
 	}
-	return out
+	return list
 }
 
 // failure is one error Apple reported for a user or a license.

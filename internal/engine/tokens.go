@@ -149,7 +149,8 @@ func (e *Engine) claim(ctx context.Context, c *apple.Client, cc *apple.ClientCon
 
 // AddToken uploads a token: it checks the file, reads the location from Apple, refuses a wrong
 // account type, a location already managed here, or one claimed by another system (unless
-// TakeOver), claims the location, stores the token and runs a full sync.
+// TakeOver), claims the location, stores the token and runs a full sync. The very token file
+// already stored for the location is taken up again (with the new settings) rather than refused.
 func (e *Engine) AddToken(ctx context.Context, in TokenInput) (Token, error) {
 	tok, err := e.parseUsable(in.Contents)
 	if err != nil {
@@ -173,7 +174,12 @@ func (e *Engine) AddToken(ctx context.Context, in TokenInput) (Token, error) {
 		existing, err = tx.GetTokenByLocation(ctx, cc.UID)
 		return err
 	})
+	adopt := false
 	switch {
+	case err == nil && existing.Secret == tok.Raw:
+		// The same token file again: an earlier run stored it but did not live to report it to
+		// Terraform (killed or crashed in between). Take it up again rather than refuse it.
+		adopt, id = true, existing.ID
 	case err == nil:
 		return Token{}, &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID, ExistingTokenID: existing.ID}
 	case !errors.Is(err, store.ErrNotFound):
@@ -204,7 +210,12 @@ func (e *Engine) AddToken(ctx context.Context, in TokenInput) (Token, error) {
 	}
 	applyClientConfig(&rec, cc, tok.ExpiresAt)
 	err = e.tx(ctx, func(tx store.Tx) error {
-		if err := tx.InsertToken(ctx, rec); err != nil {
+		if adopt {
+			rec.CreatedAt = existing.CreatedAt
+			if err := tx.UpdateToken(ctx, rec); err != nil {
+				return err
+			}
+		} else if err := tx.InsertToken(ctx, rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID}
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
@@ -33,6 +34,9 @@ func engineError(diags *diag.Diagnostics, attr *path.Path, summary string, err e
 	switch {
 	case errors.Is(err, engine.ErrDeliveryIncomplete):
 		detail += "\n\nNothing was lost: the engine journals every request and the next apply resumes where this one stopped."
+	case errors.Is(err, apple.ErrOutcomeUnknown):
+		detail += "\n\nThe connection to Apple broke after the request was sent, so whether Apple applied it is not known. " +
+			"Apply again: the engine first reads Apple's records and sends only what is still missing, so nothing is done twice."
 	case errors.Is(err, engine.ErrTokenUnusable), errors.Is(err, engine.ErrExternalMDM):
 		// the engine's text names the cause and the remedy
 	}

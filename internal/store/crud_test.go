@@ -65,7 +65,7 @@ func TestTokens(t *testing.T) {
 		upd := a
 		upd.State, upd.StateDetail = "expired", "9625"
 		upd.LastSyncAt, upd.LastSyncStatus, upd.LastSyncError = at(50), "failed", "boom"
-		upd.UsersVersion, upd.AssignVersion = "u1", "a1"
+		upd.UsersVersion, upd.AssignVersion, upd.AssetsVersion = "u1", "a1", "s1"
 		upd.Secret = "renewed-secret"
 		upd.CreatedAt = at(99)
 		upd.UpdatedAt = at(60)

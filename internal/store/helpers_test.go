@@ -52,6 +52,7 @@ func token(id, location string) store.Token {
 		Secret:           "c2VjcmV0LXRva2VuLWZvci0" + id + "-eyJ0b2tlbiI6InNlY3JldCJ9",
 		State:            "valid",
 		LastSyncStatus:   "none",
+		DeliveriesGen:    1, // what a new token reads back
 		CreatedAt:        at(1),
 		UpdatedAt:        at(2),
 	}

@@ -82,8 +82,14 @@ type Token struct {
 	LastSyncError    string
 	UsersVersion     string // Apple versionId of the last users walk, for sinceVersionId
 	AssignVersion    string // Apple versionId of the last assignments walk
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	AssetsVersion    string // Apple versionId of the last complete assets walk
+	// DeliveriesGen counts the writes that may change the token's delivery states (see
+	// Tx.TouchDeliveries); DeliveriesRecorded is the generation the recorded states were computed
+	// from. Both are read-only here: InsertToken and UpdateToken leave them alone.
+	DeliveriesGen      int64
+	DeliveriesRecorded int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Book is a purchased book (an Apple asset of productType Book) held by a token's location.
@@ -127,6 +133,12 @@ type Group struct {
 	Managed     bool // members are Managed Apple Accounts
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+// GroupMember is one member (a normalised email) of one group.
+type GroupMember struct {
+	GroupID string
+	Email   string
 }
 
 // Assignment gives one book to one group.
@@ -242,6 +254,11 @@ type Tx interface {
 	// DeleteToken removes the token with its books, users, licenses, assignments, deliveries
 	// and journal entries. Audit and sync history stay.
 	DeleteToken(ctx context.Context, id string) error
+	// TouchDeliveries increments the tokens' DeliveriesGen: their delivery states may be outdated.
+	TouchDeliveries(ctx context.Context, tokenIDs ...string) error
+	// SetDeliveriesRecorded notes that the token's delivery states were computed from generation
+	// gen (never moving DeliveriesRecorded back).
+	SetDeliveriesRecorded(ctx context.Context, tokenID string, gen int64) error
 
 	// UpsertBooks inserts or replaces books by (token, adamId, pricingParam).
 	UpsertBooks(ctx context.Context, books []Book) error
@@ -263,6 +280,9 @@ type Tx interface {
 	// SetMembers replaces the group's member set (normalised emails).
 	SetMembers(ctx context.Context, groupID string, emails []string) error
 	ListMembers(ctx context.Context, groupID string) ([]string, error)
+	// ListTokenMembers lists the members of every group that has an assignment of the token,
+	// by group and email.
+	ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMember, error)
 
 	InsertAssignment(ctx context.Context, a Assignment) error
 	UpdateAssignment(ctx context.Context, a Assignment) error
@@ -271,6 +291,8 @@ type Tx interface {
 	// ListAssignments lists a token's assignments ("" = all tokens).
 	ListAssignments(ctx context.Context, tokenID string) ([]Assignment, error)
 	ListAssignmentsByGroup(ctx context.Context, groupID string) ([]Assignment, error)
+	// ListBookAssignments lists the assignments of one book of a token.
+	ListBookAssignments(ctx context.Context, tokenID, adamID, pricingParam string) ([]Assignment, error)
 	// DeleteAssignment removes the assignment and its deliveries.
 	DeleteAssignment(ctx context.Context, id string) error
 
@@ -278,10 +300,16 @@ type Tx interface {
 	// ReplaceLicenses makes the token's licenses exactly the given set (after a full sync).
 	ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error
 	ListLicenses(ctx context.Context, tokenID string) ([]License, error)
+	// EachLicense calls fn for each of the token's licenses, in ListLicenses' order, without
+	// holding them all (a full sync compares hundreds of thousands). An error from fn stops it.
+	EachLicense(ctx context.Context, tokenID string, fn func(License) error) error
 
 	// ReplaceDeliveries makes the assignment's deliveries exactly the given set.
 	ReplaceDeliveries(ctx context.Context, assignmentID string, ds []Delivery) error
 	ListDeliveries(ctx context.Context, assignmentID string) ([]Delivery, error)
+	// ListTokenDeliveries lists the deliveries of every assignment of the token, by assignment
+	// and email.
+	ListTokenDeliveries(ctx context.Context, tokenID string) ([]Delivery, error)
 
 	// InsertJournal stores e and returns its ID.
 	InsertJournal(ctx context.Context, e JournalEntry) (int64, error)

@@ -246,24 +246,37 @@ func (t *tx) ReplaceLicenses(ctx context.Context, tokenID string, licenses []Lic
 }
 
 func (t *tx) ListLicenses(ctx context.Context, tokenID string) ([]License, error) {
+	var out []License
+	err := t.EachLicense(ctx, tokenID, func(l License) error {
+		out = append(out, l)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (t *tx) EachLicense(ctx context.Context, tokenID string, fn func(License) error) error {
 	rows, err := t.query(ctx, `SELECT token_id, adam_id, pricing_param, client_user_id, assigned_at
 		FROM licenses WHERE token_id = $1
 		ORDER BY `+t.ord("adam_id")+`, `+t.ord("pricing_param")+`, `+t.ord("client_user_id"), tokenID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []License
 	for rows.Next() {
 		var l License
 		var at int64
 		if err := rows.Scan(&l.TokenID, &l.AdamID, &l.PricingParam, &l.ClientUserID, &at); err != nil {
-			return nil, t.s.mapErr(err)
+			return t.s.mapErr(err)
 		}
 		l.AssignedAt = fromMS(at)
-		out = append(out, l)
+		if err := fn(l); err != nil {
+			return err
+		}
 	}
-	return out, t.s.mapErr(rows.Err())
+	return t.s.mapErr(rows.Err())
 }
 
 // collect returns the distinct keys of items, in first-seen order.

@@ -154,6 +154,25 @@ func (t *tx) ListMembers(ctx context.Context, groupID string) ([]string, error) 
 	return out, t.s.mapErr(rows.Err())
 }
 
+func (t *tx) ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMember, error) {
+	rows, err := t.query(ctx, `SELECT group_id, email FROM group_members
+		WHERE group_id IN (SELECT group_id FROM assignments WHERE token_id = $1)
+		ORDER BY `+t.ord("group_id")+`, `+t.ord("email"), tokenID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []GroupMember
+	for rows.Next() {
+		var m GroupMember
+		if err := rows.Scan(&m.GroupID, &m.Email); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out = append(out, m)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
 // ---- assignments --------------------------------------------------------------------------
 
 func (t *tx) InsertAssignment(ctx context.Context, a Assignment) error {
@@ -243,6 +262,10 @@ func (t *tx) ListAssignments(ctx context.Context, tokenID string) ([]Assignment,
 	return t.listAssignments(ctx, `token_id = $1`, tokenID)
 }
 
+func (t *tx) ListBookAssignments(ctx context.Context, tokenID, adamID, pricingParam string) ([]Assignment, error) {
+	return t.listAssignments(ctx, `token_id = $1 AND adam_id = $2 AND pricing_param = $3`, tokenID, adamID, pricingParam)
+}
+
 func (t *tx) ListAssignmentsByGroup(ctx context.Context, groupID string) ([]Assignment, error) {
 	return t.listAssignments(ctx, `group_id = $1`, groupID)
 }
@@ -274,7 +297,7 @@ func (t *tx) ReplaceDeliveries(ctx context.Context, assignmentID string, ds []De
 		rows[i] = d
 	}
 	rows = dedupe(rows, func(d Delivery) string { return d.Email })
-	if err := t.requireParents(ctx, "assignments", "assignment", assignmentID); err != nil {
+	if err := t.lockParent(ctx, "assignments", "assignment", assignmentID); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, `DELETE FROM deliveries WHERE assignment_id = $1`, assignmentID); err != nil {
@@ -292,8 +315,18 @@ func (t *tx) ReplaceDeliveries(ctx context.Context, assignmentID string, ds []De
 }
 
 func (t *tx) ListDeliveries(ctx context.Context, assignmentID string) ([]Delivery, error) {
-	rows, err := t.query(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
+	return t.listDeliveries(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
 		FROM deliveries WHERE assignment_id = $1 ORDER BY `+t.ord("email"), assignmentID)
+}
+
+func (t *tx) ListTokenDeliveries(ctx context.Context, tokenID string) ([]Delivery, error) {
+	return t.listDeliveries(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
+		FROM deliveries WHERE assignment_id IN (SELECT id FROM assignments WHERE token_id = $1)
+		ORDER BY `+t.ord("assignment_id")+`, `+t.ord("email"), tokenID)
+}
+
+func (t *tx) listDeliveries(ctx context.Context, q string, arg string) ([]Delivery, error) {
+	rows, err := t.query(ctx, q, arg)
 	if err != nil {
 		return nil, err
 	}

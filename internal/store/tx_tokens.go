@@ -10,7 +10,7 @@ import (
 const tokenCols = `id, COALESCE(location_uid, ''), display_name, apple_id, account_type, organization_name,
 	location_name, country_code, platform, website_url, expires_at, secret, secret_sealed, state,
 	state_detail, last_sync_at, last_sync_status, last_sync_error, users_version, assign_version,
-	created_at, updated_at`
+	assets_version, deliveries_gen, deliveries_recorded, created_at, updated_at`
 
 // sealSecret returns the stored form of a token's secret.
 func (t *tx) sealSecret(id, secret string) (string, bool, error) {
@@ -38,12 +38,12 @@ func (t *tx) InsertToken(ctx context.Context, tk Token) error {
 	_, err = t.exec(ctx, `INSERT INTO tokens (id, location_uid, display_name, apple_id, account_type,
 		organization_name, location_name, country_code, platform, website_url, expires_at, secret,
 		secret_sealed, state, state_detail, last_sync_at, last_sync_status, last_sync_error,
-		users_version, assign_version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		users_version, assign_version, assets_version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		tk.ID, nullIfEmpty(tk.LocationUID), tk.DisplayName, tk.AppleID, tk.AccountType,
 		tk.OrganizationName, tk.LocationName, tk.CountryCode, tk.Platform, tk.WebsiteURL,
 		ms(tk.ExpiresAt), secret, sealed, tk.State, tk.StateDetail, ms(tk.LastSyncAt),
-		tk.LastSyncStatus, tk.LastSyncError, tk.UsersVersion, tk.AssignVersion,
+		tk.LastSyncStatus, tk.LastSyncError, tk.UsersVersion, tk.AssignVersion, tk.AssetsVersion,
 		ms(tk.CreatedAt), ms(tk.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert token %s: %w", tk.ID, err)
@@ -61,12 +61,14 @@ func (t *tx) UpdateToken(ctx context.Context, tk Token) error {
 		account_type = $5, organization_name = $6, location_name = $7, country_code = $8,
 		platform = $9, website_url = $10, expires_at = $11, secret = $12, secret_sealed = $13,
 		state = $14, state_detail = $15, last_sync_at = $16, last_sync_status = $17,
-		last_sync_error = $18, users_version = $19, assign_version = $20, updated_at = $21
+		last_sync_error = $18, users_version = $19, assign_version = $20, assets_version = $21,
+		updated_at = $22
 		WHERE id = $1`,
 		tk.ID, nullIfEmpty(tk.LocationUID), tk.DisplayName, tk.AppleID, tk.AccountType,
 		tk.OrganizationName, tk.LocationName, tk.CountryCode, tk.Platform, tk.WebsiteURL,
 		ms(tk.ExpiresAt), secret, sealed, tk.State, tk.StateDetail, ms(tk.LastSyncAt),
-		tk.LastSyncStatus, tk.LastSyncError, tk.UsersVersion, tk.AssignVersion, ms(tk.UpdatedAt))
+		tk.LastSyncStatus, tk.LastSyncError, tk.UsersVersion, tk.AssignVersion, tk.AssetsVersion,
+		ms(tk.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: update token %s: %w", tk.ID, err)
 	}
@@ -83,7 +85,8 @@ func (t *tx) scanToken(row scanner) (Token, error) {
 	if err := row.Scan(&tk.ID, &tk.LocationUID, &tk.DisplayName, &tk.AppleID, &tk.AccountType,
 		&tk.OrganizationName, &tk.LocationName, &tk.CountryCode, &tk.Platform, &tk.WebsiteURL,
 		&expires, &secret, &sealed, &tk.State, &tk.StateDetail, &lastSync, &tk.LastSyncStatus,
-		&tk.LastSyncError, &tk.UsersVersion, &tk.AssignVersion, &created, &updated); err != nil {
+		&tk.LastSyncError, &tk.UsersVersion, &tk.AssignVersion, &tk.AssetsVersion, &tk.DeliveriesGen,
+		&tk.DeliveriesRecorded, &created, &updated); err != nil {
 		return Token{}, err
 	}
 	tk.ExpiresAt, tk.LastSyncAt = fromMS(expires), fromMS(lastSync)
@@ -116,6 +119,23 @@ func (t *tx) getToken(ctx context.Context, where, what string, arg any) (Token, 
 
 func (t *tx) GetToken(ctx context.Context, id string) (Token, error) {
 	return t.getToken(ctx, `id = $1`, "token "+id, id)
+}
+
+func (t *tx) TouchDeliveries(ctx context.Context, tokenIDs ...string) error {
+	for _, id := range tokenIDs {
+		if _, err := t.exec(ctx, `UPDATE tokens SET deliveries_gen = deliveries_gen + 1 WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("store: touch deliveries of token %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) SetDeliveriesRecorded(ctx context.Context, tokenID string, gen int64) error {
+	_, err := t.exec(ctx, `UPDATE tokens SET deliveries_recorded = $2 WHERE id = $1 AND deliveries_recorded < $2`, tokenID, gen)
+	if err != nil {
+		return fmt.Errorf("store: record deliveries of token %s: %w", tokenID, err)
+	}
+	return nil
 }
 
 func (t *tx) GetTokenByLocation(ctx context.Context, locationUID string) (Token, error) {

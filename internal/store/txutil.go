@@ -104,6 +104,23 @@ func (t *tx) requireParents(ctx context.Context, table, what string, ids ...stri
 	return nil
 }
 
+// lockParent is requireParents for a writer that replaces the parent's children wholesale: on
+// PostgreSQL it locks the parent row FOR UPDATE, so that two replacements of the same children
+// (parallel refreshes, two processes) run one after the other, each seeing the rows the other
+// committed, instead of colliding on the children's keys.
+func (t *tx) lockParent(ctx context.Context, table, what, id string) error {
+	q := `SELECT 1 FROM ` + table + ` WHERE id = $1`
+	if t.s.kind == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var one int
+	err := t.queryRow(ctx, q, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: %s %s: %w", what, id, ErrNotFound)
+	}
+	return t.s.mapErr(err)
+}
+
 // nextID allocates the next id of an append-only table from id_seq.
 func (t *tx) nextID(ctx context.Context, seq string) (int64, error) {
 	var id int64

@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"fmt"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+)
+
+// Floor is the fewest requests Apple's documented limits allow for a piece of work, computed from
+// the limits and the simulator's page size of the same run.
+type Floor struct {
+	Requests int // every request
+	Limited  int // those subject to maxRequestPerSecond (all but GET /service/config)
+	Parts    []string
+}
+
+// Seconds is the rate floor: the time the rate-limited requests take at rate per second.
+func (f Floor) Seconds(rate int) float64 { return float64(f.Limited) / float64(rate) }
+
+func (f *Floor) add(n int, limited bool, what string) {
+	f.Requests += n
+	if limited {
+		f.Limited += n
+	}
+	f.Parts = append(f.Parts, fmt.Sprintf("%d %s", n, what))
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// pages is the number of pages a list of n records takes (an empty list still has page 0).
+func pages(n, pageSize int) int { return max(1, ceilDiv(n, pageSize)) }
+
+// DeliveryFloor is the floor of delivering books to members who have no VPP user yet: read the
+// limits once, create the users at maxUsers per request, read them back for their invitation
+// codes (one walk of the new users), associate at maxAssets books × maxClientUserIds users per
+// request, and confirm the associations: one status read per associate event, or one walk of the
+// new assignments, whichever is fewer.
+func DeliveryFloor(members, books, pageSize int, lim apple.Limits) Floor {
+	var f Floor
+	f.add(1, false, "GET /service/config (the limits)")
+	f.add(ceilDiv(members, lim.MaxUsers), true, fmt.Sprintf("POST /users/create (%d users each)", lim.MaxUsers))
+	f.add(pages(members, pageSize), true, fmt.Sprintf("GET /users pages (%d per page) for the invitation codes", pageSize))
+	assoc := ceilDiv(books, lim.MaxAssets) * ceilDiv(members, lim.MaxClientUserIDs)
+	f.add(assoc, true, fmt.Sprintf("POST /assets/associate (%d books × %d users each)", lim.MaxAssets, lim.MaxClientUserIDs))
+	f.add(min(assoc, pages(members*books, pageSize)), true, "confirmations (GET /status per event, or GET /assignments pages, whichever is fewer)")
+	return f
+}
+
+// FullSyncFloor is the floor of a full sync: the limits, the client config (claim and expiry), and
+// every page of the books, the users and the assignments.
+func FullSyncFloor(books, users, assignments, pageSize int) Floor {
+	var f Floor
+	f.add(1, false, "GET /service/config")
+	f.add(1, true, "GET /client/config")
+	f.add(pages(books, pageSize), true, "GET /assets pages")
+	f.add(pages(users, pageSize), true, "GET /users pages")
+	f.add(pages(assignments, pageSize), true, "GET /assignments pages")
+	return f
+}
+
+// IncrementalSyncFloor is the floor of an incremental sync when nothing changed: the limits, page
+// 0 of the assets (Get Assets takes no sinceVersionId; an unchanged versionId ends the walk), and
+// one empty page each of the users and assignments changed since the last versionIds.
+func IncrementalSyncFloor() Floor {
+	var f Floor
+	f.add(1, false, "GET /service/config")
+	f.add(1, true, "GET /assets page 0")
+	f.add(1, true, "GET /users?sinceVersionId")
+	f.add(1, true, "GET /assignments?sinceVersionId")
+	return f
+}

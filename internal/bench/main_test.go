@@ -1,0 +1,13 @@
+package bench_test
+
+import (
+	"testing"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/bench"
+	"github.com/vppkit/terraform-provider-vpp/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	bench.RunChildIfAsked()
+	storetest.Main(m)
+}

@@ -1,0 +1,287 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// corrupt passes the answers to the first n requests for endpoint ("GET /users"; n <= 0: all
+// of them) through mutate, which may change the status and the body. It returns the count of
+// answers corrupted so far.
+func (e *env) corrupt(endpoint string, n int, mutate func(r *http.Request, status int, body []byte) (int, []byte)) *atomic.Int64 {
+	var done atomic.Int64
+	e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		resp, err := next(r)
+		if err != nil || r.Method+" "+strings.TrimPrefix(r.URL.Path, "/mdm/v2") != endpoint {
+			return resp, err
+		}
+		if n > 0 && done.Load() >= int64(n) {
+			return resp, nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		status, changed := mutate(r, resp.StatusCode, body)
+		if status == resp.StatusCode && bytes.Equal(changed, body) {
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			return resp, nil
+		}
+		done.Add(1)
+		resp.StatusCode, resp.Status = status, strconv.Itoa(status)+" "+http.StatusText(status)
+		resp.Body = io.NopCloser(bytes.NewReader(changed))
+		resp.ContentLength = int64(len(changed))
+		resp.Header.Del("Content-Length")
+		return resp, nil
+	})
+	return &done
+}
+
+// onlyOK leaves error answers alone.
+func onlyOK(f func(r *http.Request, body []byte) []byte) func(*http.Request, int, []byte) (int, []byte) {
+	return func(r *http.Request, status int, body []byte) (int, []byte) {
+		if status != http.StatusOK {
+			return status, body
+		}
+		return status, f(r, body)
+	}
+}
+
+func truncate(_ *http.Request, body []byte) []byte { return body[:len(body)/2] }
+
+// edit decodes a JSON object answer, lets f change it, and encodes it again.
+func edit(f func(r *http.Request, m map[string]any)) func(*http.Request, []byte) []byte {
+	return func(r *http.Request, body []byte) []byte {
+		var m map[string]any
+		if json.Unmarshal(body, &m) != nil {
+			return body
+		}
+		f(r, m)
+		out, _ := json.Marshal(m)
+		return out
+	}
+}
+
+// eachItem applies f to every object of the list m[key].
+func eachItem(m map[string]any, key string, f func(item map[string]any)) {
+	list, _ := m[key].([]any)
+	for _, it := range list {
+		if obj, ok := it.(map[string]any); ok {
+			f(obj)
+		}
+	}
+}
+
+func pageIndex(r *http.Request) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get("pageIndex"))
+	return n
+}
+
+// Garbage from Apple: truncated JSON, wrong types, unknown enum values, a page index beyond
+// totalPages, a versionId that changes mid-walk, a foreign location. Each answer is corrupted on
+// its way from the simulator to the engine. The engine never panics: it stops with a clear error
+// naming the endpoint, or recovers by itself; either way, once Apple answers properly again, the
+// next run delivers exactly the intended licenses, none twice.
+func TestFaults_garbageFromApple(t *testing.T) {
+	const (
+		deliver = "deliver" // create the assignment, as an apply does
+		sync    = "sync"    // a full "Sync now"
+	)
+	type outcome int
+	const (
+		clearError outcome = iota // the first run fails with an error containing want
+		recovers                  // the first run succeeds anyway
+	)
+	cases := []struct {
+		name     string
+		op       string
+		endpoint string
+		n        int // answers corrupted; 0 = all while the case runs
+		mutate   func(*http.Request, int, []byte) (int, []byte)
+		outcome  outcome
+		want     []string
+	}{
+		{"truncated users/create answer", deliver, "POST /users/create", 1, onlyOK(truncate), clearError,
+			[]string{"POST /users/create", "decoding the response", "reconcile"}},
+		{"truncated associate answer", deliver, "POST /assets/associate", 1, onlyOK(truncate), clearError,
+			[]string{"POST /assets/associate", "decoding the response", "reconcile"}},
+		{"truncated status answer", deliver, "GET /status", 1, onlyOK(truncate), clearError,
+			[]string{"GET /status", "decoding the response"}},
+		{"truncated users page", deliver, "GET /users", 0, onlyOK(truncate), clearError,
+			[]string{"GET /users", "decoding the response"}},
+		{"truncated assets page", sync, "GET /assets", 0, onlyOK(truncate), clearError,
+			[]string{"GET /assets", "decoding the response"}},
+		{"empty status answer", deliver, "GET /status", 1, onlyOK(func(*http.Request, []byte) []byte { return nil }), clearError,
+			[]string{"GET /status", "decoding the response"}},
+		{"HTML error page from a proxy", deliver, "GET /users", 0,
+			func(_ *http.Request, _ int, _ []byte) (int, []byte) {
+				return http.StatusBadGateway, []byte("<html><body>502 Bad Gateway</body></html>")
+			}, clearError, []string{"GET /users", "HTTP 502"}},
+
+		{"eventId is an object", deliver, "POST /users/create", 1,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["eventId"] = map[string]any{"id": 1} })), clearError,
+			[]string{"POST /users/create", "reconcile"}},
+		{"totalPages is a string", deliver, "GET /users", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["totalPages"] = "three" })), clearError,
+			[]string{"GET /users", "decoding the response"}},
+		{"numCompleted is a string", deliver, "GET /status", 1,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["numCompleted"] = "all of them" })), clearError,
+			[]string{"GET /status", "decoding the response"}},
+		{"users is an object", deliver, "GET /users", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["users"] = map[string]any{"a": 1} })), clearError,
+			[]string{"GET /users", "decoding the response"}},
+		{"assignedCount is a string", sync, "GET /assets", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) {
+				eachItem(m, "assets", func(a map[string]any) { a["assignedCount"] = "many" })
+			})), clearError, []string{"GET /assets", "decoding the response"}},
+
+		{"unknown event status", deliver, "GET /status", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["eventStatus"] = "EXPLODED" })), clearError,
+			[]string{"has not finished", "run apply again"}},
+		{"unknown user status", deliver, "GET /users", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) {
+				eachItem(m, "users", func(u map[string]any) { u["status"] = "Frozen" })
+			})), recovers, nil},
+		{"unknown product type", sync, "GET /assets", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) {
+				eachItem(m, "assets", func(a map[string]any) { a["productType"] = "Spaceship" })
+			})), recovers, nil},
+		{"unknown error number in a failure", deliver, "GET /status", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) {
+				if m["eventStatus"] == "COMPLETE" {
+					m["eventStatus"] = "FAILED"
+					m["failures"] = []any{map[string]any{"errorNumber": 99999, "errorMessage": "Something new"}}
+				}
+			})), recovers, nil},
+
+		{"page index beyond totalPages, once", deliver, "GET /users", 1,
+			onlyOK(edit(func(r *http.Request, m map[string]any) {
+				if pageIndex(r) == 0 {
+					m["nextPageIndex"], m["totalPages"] = 7, 1
+				}
+			})), recovers, nil},
+		{"page index beyond totalPages, always", deliver, "GET /users", 0,
+			onlyOK(edit(func(r *http.Request, m map[string]any) {
+				if pageIndex(r) == 0 {
+					m["nextPageIndex"], m["totalPages"] = 7, 1
+				}
+			})), clearError, []string{"GET /users", "kept changing", "out of range"}},
+		{"next page announced on the last page", deliver, "GET /users", 0,
+			onlyOK(edit(func(r *http.Request, m map[string]any) {
+				if _, more := m["nextPageIndex"]; !more {
+					m["nextPageIndex"] = pageIndex(r) + 1
+				}
+			})), clearError, []string{"GET /users", "kept changing"}},
+		{"next page pointing back", deliver, "GET /users", 0,
+			onlyOK(edit(func(r *http.Request, m map[string]any) {
+				if pageIndex(r) > 0 {
+					m["nextPageIndex"] = 0
+				}
+			})), clearError, []string{"GET /users"}},
+		{"versionId changes mid-walk, once", deliver, "GET /users", 1,
+			onlyOK(edit(func(r *http.Request, m map[string]any) {
+				if pageIndex(r) == 1 {
+					m["versionId"] = "changed-under-the-walk"
+				}
+			})), recovers, nil},
+		{"versionId changes mid-walk, always", deliver, "GET /users", 0,
+			onlyOK(edit(func(r *http.Request, m map[string]any) {
+				if pageIndex(r) == 1 {
+					m["versionId"] = "changed-" + strconv.FormatInt(time.Now().UnixNano(), 10)
+				}
+			})), clearError, []string{"GET /users", "kept changing", "versionId changed"}},
+		{"another location's uId", deliver, "GET /users", 0,
+			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["uId"] = "999999999999999" })), clearError,
+			[]string{"GET /users", "another location"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, store.SQLite, applesim.Options{PageSize: 50})
+			// An unknown event status keeps the engine polling: give up soon.
+			e.reopen(func(c *engine.Config) { c.EventTimeout = 300 * time.Millisecond })
+			ctx := context.Background()
+			tok := e.addToken()
+			readers := emails("g", 120)
+			g := e.group("Readers", false, readers...)
+			in := engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookC, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}
+			if tc.op == sync {
+				if _, err := e.eng.CreateAssignment(ctx, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			corrupted := e.corrupt(tc.endpoint, tc.n, tc.mutate)
+			var err error
+			if tc.op == sync {
+				var synced engine.Token
+				if synced, err = e.eng.SyncToken(ctx, tok.ID, true); err == nil && synced.LastSyncStatus == engine.SyncFailed {
+					err = errors.New(synced.LastSyncError)
+				}
+			} else {
+				_, err = e.eng.CreateAssignment(ctx, in)
+			}
+			if corrupted.Load() == 0 {
+				t.Fatalf("no answer of %s was corrupted; the case proves nothing", tc.endpoint)
+			}
+			switch {
+			case tc.outcome == recovers && err != nil:
+				t.Fatalf("the run did not recover: %v", err)
+			case tc.outcome == clearError && err == nil:
+				t.Fatalf("the run succeeded on a garbage answer")
+			case err != nil:
+				t.Logf("%s: %v", tc.name, err)
+				for _, w := range tc.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not contain %q", err, w)
+					}
+				}
+			}
+			if err := e.checkApple(readers, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.checkRecords(tok.ID); err != nil {
+				t.Fatal(err)
+			}
+			// What the engine reports matches what Apple holds.
+			if a, err := e.eng.FindAssignment(ctx, in.BookID, g.ID); err == nil {
+				held := len(e.holdersOf(bookC))
+				t.Logf("after the first run: %d licensed, %d pending, %d failed (%s); Apple holds %d", a.Licensed, a.Pending, a.Failed, a.Status, held)
+				if a.Licensed > held || (a.Status == engine.StatusComplete && held != len(readers)) {
+					t.Errorf("the engine reports %d licensed (%s) but Apple holds %d", a.Licensed, a.Status, held)
+				}
+			}
+
+			// Apple answers properly again: the next run (a new process) finishes exactly.
+			e.setInterpose(nil)
+			e.reopen(nil)
+			if tc.op == sync {
+				if synced, err := e.eng.SyncToken(ctx, tok.ID, true); err != nil || synced.LastSyncStatus != engine.SyncCompleted || synced.BookCount != 3 {
+					t.Fatalf("sync after Apple recovered: %+v, %v", synced, err)
+				}
+			}
+			if err := e.eng.Deliver(ctx, tok.ID); err != nil {
+				t.Fatalf("the run after Apple recovered: %v", err)
+			}
+			if err := e.checkApple(readers, true); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := e.eng.FindAssignment(ctx, in.BookID, g.ID); a.Licensed != len(readers) || a.Status != engine.StatusComplete {
+				t.Errorf("assignment = %d licensed (%s), want %d complete", a.Licensed, a.Status, len(readers))
+			}
+		})
+	}
+}

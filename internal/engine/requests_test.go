@@ -1,0 +1,93 @@
+package engine_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// An incremental sync with nothing changed at Apple costs four requests from a fresh process:
+// the limits, page 0 of the assets (unchanged versionId: the walk ends there), and one empty page
+// each of the users and assignments changed since the last sync. No client config.
+func TestSync_incrementalNothingChangedFourRequests(t *testing.T) {
+	e := newEnv(t, store.SQLite, applesim.Options{PageSize: 2})
+	ctx := context.Background()
+	tok := e.addToken()
+	g := e.group("Readers", false, emails("i", 5)...)
+	if _, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookC, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.SyncToken(ctx, tok.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.eng.Close()
+	e.eng = e.open() // a new process: nothing cached
+	e.sim.ResetStats()
+	got, err := e.eng.SyncToken(ctx, tok.ID, false)
+	if err != nil || got.LastSyncStatus != engine.SyncCompleted || got.BookCount != 3 {
+		t.Fatalf("incremental sync: %+v, %v", got, err)
+	}
+	st := e.sim.Stats()
+	want := map[string]int{"GET /service/config": 1, "GET /assets": 1, "GET /users": 1, "GET /assignments": 1}
+	if st.TotalRequests != 4 || len(st.Requests) != len(want) {
+		t.Fatalf("requests = %v, want %v", st.Requests, want)
+	}
+	for k, n := range want {
+		if st.Requests[k] != n {
+			t.Errorf("%s: %d requests, want %d", k, st.Requests[k], n)
+		}
+	}
+	// A purchase changes the assets' versionId: the next incremental sync walks them again.
+	if err := e.sim.Purchase(e.loc.UID, bookA, "STDQ", 3); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetStats()
+	if _, err := e.eng.SyncToken(ctx, tok.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sim.Stats().Requests["GET /assets"]; n != 2 {
+		t.Errorf("after a purchase: %d GET /assets, want both pages", n)
+	}
+	if b, _ := e.eng.GetBook(ctx, engine.BookID(tok.ID, bookA, "STDQ")); b.Total != 13 {
+		t.Errorf("book A after the purchase = %+v, want 13 licenses", b)
+	}
+}
+
+// Delivery confirms the users it created with one walk of the users changed since the last read
+// (which brings the invitation codes), not a status request per users/create: 250 members with
+// pages of 100 cost 3 creates, 3 pages, 1 associate and its status.
+func TestDelivery_confirmsInBulk(t *testing.T) {
+	e := newEnv(t, store.SQLite, applesim.Options{PageSize: 100})
+	ctx := context.Background()
+	tok := e.addToken()
+	g := e.group("Many", false, emails("b", 250)...)
+	// Apple processes each event before answering: the counts do not depend on how fast the
+	// simulator's background worker is.
+	e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		resp, err := next(r)
+		if r.Method == http.MethodPost {
+			e.sim.ProcessPendingEvents()
+		}
+		return resp, err
+	})
+	e.sim.ResetStats()
+	a, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookC, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired})
+	if err != nil || a.Licensed != 250 {
+		t.Fatalf("delivery: %+v, %v", a, err)
+	}
+	st := e.sim.Stats().Requests
+	want := map[string]int{"POST /users/create": 3, "GET /users": 3, "POST /assets/associate": 1, "GET /status": 1}
+	for k, n := range want {
+		if st[k] != n {
+			t.Errorf("%s: %d requests, want %d (all: %v)", k, st[k], n, st)
+		}
+	}
+	grp, err := e.eng.GetGroup(ctx, g.ID)
+	if err != nil || len(grp.Invitations) != 250 {
+		t.Errorf("invitations: %d, %v; want one per member", len(grp.Invitations), err)
+	}
+}
