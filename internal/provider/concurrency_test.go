@@ -74,7 +74,7 @@ func TestProcess_concurrentApplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			union := memberEmails("shared", 0, 2*size-overlap)
+			union := memberEmails("shared", 2*size-overlap)
 			if err := sim.AddBook(loc.UID, applesim.BookSpec{AdamID: crashBook, Title: "Shared Book", Licenses: len(union)}); err != nil {
 				t.Fatal(err)
 			}

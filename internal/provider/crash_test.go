@@ -198,7 +198,7 @@ func TestProcess_crashRecovery(t *testing.T) {
 	bin := buildProvider(t)
 	ks := &killSwitch{bin: bin, fired: make(chan struct{})}
 	sim, appleURL := isolatedSimulator(t, func(h http.Handler) http.Handler { ks.next = h; return ks })
-	emails := memberEmails("reader", 0, members)
+	emails := memberEmails("reader", members)
 
 	// A fresh location, database and working directory for one apply (and its recovery).
 	type run struct {
@@ -352,7 +352,7 @@ func TestProcess_applyUnderRandomFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emails := memberEmails("faulty", 0, members)
+	emails := memberEmails("faulty", members)
 	ws := newWorkspace(t, cli, bin, "TF_VAR_token="+tok)
 	ws.write("main.tf", crashConfig(filepath.Join(ws.dir, ".vpp", "engine.db"), appleURL))
 	ws.write("groups.json", groupsJSON(t, emails))

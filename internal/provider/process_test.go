@@ -257,10 +257,10 @@ func sqliteIntegrity(t *testing.T, path string) {
 }
 
 // memberEmails returns n distinct member emails with a prefix.
-func memberEmails(prefix string, from, n int) []string {
+func memberEmails(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("%s%06d@example.com", prefix, from+i)
+		out[i] = fmt.Sprintf("%s%06d@example.com", prefix, i)
 	}
 	return out
 }

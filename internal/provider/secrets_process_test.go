@@ -146,7 +146,7 @@ func TestProcess_secretsStayOut(t *testing.T) {
 			if kind == store.Postgres {
 				database = storetest.URL(t, store.Postgres)
 			}
-			members := memberEmails("secret", 0, 25)
+			members := memberEmails("secret", 25)
 			var output bytes.Buffer
 			w.write("main.tf", secretsConfig(database, appleURL, "1", members))
 			output.WriteString(w.mustApply(3 * time.Minute))
