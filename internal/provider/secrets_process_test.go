@@ -181,6 +181,10 @@ func TestProcess_secretsStayOut(t *testing.T) {
 			if !bytes.Contains(logs, []byte("Apple API request")) || !bytes.Contains(logs, []byte("POST")) {
 				t.Fatal("the trace log holds no Apple API requests; the test would prove nothing")
 			}
+			// The provider quiets the SDK's logging only when no TF_LOG* variable is set.
+			if !bytes.Contains(logs, []byte("sdk.framework")) || !bytes.Contains(logs, []byte("sdk.proto")) {
+				t.Fatal("TF_LOG=TRACE shows none of the plugin framework's or protocol's trace lines")
+			}
 			places := map[string][]byte{"the TF_LOG=TRACE log": logs, "the CLI output and its errors": output.Bytes()}
 			for _, name := range []string{"tfplan", "terraform.tfstate", "terraform.tfstate.backup"} {
 				if b, err := os.ReadFile(filepath.Join(w.dir, name)); err == nil {
