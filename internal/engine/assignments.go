@@ -165,7 +165,7 @@ func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentI
 // GetAssignment reads an assignment and its delivery counts from the engine's records.
 func (e *Engine) GetAssignment(ctx context.Context, id string) (Assignment, error) {
 	var out Assignment
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		a, err := tx.GetAssignment(ctx, id)
 		if err != nil {
 			return notFound("assignment", id, err)
@@ -187,7 +187,7 @@ func (e *Engine) FindAssignment(ctx context.Context, bookID, groupID string) (As
 		return Assignment{}, err
 	}
 	var id string
-	err = e.tx(ctx, func(tx store.Tx) error {
+	err = e.view(ctx, func(tx store.Tx) error {
 		a, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, groupID)
 		if err != nil {
 			return notFound("assignment", bookID+"/"+groupID, err)
@@ -208,7 +208,7 @@ func (e *Engine) FindAssignment(ctx context.Context, bookID, groupID string) (As
 func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, error) {
 	var a Assignment
 	var tok store.Token
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		sa, err := tx.GetAssignment(ctx, id)
 		if err != nil {
 			return notFound("assignment", id, err)

@@ -37,7 +37,7 @@ type BookFilter struct {
 // ListBooks lists purchased books from the engine's records, ordered by token, adamId, pricing.
 func (e *Engine) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
 	var out []Book
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		books, err := tx.ListBooks(ctx, store.BookFilter{TokenID: f.TokenID, AdamID: f.AdamID, TitleContains: f.TitleContains, MinAvailable: f.MinAvailable})
 		if err != nil {
 			return err
@@ -58,7 +58,7 @@ func (e *Engine) GetBook(ctx context.Context, id string) (Book, error) {
 		return Book{}, err
 	}
 	var out Book
-	err = e.tx(ctx, func(tx store.Tx) error {
+	err = e.view(ctx, func(tx store.Tx) error {
 		b, err := tx.GetBook(ctx, tokenID, adamID, pricing)
 		if err != nil {
 			return notFound("book", id, err)

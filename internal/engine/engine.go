@@ -178,6 +178,11 @@ func (e *Engine) tx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return e.store.Tx(ctx, fn)
 }
 
+// view runs a read-only fn: reads never wait for a writer, so parallel refreshes do not queue.
+func (e *Engine) view(ctx context.Context, fn func(tx store.Tx) error) error {
+	return e.store.View(ctx, fn)
+}
+
 func notFound(kind, id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return &NotFoundError{Kind: kind, ID: id}

@@ -170,7 +170,7 @@ func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []
 		return 0, err
 	}
 	var kept int
-	err = e.tx(ctx, func(tx store.Tx) error {
+	err = e.view(ctx, func(tx store.Tx) error {
 		old, err := tx.ListMembers(ctx, id)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []
 // GetGroup reads a group, with pending invitations, from the engine's records.
 func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
 	var out Group
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGroup(ctx, id)
 		if err != nil {
 			return notFound("group", id, err)

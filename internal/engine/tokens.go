@@ -346,7 +346,7 @@ func (e *Engine) UpdateToken(ctx context.Context, id string, in TokenInput) (Tok
 // GetToken reads a token from the engine's records without contacting Apple.
 func (e *Engine) GetToken(ctx context.Context, id string) (Token, error) {
 	var out Token
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		rec, err := tx.GetToken(ctx, id)
 		if err != nil {
 			return notFound("token", id, err)
@@ -364,7 +364,7 @@ func (e *Engine) GetToken(ctx context.Context, id string) (Token, error) {
 // ListTokens lists every token.
 func (e *Engine) ListTokens(ctx context.Context) ([]Token, error) {
 	var out []Token
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		recs, err := tx.ListTokens(ctx)
 		if err != nil {
 			return err

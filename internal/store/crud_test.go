@@ -633,3 +633,68 @@ func TestTxRollback(t *testing.T) {
 		})
 	})
 }
+
+// TestView checks the read-only transaction Terraform's parallel refreshes use: it reads the
+// committed records, is not held up by a writer (on SQLite, where writers queue for one lock),
+// sees the writer's changes only once committed, and PostgreSQL refuses writes in it.
+func TestView(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, kind store.Kind) {
+		s := storetest.Open(t, kind)
+		insertToken(t, s, token("t1", "l1"))
+
+		writing, release := make(chan struct{}), make(chan struct{})
+		writerDone := make(chan error, 1)
+		go func() {
+			writerDone <- s.Tx(ctx, func(tx store.Tx) error {
+				if err := tx.InsertToken(ctx, token("t2", "l2")); err != nil {
+					return err
+				}
+				close(writing)
+				<-release
+				return nil
+			})
+		}()
+		<-writing
+		// The writer holds the write lock until released: a View that waited for it would
+		// never return, and the test's deadline would say so.
+		var names []string
+		err := s.View(ctx, func(tx store.Tx) error {
+			ts, err := tx.ListTokens(ctx)
+			for _, t := range ts {
+				names = append(names, t.ID)
+			}
+			return err
+		})
+		close(release)
+		if err != nil {
+			t.Fatalf("View while a writer is open: %v", err)
+		}
+		if len(names) != 1 || names[0] != "t1" {
+			t.Errorf("View while a writer is open read tokens %v, want only the committed t1", names)
+		}
+		if err := <-writerDone; err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+		names = nil
+		if err := s.View(ctx, func(tx store.Tx) error {
+			ts, err := tx.ListTokens(ctx)
+			for _, t := range ts {
+				names = append(names, t.ID)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(names) != 2 {
+			t.Errorf("View after the commit read tokens %v, want t1 and t2", names)
+		}
+
+		if kind == store.Postgres {
+			err := s.View(ctx, func(tx store.Tx) error { return tx.InsertGroup(ctx, store.Group{ID: "g"}) })
+			if err == nil {
+				t.Error("a write inside View succeeded on PostgreSQL; want it refused")
+			}
+		}
+	})
+}

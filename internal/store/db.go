@@ -96,10 +96,19 @@ func (s *db) Tx(ctx context.Context, fn func(tx Tx) error) error {
 	return s.run(ctx, func(t *tx) error { return fn(t) })
 }
 
+// View runs fn in a read-only transaction, without this process's write slot.
+func (s *db) View(ctx context.Context, fn func(tx Tx) error) error {
+	return s.runTx(ctx, true, func(t *tx) error { return fn(t) })
+}
+
 // run is Tx for the store's own use, with the concrete transaction type.
 func (s *db) run(ctx context.Context, fn func(t *tx) error) error {
+	return s.runTx(ctx, false, fn)
+}
+
+func (s *db) runTx(ctx context.Context, readOnly bool, fn func(t *tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.txOnce(ctx, fn)
+		err := s.txOnce(ctx, readOnly, fn)
 		if err == nil || s.kind != Postgres || !isRetryable(err) || attempt >= maxTxAttempts {
 			return err
 		}
@@ -112,12 +121,19 @@ func (s *db) run(ctx context.Context, fn func(t *tx) error) error {
 	}
 }
 
-func (s *db) txOnce(ctx context.Context, fn func(t *tx) error) (err error) {
-	if err := s.acquireWrite(ctx); err != nil {
-		return err
+func (s *db) txOnce(ctx context.Context, readOnly bool, fn func(t *tx) error) (err error) {
+	var opts *sql.TxOptions
+	if readOnly {
+		// SQLite: a deferred BEGIN (the driver's _txlock applies to writers only), which in WAL
+		// mode reads a snapshot without blocking or being blocked. PostgreSQL: BEGIN READ ONLY.
+		opts = &sql.TxOptions{ReadOnly: true}
+	} else {
+		if err := s.acquireWrite(ctx); err != nil {
+			return err
+		}
+		defer s.releaseWrite()
 	}
-	defer s.releaseWrite()
-	sqlTx, err := s.sql.BeginTx(ctx, nil)
+	sqlTx, err := s.sql.BeginTx(ctx, opts)
 	if err != nil {
 		return s.mapErr(fmt.Errorf("store: begin transaction: %w", err))
 	}

@@ -232,6 +232,11 @@ type Store interface {
 	// call waits for the busy timeout and fails with ErrBusy). On SQLite every transaction takes
 	// the write lock (BEGIN IMMEDIATE) up front, so keep them short.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction: one consistent snapshot that takes no write lock,
+	// so reads run alongside each other and alongside a writer (Terraform refreshes ten
+	// resources at a time). fn must only read: PostgreSQL refuses writes in it. The rules of Tx
+	// on nesting apply.
+	View(ctx context.Context, fn func(tx Tx) error) error
 	// LockToken serialises work on one token across goroutines and processes (PostgreSQL
 	// advisory lock; a lease row on SQLite). It waits up to BusyTimeout, then returns ErrBusy.
 	LockToken(ctx context.Context, tokenID string) (unlock func(), err error)
