@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
 // ChildEnv names the environment variable that makes a test binary of this package run one
@@ -21,6 +23,7 @@ func RunChildIfAsked() {
 	if enc == "" {
 		return
 	}
+	engine.TuneGC() // as the provider's main does, so that RSS is the provider's
 	op, err := DecodeOp(enc)
 	res := OpResult{Error: fmt.Sprint(err)}
 	if err == nil {
