@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,8 +36,39 @@ type db struct {
 	tokenLocks map[string]*tokenLock
 	held       map[*heldLock]struct{}
 
+	// hot holds SQLite statements prepared once, for the reads every refresh makes (see
+	// prepareHot). Read-only after Open. Nil on PostgreSQL, whose driver caches statements.
+	hot     map[string]*sql.Stmt
+	hotUses atomic.Int64 // for tests: how often a hot statement served a query
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// hotQueries are the statements of an assignment's refresh: Terraform reads every assignment at
+// every plan, and parsing them anew each time was a sixth of the provider's CPU.
+var hotQueries = []string{
+	assignmentByIDQuery,
+	tokenByIDQuery,
+	deliveriesQuery("email"),
+}
+
+// prepareHot prepares hotQueries on SQLite. They are prepared here, while no transaction holds a
+// connection: preparing on the pool from inside a transaction could wait for a free connection
+// forever. A transaction then reuses them on its connection (Tx.StmtContext).
+func (s *db) prepareHot(ctx context.Context) error {
+	if s.kind != SQLite {
+		return nil
+	}
+	s.hot = make(map[string]*sql.Stmt, len(hotQueries))
+	for _, q := range hotQueries {
+		st, err := s.sql.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare %q: %w", q, err)
+		}
+		s.hot[q] = st
+	}
+	return nil
 }
 
 var _ Store = (*db)(nil)
@@ -55,6 +87,9 @@ func (s *db) Close() error {
 		s.lockMu.Unlock()
 		for _, h := range held {
 			h.unlock()
+		}
+		for _, st := range s.hot {
+			_ = st.Close()
 		}
 		s.closeErr = s.sql.Close()
 	})

@@ -74,6 +74,10 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 		_ = s.sql.Close()
 		return nil, err
 	}
+	if err := s.prepareHot(ctx); err != nil {
+		_ = s.sql.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -224,8 +224,14 @@ func (t *tx) getAssignment(ctx context.Context, what, where string, args ...any)
 	return a, t.s.mapErr(err)
 }
 
+const assignmentByIDQuery = `SELECT ` + assignmentCols + ` FROM assignments WHERE id = $1`
+
 func (t *tx) GetAssignment(ctx context.Context, id string) (Assignment, error) {
-	return t.getAssignment(ctx, "assignment "+id, `id = $1`, id)
+	a, err := scanAssignment(t.queryRow(ctx, assignmentByIDQuery, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Assignment{}, fmt.Errorf("store: assignment %s: %w", id, ErrNotFound)
+	}
+	return a, t.s.mapErr(err)
 }
 
 func (t *tx) GetAssignmentByBookGroup(ctx context.Context, tokenID, adamID, pricingParam, groupID string) (Assignment, error) {
@@ -314,9 +320,15 @@ func (t *tx) ReplaceDeliveries(ctx context.Context, assignmentID string, ds []De
 	return nil
 }
 
+// deliveriesQuery lists an assignment's deliveries ordered by orderBy (the email column, with
+// PostgreSQL's byte collation where it applies).
+func deliveriesQuery(orderBy string) string {
+	return `SELECT assignment_id, email, state, error_number, detail, updated_at
+		FROM deliveries WHERE assignment_id = $1 ORDER BY ` + orderBy
+}
+
 func (t *tx) ListDeliveries(ctx context.Context, assignmentID string) ([]Delivery, error) {
-	return t.listDeliveries(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
-		FROM deliveries WHERE assignment_id = $1 ORDER BY `+t.ord("email"), assignmentID)
+	return t.listDeliveries(ctx, deliveriesQuery(t.ord("email")), assignmentID)
 }
 
 func (t *tx) ListTokenDeliveries(ctx context.Context, tokenID string) ([]Delivery, error) {

@@ -117,8 +117,17 @@ func (t *tx) getToken(ctx context.Context, where, what string, arg any) (Token, 
 	return tk, nil
 }
 
+const tokenByIDQuery = `SELECT ` + tokenCols + ` FROM tokens WHERE id = $1`
+
 func (t *tx) GetToken(ctx context.Context, id string) (Token, error) {
-	return t.getToken(ctx, `id = $1`, "token "+id, id)
+	tk, err := t.scanToken(t.queryRow(ctx, tokenByIDQuery, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, fmt.Errorf("store: token %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Token{}, t.s.mapErr(err)
+	}
+	return tk, nil
 }
 
 func (t *tx) TouchDeliveries(ctx context.Context, tokenIDs ...string) error {
