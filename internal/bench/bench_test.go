@@ -429,10 +429,11 @@ func terraformScenario(t *testing.T, c config, r *report) {
 			"What remains above the terraform_data floor at full size is mostly the plugin protocol, which terraform_data, built into " +
 				"Terraform, does without: per resource a gRPC ReadResource and UpgradeResourceState (plus PlanResourceChange and " +
 				"ApplyResourceChange on apply), the state encoded and decoded on both sides, and the plugin framework's schema walk. The " +
-				"provider's own share of a refresh is one read transaction per assignment (the delivery states are recomputed once per " +
-				"refresh at most, when a sync or an interrupted delivery changed them). A good part of the rest is the plugin SDK's and " +
-				"framework's trace logging, which a provider writes at every call whether or not anyone listens (Terraform discards it " +
-				"without TF_LOG): about a third of the provider's CPU time in a refresh of a thousand resources.",
+				"provider's own share of a refresh is one read-only transaction per assignment, of three statements prepared once (the " +
+				"delivery states are recomputed once per refresh at most, when a sync or an interrupted delivery changed them), and no " +
+				"state write when nothing changed. With no TF_LOG* variable set the provider also switches off the plugin SDK's trace " +
+				"logging, which Terraform would discard (it was most of the provider's CPU in this plan), and it collects garbage less " +
+				"often while its heap is small (engine.TuneGC).",
 		},
 	})
 }
@@ -502,8 +503,8 @@ func scaled(v []float64, f float64) []float64 {
 func notes() []string {
 	return []string{
 		"**How the figures are taken.** Each engine operation runs in a child process (the test binary, re-executed) that opens a fresh " +
-			"engine on a database the parent prepared and runs the operation once; wall time covers the operation, not opening the " +
-			"engine. The simulated Apple runs in the parent on a loopback HTTP server and counts every request it receives, 429s " +
+			"engine on a database the parent prepared and runs the operation once, with the provider's garbage collector settings " +
+			"(engine.TuneGC); wall time covers the operation, not opening the engine. The simulated Apple runs in the parent on a loopback HTTP server and counts every request it receives, 429s " +
 			"included; it processes each event before answering the request that submitted it, so Apple's processing time is not part " +
 			"of the figures and the counts do not depend on a race. Runs on a shared location start after a second's pause, outside " +
 			"the previous run's rate window.",
