@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,17 @@ func TestSQLiteFilePermissions(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Errorf("file mode %o, want 600", perm)
 	}
+	// While the store is open in WAL mode, SQLite keeps the write-ahead log and the shared-memory
+	// index beside the database; they hold the same data and must be as private.
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(side)
+		if err != nil {
+			t.Fatalf("%s while the store is open: %v", filepath.Base(side), err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s mode %o, want 600", filepath.Base(side), perm)
+		}
+	}
 	// WAL mode is on.
 	var mode string
 	if err := rawDB(t, path).QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
@@ -129,23 +141,61 @@ func TestOpenErrors(t *testing.T) {
 			t.Fatal("Open with no URL succeeded")
 		}
 	})
+	// Each SQLite cause has its own message: what is wrong, with the path, and what to do.
+	wantErr := func(t *testing.T, err error, pattern string) {
+		t.Helper()
+		if err == nil || !regexp.MustCompile(pattern).MatchString(err.Error()) {
+			t.Fatalf("error %v\nwant it to match %s", err, pattern)
+		}
+	}
 	t.Run("sqlite directory cannot be created", func(t *testing.T) {
+		// A regular file where a directory should be: refused whatever the user (root too).
 		file := filepath.Join(t.TempDir(), "a-file")
 		if err := os.WriteFile(file, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(file, "sub", "engine.db")
 		_, err := store.Open(ctx, store.Config{URL: path})
-		if err == nil || !strings.Contains(err.Error(), filepath.Join(file, "sub")) {
-			t.Fatalf("error %v does not name the directory", err)
+		wantErr(t, err, `^store: cannot create the directory `+regexp.QuoteMeta(filepath.Join(file, "sub"))+
+			` for the engine database: .+; check its permissions or configure another path$`)
+	})
+	notWritable := func(path string) string {
+		return `^store: the engine database ` + regexp.QuoteMeta(path) + ` is not writable: open ` + regexp.QuoteMeta(path) +
+			`: .+; fix its permissions or configure another path$`
+	}
+	t.Run("sqlite file read-only", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root writes to read-only files; the next subtest covers an existing file root cannot write")
 		}
+		path := filepath.Join(t.TempDir(), "engine.db")
+		storetest.OpenURL(t, path).Close()
+		if err := os.Chmod(path, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Open(ctx, store.Config{URL: path})
+		wantErr(t, err, notWritable(path))
+	})
+	t.Run("sqlite file the system will not open for writing", func(t *testing.T) {
+		// The running test binary: Linux refuses to open an executing file for writing (text
+		// file busy), for root too.
+		path, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+			_ = f.Close()
+			t.Skipf("this system lets a running executable be opened for writing (%s)", path)
+		}
+		_, err = store.Open(ctx, store.Config{URL: path})
+		wantErr(t, err, notWritable(path))
 	})
 	t.Run("sqlite path is a directory", func(t *testing.T) {
 		dir := t.TempDir()
 		_, err := store.Open(ctx, store.Config{URL: dir})
-		if err == nil || !strings.Contains(err.Error(), dir) {
-			t.Fatalf("error %v does not name the path", err)
-		}
+		wantErr(t, err, `^store: the engine database path `+regexp.QuoteMeta(dir)+` is a directory: configure a file path$`)
 	})
 	t.Run("sqlite not a database", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "engine.db")
@@ -153,9 +203,7 @@ func TestOpenErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := store.Open(ctx, store.Config{URL: path})
-		if err == nil || !strings.Contains(err.Error(), path) {
-			t.Fatalf("error %v does not name the path", err)
-		}
+		wantErr(t, err, `^store: `+regexp.QuoteMeta(path)+` is not a usable SQLite database: .*file is not a database.*; configure another path or restore the file$`)
 	})
 	t.Run("postgres unreachable", func(t *testing.T) {
 		const pw = "Sup3r-Secret-pw"
