@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +36,12 @@ func TestCrash_createAgainAfterAnUnrecordedCreate(t *testing.T) {
 		}
 		other, _ := e.sim.MintToken(e.loc.UID, time.Now().Add(100*24*time.Hour))
 		var dup *engine.DuplicateLocationError
-		if _, err := e.eng.AddToken(ctx, engine.TokenInput{Contents: other, AccountType: engine.AccountBusiness}); !errors.As(err, &dup) {
+		_, err = e.eng.AddToken(ctx, engine.TokenInput{Contents: other, AccountType: engine.AccountBusiness})
+		switch {
+		case !errors.As(err, &dup):
 			t.Errorf("another token file of the location: %v, want DuplicateLocationError", err)
+		case dup.ExistingTokenID != first.ID || !strings.Contains(err.Error(), "is already managed by token "+first.ID+"; one location needs one token"):
+			t.Errorf("another token file of the location: %v, want a refusal naming the existing token %s", err, first.ID)
 		}
 
 		g := e.group("Readers", false, emails("c", 40)...)
@@ -56,10 +61,17 @@ func TestCrash_createAgainAfterAnUnrecordedCreate(t *testing.T) {
 		if n := e.sim.Stats().Requests["POST /assets/associate"] + e.sim.Stats().Requests["POST /users/create"]; n != 0 {
 			t.Errorf("creating the same assignment again sent %d requests to Apple", n)
 		}
-		in.Intent = engine.IntentAvailable
-		_, err = e.eng.CreateAssignment(ctx, in)
-		if !errors.Is(err, engine.ErrInvalidInput) || !strings.Contains(err.Error(), a.ID) || !strings.Contains(err.Error(), "import it instead") {
-			t.Errorf("the same book and group with another intent: %v, want a refusal naming assignment %s", err, a.ID)
+		// Other settings (another intent, or oversubscription allowed) are refused with the existing id.
+		refusal := fmt.Sprintf("book %s is already assigned to group %s by assignment %s (intent %q); import it instead of creating another",
+			in.BookID, g.ID, a.ID, engine.IntentRequired)
+		for what, other := range map[string]engine.AssignmentInput{
+			"another intent":           {BookID: in.BookID, GroupID: g.ID, Intent: engine.IntentAvailable},
+			"oversubscription allowed": {BookID: in.BookID, GroupID: g.ID, Intent: engine.IntentRequired, AllowOversubscription: true},
+		} {
+			_, err = e.eng.CreateAssignment(ctx, other)
+			if !errors.Is(err, engine.ErrInvalidInput) || !strings.Contains(err.Error(), refusal) {
+				t.Errorf("the same book and group with %s: %v, want a refusal containing %q", what, err, refusal)
+			}
 		}
 		if asset, _ := e.sim.Asset(e.loc.UID, bookC, "STDQ"); asset.AssignedCount != 40 {
 			t.Errorf("licenses spent = %d, want 40", asset.AssignedCount)

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,18 +20,41 @@ import (
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
 
-// corrupt passes the answers to the first n requests for endpoint ("GET /users"; n <= 0: all
-// of them) through mutate, which may change the status and the body. It returns the count of
-// answers corrupted so far.
-func (e *env) corrupt(endpoint string, n int, mutate func(r *http.Request, status int, body []byte) (int, []byte)) *atomic.Int64 {
-	var done atomic.Int64
-	e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
-		resp, err := next(r)
-		if err != nil || r.Method+" "+strings.TrimPrefix(r.URL.Path, "/mdm/v2") != endpoint {
-			return resp, err
+// corruption counts the answers corrupt changed and records every request the engine sent while
+// it was in place, in order, with the corrupted answers marked.
+type corruption struct {
+	done atomic.Int64
+	mu   sync.Mutex
+	seq  []string // "GET /users", or "GET /status (corrupted)"
+}
+
+// after lists the requests sent after the first corrupted answer.
+func (c *corruption) after() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, r := range c.seq {
+		if strings.HasSuffix(r, " (corrupted)") {
+			return append([]string(nil), c.seq[i+1:]...)
 		}
-		if n > 0 && done.Load() >= int64(n) {
-			return resp, nil
+	}
+	return nil
+}
+
+// corrupt passes the answers to the first n requests for endpoint ("GET /users"; n <= 0: all
+// of them) through mutate, which may change the status and the body.
+func (e *env) corrupt(endpoint string, n int, mutate func(r *http.Request, status int, body []byte) (int, []byte)) *corruption {
+	c := &corruption{}
+	log := func(s string) {
+		c.mu.Lock()
+		c.seq = append(c.seq, s)
+		c.mu.Unlock()
+	}
+	e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+		name := r.Method + " " + strings.TrimPrefix(r.URL.Path, "/mdm/v2")
+		resp, err := next(r)
+		if err != nil || name != endpoint || (n > 0 && c.done.Load() >= int64(n)) {
+			log(name)
+			return resp, err
 		}
 		body, err := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
@@ -38,17 +63,19 @@ func (e *env) corrupt(endpoint string, n int, mutate func(r *http.Request, statu
 		}
 		status, changed := mutate(r, resp.StatusCode, body)
 		if status == resp.StatusCode && bytes.Equal(changed, body) {
+			log(name)
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 			return resp, nil
 		}
-		done.Add(1)
+		c.done.Add(1)
+		log(name + " (corrupted)")
 		resp.StatusCode, resp.Status = status, strconv.Itoa(status)+" "+http.StatusText(status)
 		resp.Body = io.NopCloser(bytes.NewReader(changed))
 		resp.ContentLength = int64(len(changed))
 		resp.Header.Del("Content-Length")
 		return resp, nil
 	})
-	return &done
+	return c
 }
 
 // onlyOK leaves error answers alone.
@@ -106,52 +133,53 @@ func TestFaults_garbageFromApple(t *testing.T) {
 		clearError outcome = iota // the first run fails with an error containing want
 		recovers                  // the first run succeeds anyway
 	)
-	cases := []struct {
+	type garbageCase struct {
 		name     string
 		op       string
 		endpoint string
 		n        int // answers corrupted; 0 = all while the case runs
 		mutate   func(*http.Request, int, []byte) (int, []byte)
 		outcome  outcome
-		want     []string
-	}{
+		want     []string // fragments of the error, each exactly as it must appear
+	}
+	cases := []garbageCase{
 		{"truncated users/create answer", deliver, "POST /users/create", 1, onlyOK(truncate), clearError,
-			[]string{"POST /users/create", "decoding the response", "reconcile"}},
+			[]string{"Apple API POST /users/create: outcome of the request is unknown, reconcile before retrying: apple: POST /users/create: decoding the response: unexpected end of JSON input"}},
 		{"truncated associate answer", deliver, "POST /assets/associate", 1, onlyOK(truncate), clearError,
-			[]string{"POST /assets/associate", "decoding the response", "reconcile"}},
+			[]string{"Apple API POST /assets/associate: outcome of the request is unknown, reconcile before retrying: apple: POST /assets/associate: decoding the response: unexpected end of JSON input"}},
 		{"truncated status answer", deliver, "GET /status", 1, onlyOK(truncate), clearError,
-			[]string{"GET /status", "decoding the response"}},
+			[]string{"following license delivery (GET /status)", "apple: GET /status: decoding the response: unexpected end of JSON input"}},
 		{"truncated users page", deliver, "GET /users", 0, onlyOK(truncate), clearError,
-			[]string{"GET /users", "decoding the response"}},
+			[]string{"reading users (GET /users)", "apple: GET /users: decoding the response: unexpected end of JSON input"}},
 		{"truncated assets page", sync, "GET /assets", 0, onlyOK(truncate), clearError,
-			[]string{"GET /assets", "decoding the response"}},
+			[]string{"reading books (GET /assets)", "apple: GET /assets: decoding the response: unexpected end of JSON input"}},
 		{"empty status answer", deliver, "GET /status", 1, onlyOK(func(*http.Request, []byte) []byte { return nil }), clearError,
-			[]string{"GET /status", "decoding the response"}},
+			[]string{"following license delivery (GET /status)", "apple: GET /status: decoding the response: unexpected end of JSON input"}},
 		{"HTML error page from a proxy", deliver, "GET /users", 0,
 			func(_ *http.Request, _ int, _ []byte) (int, []byte) {
 				return http.StatusBadGateway, []byte("<html><body>502 Bad Gateway</body></html>")
-			}, clearError, []string{"GET /users", "HTTP 502"}},
+			}, clearError, []string{"reading users (GET /users)", "Apple API GET /users: HTTP 502"}},
 
 		{"eventId is an object", deliver, "POST /users/create", 1,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["eventId"] = map[string]any{"id": 1} })), clearError,
-			[]string{"POST /users/create", "reconcile"}},
+			[]string{`Apple API POST /users/create: outcome of the request is unknown, reconcile before retrying: apple: POST /users/create: decoding the response: apple: want a string or a number, got {"id":1}`}},
 		{"totalPages is a string", deliver, "GET /users", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["totalPages"] = "three" })), clearError,
-			[]string{"GET /users", "decoding the response"}},
+			[]string{"reading users (GET /users)", "apple: GET /users: decoding the response: json: cannot unmarshal string", "totalPages"}},
 		{"numCompleted is a string", deliver, "GET /status", 1,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["numCompleted"] = "all of them" })), clearError,
-			[]string{"GET /status", "decoding the response"}},
+			[]string{"following license delivery (GET /status)", "apple: GET /status: decoding the response: json: cannot unmarshal string", "numCompleted"}},
 		{"users is an object", deliver, "GET /users", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["users"] = map[string]any{"a": 1} })), clearError,
-			[]string{"GET /users", "decoding the response"}},
+			[]string{"reading users (GET /users)", "apple: GET /users: decoding the response: json: cannot unmarshal object", "users"}},
 		{"assignedCount is a string", sync, "GET /assets", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) {
 				eachItem(m, "assets", func(a map[string]any) { a["assignedCount"] = "many" })
-			})), clearError, []string{"GET /assets", "decoding the response"}},
+			})), clearError, []string{"reading books (GET /assets)", "apple: GET /assets: decoding the response: json: cannot unmarshal string", "assignedCount"}},
 
 		{"unknown event status", deliver, "GET /status", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["eventStatus"] = "EXPLODED" })), clearError,
-			[]string{"has not finished", "run apply again"}},
+			[]string{"delivery is incomplete: 1 pending, 0 failed (Apple has not finished delivering licenses (event ", "); run apply again to resume"}},
 		{"unknown user status", deliver, "GET /users", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) {
 				eachItem(m, "users", func(u map[string]any) { u["status"] = "Frozen" })
@@ -179,19 +207,19 @@ func TestFaults_garbageFromApple(t *testing.T) {
 				if pageIndex(r) == 0 {
 					m["nextPageIndex"], m["totalPages"] = 7, 1
 				}
-			})), clearError, []string{"GET /users", "kept changing", "out of range"}},
+			})), clearError, []string{"reading users (GET /users)", "apple: GET /users: list kept changing while paging: gave up after 5 restarts (last: page ", " is out of range)"}},
 		{"next page announced on the last page", deliver, "GET /users", 0,
 			onlyOK(edit(func(r *http.Request, m map[string]any) {
 				if _, more := m["nextPageIndex"]; !more {
 					m["nextPageIndex"] = pageIndex(r) + 1
 				}
-			})), clearError, []string{"GET /users", "kept changing"}},
+			})), clearError, []string{"reading users (GET /users)", "apple: GET /users: list kept changing while paging: gave up after 5 restarts (last: page ", " is out of range)"}},
 		{"next page pointing back", deliver, "GET /users", 0,
 			onlyOK(edit(func(r *http.Request, m map[string]any) {
 				if pageIndex(r) > 0 {
 					m["nextPageIndex"] = 0
 				}
-			})), clearError, []string{"GET /users"}},
+			})), clearError, []string{"reading users (GET /users)", "apple: GET /users: list kept changing while paging: gave up after 5 restarts (last: page ", " is out of range)"}},
 		{"versionId changes mid-walk, once", deliver, "GET /users", 1,
 			onlyOK(edit(func(r *http.Request, m map[string]any) {
 				if pageIndex(r) == 1 {
@@ -203,10 +231,20 @@ func TestFaults_garbageFromApple(t *testing.T) {
 				if pageIndex(r) == 1 {
 					m["versionId"] = "changed-" + strconv.FormatInt(time.Now().UnixNano(), 10)
 				}
-			})), clearError, []string{"GET /users", "kept changing", "versionId changed"}},
+			})), clearError, []string{"reading users (GET /users)", "apple: GET /users: list kept changing while paging: gave up after 5 restarts (last: versionId changed at page 1)"}},
 		{"another location's uId", deliver, "GET /users", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["uId"] = "999999999999999" })), clearError,
-			[]string{"GET /users", "another location"}},
+			[]string{"reading users (GET /users)", `apple: response is for another location: uId "999999999999999", expected "`}},
+	}
+	// Recovery by reading Apple's records: after the first corrupted answer, the engine sends this
+	// request (an uncorrupted delivery ends with the last GET /status).
+	readsAfter := map[string]string{
+		"unknown error number in a failure": "GET /assignments",
+	}
+	for name := range readsAfter {
+		if !slices.ContainsFunc(cases, func(c garbageCase) bool { return c.name == name }) {
+			t.Fatalf("readsAfter names no case: %q", name)
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,8 +272,11 @@ func TestFaults_garbageFromApple(t *testing.T) {
 			} else {
 				_, err = e.eng.CreateAssignment(ctx, in)
 			}
-			if corrupted.Load() == 0 {
+			if corrupted.done.Load() == 0 {
 				t.Fatalf("no answer of %s was corrupted; the case proves nothing", tc.endpoint)
+			}
+			if want, ok := readsAfter[tc.name]; ok && !slices.Contains(corrupted.after(), want) {
+				t.Errorf("the engine did not read Apple's records (%s) after the corrupted answer; it sent %v", want, corrupted.after())
 			}
 			switch {
 			case tc.outcome == recovers && err != nil:
