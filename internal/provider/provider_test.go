@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,17 +171,57 @@ func TestAccProvider_servesEmptyConfiguration(t *testing.T) {
 }
 
 func TestAccProvider_refusesBadSettings(t *testing.T) {
+	// A regular file where the database's directory should be: no user, root included, can
+	// create it.
+	notADir := filepath.Join(t.TempDir(), "a-file")
+	writeFile(t, notADir, "")
+	// A database file that exists but cannot be opened for writing: read-only for a normal user;
+	// root ignores file modes, so it gets the running test binary (Linux refuses to open an
+	// executing file for writing).
+	unwritable := filepath.Join(t.TempDir(), "engine.db")
+	writeFile(t, unwritable, "")
+	if os.Geteuid() == 0 {
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		unwritable = exe
+	} else if err := os.Chmod(unwritable, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(unwritable, os.O_RDWR, 0); err == nil {
+		_ = f.Close()
+		t.Fatalf("%s can be opened for writing; the unwritable-file case would prove nothing", unwritable)
+	}
+
 	cases := map[string]struct {
 		config string
-		want   string
+		want   *regexp.Regexp
 	}{
-		"plain HTTP off loopback": {`provider "vpp" { apple_api_url = "http://vpp.example.com/mdm/v2" }`, `plain HTTP on a host that is not loopback`},
-		"not a URL":               {`provider "vpp" { apple_api_url = "vpp.example.com" }`, `not an absolute http\(s\) URL`},
-		"short key":               {`provider "vpp" { encryption_key = "c2hvcnQ=" }`, `decodes to 5 bytes; AES-256 needs exactly 32`},
-		"garbage key":             {`provider "vpp" { encryption_key = "!!not a key!!" }`, `neither base64 nor 64 hex digits`},
-		"bad interval":            {`provider "vpp" { sync_interval = "twice a day" }`, `is not a duration`},
-		"too frequent":            {`provider "vpp" { sync_interval = "5s" }`, `shorter than one minute`},
-		"unwritable database":     {`provider "vpp" { database = "/proc/vpp/engine.db" }`, `Unable to Open the VPP Engine`},
+		"plain HTTP off loopback": {`provider "vpp" { apple_api_url = "http://vpp.example.com/mdm/v2" }`,
+			expectDiag("Invalid Apple API URL", `apple_api_url "http://vpp\.example\.com/mdm/v2" uses plain HTTP on a host that is not loopback; tokens would travel unencrypted\.`,
+				`Use https://, or a loopback address \(127\.0\.0\.1, ::1, localhost\) for a local simulator`)},
+		"not a URL": {`provider "vpp" { apple_api_url = "vpp.example.com" }`,
+			expectDiag("Invalid Apple API URL", `apple_api_url "vpp\.example\.com" is not an absolute http\(s\) URL; the default is https://`)},
+		"short key": {`provider "vpp" { encryption_key = "c2hvcnQ=" }`,
+			expectDiag("Invalid Encryption Key", `encryption_key decodes to 5 bytes; AES-256 needs exactly 32\. Generate one with`, "`openssl rand -base64 32`")},
+		"garbage key": {`provider "vpp" { encryption_key = "!!not a key!!" }`,
+			expectDiag("Invalid Encryption Key", `encryption_key is neither base64 nor 64 hex digits; generate one with`, "`openssl rand -base64 32`")},
+		"bad interval": {`provider "vpp" { sync_interval = "twice a day" }`,
+			expectDiag("Invalid Sync Interval", `sync_interval "twice a day" is not a duration; use a Go duration such as "12h" or "30m"\.`)},
+		"too frequent": {`provider "vpp" { sync_interval = "5s" }`,
+			expectDiag("Invalid Sync Interval", `sync_interval "5s" is shorter than one minute; Apple asks clients not to poll that often\.`)},
+		"database directory in /proc": {`provider "vpp" { database = "/proc/vpp/engine.db" }`,
+			expectDiag("Unable to Open the VPP Engine", `The engine's database could not be opened: store: cannot create the directory /proc/vpp for the engine database: .*; check its permissions or configure another path`)},
+		"database directory under a file": {fmt.Sprintf(`provider "vpp" { database = %q }`, filepath.Join(notADir, ".vpp", "engine.db")),
+			expectDiag("Unable to Open the VPP Engine", `The engine's database could not be opened: store: cannot create the directory `+
+				regexp.QuoteMeta(filepath.Join(notADir, ".vpp"))+` for the engine database: .*; check its permissions or configure another path`)},
+		"database file not writable": {fmt.Sprintf(`provider "vpp" { database = %q }`, unwritable),
+			expectDiag("Unable to Open the VPP Engine", `The engine's database could not be opened: store: the engine database `+
+				regexp.QuoteMeta(unwritable)+` is not writable: .*; fix its permissions or configure another path`)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -190,8 +230,8 @@ func TestAccProvider_refusesBadSettings(t *testing.T) {
 				Steps: []resource.TestStep{{
 					// A data source read forces the provider to be configured during plan.
 					Config: tc.config + "\n" + `data "vpp_books" "all" {}`,
-					// Terraform wraps long messages: any run of spaces may come out as a line break.
-					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
+					// Terraform wraps long messages: expectDiag matches any run of spaces as a line break.
+					ExpectError: tc.want,
 				}},
 			})
 		})
