@@ -24,6 +24,9 @@ import (
 // the sentences that say what is wrong and what to do) it must produce. Inputs that other test
 // files already cover are listed in RELIABILITY.md with their tests; this file covers the rest.
 
+// uuidRE matches an id the engine made.
+const uuidRE = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+
 // tokenFile encodes a .vpptoken file from its JSON text.
 func tokenFile(json string) string { return base64.StdEncoding.EncodeToString([]byte(json)) }
 
@@ -52,7 +55,8 @@ func TestAccBadInput_catalog(t *testing.T) {
 	cases := []badInput{
 		// ---- token files
 		{name: "token file empty", config: func(t *testing.T) string { return tokenConfig(t, testDatabase(t), "") },
-			want: expectDiag("Invalid VPP Token File", `token file is malformed: the file is empty`, `Pass the file Apple Business Manager`)},
+			want: expectDiag("Invalid VPP Token File", `token file is malformed: the file is empty`,
+				`Pass the file Apple Business Manager or Apple School Manager downloads, unchanged: for example file\("sToken_for_Library\.vpptoken"\)\.`)},
 		{name: "token file only whitespace", config: func(t *testing.T) string { return tokenConfig(t, testDatabase(t), " \n\t ") },
 			want: expectDiag("Invalid VPP Token File", `token file is malformed: the file is empty`)},
 		{name: "token file with a line break inside", config: func(t *testing.T) string {
@@ -179,7 +183,8 @@ resource "vpp_ebook_assignment" "again" {
   depends_on = [vpp_ebook_assignment.test]
 }
 `, engine.BookID(tokenID, testBookA, "STDQ"))
-		}, want: expectDiag("Error Creating eBook Assignment", `is already assigned to group`, `import it instead of creating another`)},
+		}, want: expectDiag("Error Creating eBook Assignment", `book `+uuidRE+`:1000000001:STDQ is already assigned to group `+uuidRE+
+			` by assignment `+uuidRE+` \(intent "required"\); import it instead of creating another`)},
 
 		// ---- provider settings
 		{name: "unreachable apple_api_url", config: func(t *testing.T) string {

@@ -521,8 +521,9 @@ resource "vpp_ebook_assignment" "test" {
 				ExpectError: regexp.MustCompile(`(?s)Unknown User Group.*vpp_user_group`),
 			},
 			{
-				Config:      config("1000000001", g.ID, "required"),
-				ExpectError: regexp.MustCompile(`(?s)Invalid Book ID.*vpp_books`),
+				Config: config("1000000001", g.ID, "required"),
+				ExpectError: expectDiag("Invalid Book ID", `Book id "1000000001" is not of the form <token_id>:<adam_id>:<pricing_param>\. Take it from the vpp_books or`,
+					`vpp_book data source \(data\.vpp_book\.<name>\.id\)\.`),
 			},
 			{
 				Config:      config(bookA, g.ID, "mandatory"),

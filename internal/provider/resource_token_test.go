@@ -627,12 +627,50 @@ func TestAccToken_revokedAtApple(t *testing.T) {
 					statecheck.ExpectKnownValue(testTokenAddr, tfjsonpath.New("last_sync_status"), knownvalue.StringExact(engine.SyncFailed)),
 					statecheck.ExpectKnownValue(testTokenAddr, tfjsonpath.New("book_count"), knownvalue.Int64Exact(3)),
 				},
+				// Each refresh warns (the CLI's warnings are not visible here: Read is called as a
+				// refresh calls it).
+				Check: func(s *terraform.State) error {
+					id := s.RootModule().Resources[testTokenAddr].Primary.ID
+					return expectTokenWarning(t, db, id, "VPP Token Is Not Usable", fmt.Sprintf(
+						"The token for %q is revoked: token %s is revoked: Apple revoked it; download a new token for the location "+
+							"and renew the vpp_token in place (Apple: ", loc.Name, id))
+				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 			},
 		},
 	})
+}
+
+// expectTokenWarning refreshes token id through the resource's Read, as terraform refresh calls
+// it (terraform-plugin-testing does not show warnings), and checks it warns exactly once, with
+// summary and a detail that contains the fragments in order.
+func expectTokenWarning(t *testing.T, db, id, summary string, fragments ...string) error {
+	t.Helper()
+	ctx := context.Background()
+	r := &tokenResource{data: &providerData{engine: testEngine(t, db), now: time.Now}}
+	var sr fwresource.SchemaResponse
+	r.Schema(ctx, fwresource.SchemaRequest{}, &sr)
+	state := tfsdk.State{Schema: sr.Schema, Raw: tftypes.NewValue(sr.Schema.Type().TerraformType(ctx), nil)}
+	if diags := state.SetAttribute(ctx, path.Root("id"), id); diags.HasError() {
+		return fmt.Errorf("%v", diags)
+	}
+	resp := &fwresource.ReadResponse{State: state}
+	r.Read(ctx, fwresource.ReadRequest{State: state}, resp)
+	if resp.Diagnostics.HasError() || resp.Diagnostics.WarningsCount() != 1 {
+		return fmt.Errorf("refresh of token %s: want one warning %q, got %v", id, summary, resp.Diagnostics)
+	}
+	w := resp.Diagnostics.Warnings()[0]
+	rest := w.Detail()
+	for _, f := range fragments {
+		i := strings.Index(rest, f)
+		if w.Summary() != summary || i < 0 {
+			return fmt.Errorf("refresh of token %s warns %q: %q\nwant %q with, in order, %q", id, w.Summary(), w.Detail(), summary, fragments)
+		}
+		rest = rest[i+len(f):]
+	}
+	return nil
 }
 
 // tokenFileExpiring builds a token file (not valid at Apple) that expires at exp.
@@ -885,6 +923,14 @@ func TestAccToken_claimedByAnotherMDMLater(t *testing.T) {
 				Config: testAccTokenConfig(t, db, loc.Token, "business", ""),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(testTokenAddr, tfjsonpath.New("state"), knownvalue.StringExact(engine.StateExternalMDM)),
+				},
+				// The refresh warns, with the remedy.
+				Check: func(s *terraform.State) error {
+					return expectTokenWarning(t, db, s.RootModule().Resources[testTokenAddr].Primary.ID, "VPP Token Is Not Usable",
+						fmt.Sprintf("The token for %q is assigned_to_external_mdm: location ", loc.Name),
+						` is managed by another system ("Other MDM", id 6d1b7f3e-other). Two systems managing one location can `+
+							`lose license assignments and user records. Remove the token from the other system, or set `+
+							`take_over_from_other_mdm = true to make this provider the location's manager`)
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},

@@ -234,12 +234,14 @@ func TestAccUserGroup_invalidMembers(t *testing.T) {
 				ExpectError: regexp.MustCompile(`members set must contain at least 1 elements`),
 			},
 			{
-				Config:      testAccUserGroupConfig_basic(t, db, "Twice", "", "alice@example.com", "ALICE@example.com"),
-				ExpectError: regexp.MustCompile(`(?s)Duplicate Group Member.*case-insensitive.*List it once`),
+				Config: testAccUserGroupConfig_basic(t, db, "Twice", "", "alice@example.com", "ALICE@example.com"),
+				ExpectError: expectDiag("Duplicate Group Member",
+					`Members "(alice|ALICE)@example\.com" and "(alice|ALICE)@example\.com" are the same Apple Account: emails are case-insensitive\. List it once\.`),
 			},
 			{
-				Config:      testAccUserGroupConfig_basic(t, db, "Bad", "", "alice@example.com", "not-an-email"),
-				ExpectError: regexp.MustCompile(`(?s)Invalid Email Address.*"not-an-email"`),
+				Config: testAccUserGroupConfig_basic(t, db, "Bad", "", "alice@example.com", "not-an-email"),
+				ExpectError: expectDiag("Invalid Email Address", `"not-an-email" is not a valid Apple Account email\. Use the address the person signs in to Apple with,`,
+					`such as name@example\.com\.`),
 			},
 		},
 	})
