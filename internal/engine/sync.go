@@ -97,9 +97,12 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 			return notFound("token", id, err)
 		}
 		if syncErr != nil {
-			cur.LastSyncStatus, cur.LastSyncError = SyncFailed, syncErr.Error()
 			var unusable *TokenUnusableError
 			var external *ExternalMDMError
+			if errors.As(syncErr, &external) && external.LocationName == "" {
+				external.LocationName = cur.LocationName // Apple's answer named only the other system
+			}
+			cur.LastSyncStatus, cur.LastSyncError = SyncFailed, syncErr.Error()
 			switch {
 			case errors.As(syncErr, &unusable):
 				cur.State, cur.StateDetail = unusable.State, unusable.Error()

@@ -927,7 +927,7 @@ func TestAccToken_claimedByAnotherMDMLater(t *testing.T) {
 				// The refresh warns, with the remedy.
 				Check: func(s *terraform.State) error {
 					return expectTokenWarning(t, db, s.RootModule().Resources[testTokenAddr].Primary.ID, "VPP Token Is Not Usable",
-						fmt.Sprintf("The token for %q is assigned_to_external_mdm: location ", loc.Name),
+						fmt.Sprintf("The token for %q is assigned_to_external_mdm: location %q", loc.Name, loc.Name),
 						` is managed by another system ("Other MDM", id 6d1b7f3e-other). Two systems managing one location can `+
 							`lose license assignments and user records. Remove the token from the other system, or set `+
 							`take_over_from_other_mdm = true to make this provider the location's manager`)
