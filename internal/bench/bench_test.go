@@ -206,7 +206,8 @@ func deliveryFigures(p bench.Prepared, ss []bench.Sample, rate int, maxRSS float
 		{Name: "HTTP 429 answers", Unit: "429s", Samples: values(ss, rateLimited), Worst: true},
 		{Name: "peak RSS of the engine's process", Unit: "MB", Samples: values(ss, rss), Max: maxRSS},
 	}
-	if maxRSS == 0 {
+	if maxRSS == 0 { // scenario 2: the issue sets no target but the request count
+		figs[1].MaxRatio, figs[1].Note = 0, "reported"
 		figs[3].Note = "reported"
 	}
 	return figs
@@ -261,11 +262,13 @@ func deliveryScenario(t *testing.T, c config, r *report, books int) {
 				fmt.Sprintf("The simulator serves pages of %d records and processes each event before it answers the request that submitted it; "+
 					"the engine's client paces itself from the announced maxRequestPerSecond.", c.pageSize)}}
 		if books > 1 {
-			sec.Details = append(sec.Details, fmt.Sprintf("The issue sets no target for this scenario's wall time; the targets of scenario 1 are "+
-				"applied. What the rate floor leaves out here is the engine's own work for %d licenses and %d member states (each "+
-				"row written once, plus planning them), done after Apple confirmed the associations: only the journal and the users "+
-				"are written between the paced requests. Hiding the rest would take a pipelined delivery (associate and record each "+
-				"thousand users while the next thousand are created).", members*books, members*books))
+			sec.Details = append(sec.Details, fmt.Sprintf("The issue sets this scenario no target but that several books share each "+
+				"associate request (the request count above, at the floor). Its wall time is reported against the rate floor all the "+
+				"same, and does not meet scenario 1's 1.15: the floor is only %d requests here, and what it leaves out is the engine's "+
+				"own work for %d licenses and %d member states (each row written once, plus planning them), done after Apple "+
+				"confirmed the associations: only the journal and the users are written between the paced requests. Hiding it would "+
+				"take a pipelined delivery (associate and record each thousand users while the next thousand are created).",
+				p.Floor.Limited, members*books, members*books))
 		}
 		if books == 1 {
 			sec.Title, sec.What = fmt.Sprintf(title, members, rate), fmt.Sprintf(what, members)
