@@ -35,8 +35,7 @@ func engineError(diags *diag.Diagnostics, attr *path.Path, summary string, err e
 	case errors.Is(err, engine.ErrDeliveryIncomplete):
 		detail += "\n\nNothing was lost: the engine journals every request and the next apply resumes where this one stopped."
 	case errors.Is(err, apple.ErrOutcomeUnknown):
-		detail += "\n\nThe connection to Apple broke after the request was sent, so whether Apple applied it is not known. " +
-			"Apply again: the engine first reads Apple's records and sends only what is still missing, so nothing is done twice."
+		detail += "\n\n" + outcomeUnknownHint
 	case errors.Is(err, engine.ErrTokenUnusable), errors.Is(err, engine.ErrExternalMDM):
 		// the engine's text names the cause and the remedy
 	}
@@ -46,6 +45,10 @@ func engineError(diags *diag.Diagnostics, attr *path.Path, summary string, err e
 	}
 	diags.AddError(summary, detail)
 }
+
+// outcomeUnknownHint explains a request whose outcome is unknown, and what to do.
+const outcomeUnknownHint = "The connection to Apple broke after the request was sent, so whether Apple applied it is not " +
+	"known. Apply again: the engine first reads Apple's records and sends only what is still missing, so nothing is done twice."
 
 func attrPath(name string) *path.Path {
 	p := path.Root(name)

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
@@ -462,10 +463,14 @@ func assignmentError(diags *diag.Diagnostics, summary string, err error) {
 
 // deliveryStopped reports an assignment that is saved but whose delivery stopped early.
 func deliveryStopped(diags *diag.Diagnostics, summary string, a engine.Assignment, err error, next string) {
+	cause := err.Error()
+	if errors.Is(err, apple.ErrOutcomeUnknown) {
+		cause += "\n\n" + outcomeUnknownHint
+	}
 	diags.AddError(summary, fmt.Sprintf("The assignment of book %s to group %s is saved, but delivering it stopped "+
-		"early: %v\n\nSo far %d member(s) are licensed, %d pending, %d failed. Nothing is lost or sent twice: the engine "+
+		"early: %s\n\nSo far %d member(s) are licensed, %d pending, %d failed. Nothing is lost or sent twice: the engine "+
 		"journals every request to Apple and reconciles with Apple before sending more. %s",
-		a.BookID, a.GroupID, err, a.Licensed, a.Pending, a.Failed, next))
+		a.BookID, a.GroupID, cause, a.Licensed, a.Pending, a.Failed, next))
 }
 
 // warnFailures lists the members Apple refused: a warning, since the rest was delivered.
