@@ -167,12 +167,8 @@ func sameDeliveries(list []store.Delivery, prev map[string]store.Delivery) bool 
 // recordIfStale records the token's delivery states when a write since the last recording may
 // have changed them (an interrupted delivery, a sync), and reports whether it did.
 func (e *Engine) recordIfStale(ctx context.Context, tokenID string) (bool, error) {
-	var rec store.Token
-	if err := e.tx(ctx, func(tx store.Tx) error {
-		var err error
-		rec, err = tx.GetToken(ctx, tokenID)
-		return notFound("token", tokenID, err)
-	}); err != nil {
+	rec, err := e.tokenRecord(ctx, tokenID)
+	if err != nil {
 		return false, err
 	}
 	if rec.DeliveriesRecorded >= rec.DeliveriesGen {
@@ -183,12 +179,8 @@ func (e *Engine) recordIfStale(ctx context.Context, tokenID string) (bool, error
 
 // usableToken returns the token and its client, refusing a token Apple or the owner has ruled out.
 func (e *Engine) usableToken(ctx context.Context, tokenID string) (store.Token, *apple.Client, error) {
-	var rec store.Token
-	if err := e.tx(ctx, func(tx store.Tx) error {
-		var err error
-		rec, err = tx.GetToken(ctx, tokenID)
-		return notFound("token", tokenID, err)
-	}); err != nil {
+	rec, err := e.tokenRecord(ctx, tokenID)
+	if err != nil {
 		return rec, nil, err
 	}
 	switch {

@@ -183,6 +183,17 @@ func (e *Engine) view(ctx context.Context, fn func(tx store.Tx) error) error {
 	return e.store.View(ctx, fn)
 }
 
+// tokenRecord reads a token's record (a NotFoundError when there is none).
+func (e *Engine) tokenRecord(ctx context.Context, id string) (store.Token, error) {
+	var rec store.Token
+	err := e.view(ctx, func(tx store.Tx) error {
+		var err error
+		rec, err = tx.GetToken(ctx, id)
+		return notFound("token", id, err)
+	})
+	return rec, err
+}
+
 func notFound(kind, id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return &NotFoundError{Kind: kind, ID: id}

@@ -63,12 +63,8 @@ type syncResult struct {
 // three requests when nothing changed. It skips the client config: every response carries the
 // location's mdmInfo, which the client checks, and the token's expiry.
 func (e *Engine) sync(ctx context.Context, id string, full bool) error {
-	var rec store.Token
-	if err := e.tx(ctx, func(tx store.Tx) error {
-		var err error
-		rec, err = tx.GetToken(ctx, id)
-		return notFound("token", id, err)
-	}); err != nil {
+	rec, err := e.tokenRecord(ctx, id)
+	if err != nil {
 		return err
 	}
 	kind := "full"
@@ -91,7 +87,7 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 	res, syncErr := e.fetch(ctx, rec, kind == "full")
 	now := e.now()
 	run.FinishedAt = now
-	err := e.tx(ctx, func(tx store.Tx) error {
+	err = e.tx(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetToken(ctx, id)
 		if err != nil {
 			return notFound("token", id, err)
@@ -609,12 +605,8 @@ func invitationURL(sc *apple.ServiceConfig, u apple.User) string {
 // record it updates once written. It returns the clientUserIds Apple holds active. The caller
 // holds the token lock.
 func (e *Engine) readUsers(ctx context.Context, c *apple.Client, tokenID string, own []store.VPPUser, full bool, patch func(store.VPPUser)) (map[string]bool, error) {
-	var rec store.Token
-	if err := e.tx(ctx, func(tx store.Tx) error {
-		var err error
-		rec, err = tx.GetToken(ctx, tokenID)
-		return notFound("token", tokenID, err)
-	}); err != nil {
+	rec, err := e.tokenRecord(ctx, tokenID)
+	if err != nil {
 		return nil, err
 	}
 	// Each page's users are recorded while the next pages are fetched.

@@ -262,12 +262,8 @@ func applyClientConfig(rec *store.Token, cc *apple.ClientConfig, fileExpiry time
 // file must belong to the same location. Renewal and take-over run a full sync.
 func (e *Engine) UpdateToken(ctx context.Context, id string, in TokenInput) (Token, error) {
 	err := e.withTokenLock(ctx, id, func() error {
-		var rec store.Token
-		if err := e.tx(ctx, func(tx store.Tx) error {
-			var err error
-			rec, err = tx.GetToken(ctx, id)
-			return notFound("token", id, err)
-		}); err != nil {
+		rec, err := e.tokenRecord(ctx, id)
+		if err != nil {
 			return err
 		}
 		if in.AccountType != "" && in.AccountType != rec.AccountType {
