@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
@@ -127,26 +128,39 @@ func setupEngine(ctx context.Context, a *Apple, db string) (*engine.Engine, erro
 	return OpenEngine(ctx, db, a.URL(), unthrottledClient)
 }
 
+// setupLocation creates a location of specs at the simulator and opens an engine (Apple's rate
+// limit lifted) with its token uploaded. The caller closes the engine, then calls a.Throttled.
+func setupLocation(ctx context.Context, a *Apple, db, name string, specs []applesim.BookSpec) (*engine.Engine, engine.Token, error) {
+	_, file, err := a.Location(name, specs)
+	if err != nil {
+		return nil, engine.Token{}, err
+	}
+	e, err := setupEngine(ctx, a, db)
+	if err != nil {
+		a.Throttled()
+		return nil, engine.Token{}, err
+	}
+	tok, err := e.AddToken(ctx, engine.TokenInput{Contents: file, AccountType: engine.AccountBusiness, DisplayName: "Bench"})
+	if err != nil {
+		_ = e.Close()
+		a.Throttled()
+		return nil, engine.Token{}, fmt.Errorf("uploading the token: %w", err)
+	}
+	return e, tok, nil
+}
+
 // PrepareDelivery sets up scenario 1 (books == 1) or 2 in db: a location whose books each hold a
 // license per member, the token uploaded, and a group of invited members with no VPP user yet.
 // With one book the group is full and the operation creates the required assignment. With several,
 // the assignments exist on an empty group and the operation fills the group, so that one delivery
 // carries every book (as when members join a group that has many books assigned).
 func PrepareDelivery(ctx context.Context, a *Apple, db string, members, books int) (Prepared, error) {
-	_, file, err := a.Location("Delivery", Books(1000000001, books, members))
-	if err != nil {
-		return Prepared{}, err
-	}
-	e, err := setupEngine(ctx, a, db)
+	e, tok, err := setupLocation(ctx, a, db, "Delivery", Books(1000000001, books, members))
 	if err != nil {
 		return Prepared{}, err
 	}
 	defer a.Throttled()
 	defer e.Close()
-	tok, err := e.AddToken(ctx, engine.TokenInput{Contents: file, AccountType: engine.AccountBusiness, DisplayName: "Bench"})
-	if err != nil {
-		return Prepared{}, fmt.Errorf("uploading the token: %w", err)
-	}
 	lim := apple.DefaultLimits()
 	p := Prepared{Floor: DeliveryFloor(members, books, a.PageSize, lim)}
 	op := Op{DB: db, Apple: a.URL(), TokenID: tok.ID}
@@ -181,20 +195,12 @@ func PrepareSync(ctx context.Context, a *Apple, db string, books, users, perUser
 	for i := range min(perUser, books) {
 		specs[i].Licenses = users
 	}
-	_, file, err := a.Location("Sync", specs)
-	if err != nil {
-		return Prepared{}, err
-	}
-	e, err := setupEngine(ctx, a, db)
+	e, tok, err := setupLocation(ctx, a, db, "Sync", specs)
 	if err != nil {
 		return Prepared{}, err
 	}
 	defer a.Throttled()
 	defer e.Close()
-	tok, err := e.AddToken(ctx, engine.TokenInput{Contents: file, AccountType: engine.AccountBusiness, DisplayName: "Bench"})
-	if err != nil {
-		return Prepared{}, fmt.Errorf("uploading the token: %w", err)
-	}
 	g, err := e.CreateGroup(ctx, engine.GroupInput{Name: "Everyone", Members: Members(users)})
 	if err != nil {
 		return Prepared{}, err
