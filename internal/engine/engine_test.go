@@ -101,7 +101,13 @@ func (e *env) newLocation(name, account string) (applesim.Location, string) {
 // open opens an engine on the env's database (a second call is a second process, or a restart).
 func (e *env) open() *engine.Engine {
 	e.t.Helper()
-	eng, err := engine.Open(context.Background(), engine.Config{
+	return e.openWith(nil)
+}
+
+// openWith is open with the configuration adjusted by tune, when not nil.
+func (e *env) openWith(tune func(*engine.Config)) *engine.Engine {
+	e.t.Helper()
+	cfg := engine.Config{
 		Database:     e.dbURL,
 		AppleBaseURL: e.srv.URL + "/mdm/v2",
 		HTTPClient:   &http.Client{Transport: e},
@@ -115,7 +121,11 @@ func (e *env) open() *engine.Engine {
 			c.RetryMax = 3
 			c.RetryWaitMin, c.RetryWaitMax = time.Millisecond, 10*time.Millisecond
 		},
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	eng, err := engine.Open(context.Background(), cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

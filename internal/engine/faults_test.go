@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -33,32 +32,17 @@ var allFaultKinds = []applesim.FaultKind{
 func (e *env) reopen(tune func(*engine.Config)) {
 	e.t.Helper()
 	_ = e.eng.Close()
-	cfg := engine.Config{
-		Database:     e.dbURL,
-		AppleBaseURL: e.srv.URL + "/mdm/v2",
-		HTTPClient:   &http.Client{Transport: e},
-		PollInterval: 5 * time.Millisecond,
-		FirstPoll:    time.Millisecond,
-		EventTimeout: 10 * time.Second,
-		Version:      "test",
-		Now:          e.clock.now,
-		TuneClient: func(c *apple.Config) {
-			c.RequestsPerSecond = 10000
-			c.RetryMax = 3
-			c.RetryWaitMin, c.RetryWaitMax = time.Millisecond, 10*time.Millisecond
+	e.eng = e.openWith(func(cfg *engine.Config) {
+		base := cfg.TuneClient
+		cfg.TuneClient = func(c *apple.Config) {
+			base(c)
 			// Apple's Retry-After is honoured but capped, so that the tests do not sleep seconds.
 			c.MaxRetryAfter = 5 * time.Millisecond
-		},
-	}
-	if tune != nil {
-		tune(&cfg)
-	}
-	eng, err := engine.Open(context.Background(), cfg)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { _ = eng.Close() })
-	e.eng = eng
+		}
+		if tune != nil {
+			tune(cfg)
+		}
+	})
 }
 
 // holdersOf maps each email holding adamID at Apple to how many licenses of it they hold.
