@@ -154,18 +154,7 @@ func TestAccUserGroup_invitationsAndMembership(t *testing.T) {
 	tokenID := seedToken(t, db, loc)
 	const group = "vpp_user_group.test"
 	config := func(members ...string) string {
-		return providerBlock(t, db) + fmt.Sprintf(`
-resource "vpp_user_group" "test" {
-  name    = "Readers"
-  members = %s
-}
-
-resource "vpp_ebook_assignment" "test" {
-  book_id  = %q
-  group_id = vpp_user_group.test.id
-  intent   = "required"
-}
-`, hclStrings(members...), engine.BookID(tokenID, testBookA, "STDQ"))
+		return assignmentConfig(t, db, engine.BookID(tokenID, testBookA, "STDQ"), members...)
 	}
 	acc.Test(t, acc.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
