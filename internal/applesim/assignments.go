@@ -1,6 +1,9 @@
 package applesim
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 type responseAssignment struct {
 	AdamID       string `json:"adamId"`
@@ -277,24 +280,41 @@ func (s *Server) associateTaskLocked(loc *location, ch *changes, a *asset, ref a
 		return 9709 // the location holds no licence of it
 	}
 	if loc.assignIdx[assignKey{ref, t.user, t.serial}] != nil {
+		number, outcome := 0, "counted as completed, no licence spent"
 		if s.opts.Quirks.AlreadyAssignedFails {
-			return 9616
+			number, outcome = 9616, "failed with 9616"
 		}
-		return 0
+		holder := fmt.Sprintf("clientUserId %q", t.user)
+		if t.serial != "" {
+			holder = fmt.Sprintf("serialNumber %q", t.serial)
+		}
+		s.violationLocked(loc, Violation{
+			Kind:         ViolationReassociate,
+			AdamID:       ref.AdamID,
+			PricingParam: ref.PricingParam,
+			ClientUserID: t.user,
+			Detail:       fmt.Sprintf("associate of %s %s to %s, which already holds it (%s)", ref.AdamID, ref.PricingParam, holder, outcome),
+		})
+		return number
 	}
 	if a.available() <= 0 {
 		return 9709
 	}
+	s.assignLocked(loc, ch, a, t)
+	return 0
+}
+
+// assignLocked spends one licence of a on a user or device.
+func (s *Server) assignLocked(loc *location, ch *changes, a *asset, t target) {
 	loc.addAssignment(&assignment{
-		AdamID:       ref.AdamID,
-		PricingParam: ref.PricingParam,
+		AdamID:       a.AdamID,
+		PricingParam: a.PricingParam,
 		ClientUserID: t.user,
 		SerialNumber: t.serial,
 		ModSeq:       ch.seq(dsAssignments),
 	})
 	a.Assigned++
 	ch.seq(dsAssets)
-	return 0
 }
 
 // disassociateTaskLocked removes one assignment. A pair that is not assigned counts as done.

@@ -13,6 +13,13 @@
 // undocumented UNLIMITED_ASSET) are not emitted; clients observe changes through GET /status and
 // the Get endpoints.
 //
+// Strict mode (Options.Strict, SetStrict): the simulator still answers as Apple would, but records
+// every double spend it processes as a Violation (an associate of an asset the user or device
+// already holds, a users/create for an active clientUserId, or a second active user for the same
+// email or Managed Apple Account), so tests can assert with Violations that a client never spends
+// a licence twice or gives one person two users. The AddUser and Assign hooks set up state as
+// another MDM would have, without recording violations.
+//
 // Clocks: Options.Now drives token expiry, tokenExpirationDate and event retention. The rate
 // limiter and ProcessingDelay use the real clock, so a frozen Now cannot stall them.
 package applesim

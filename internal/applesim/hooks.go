@@ -348,13 +348,101 @@ func (s *Server) AcceptInvitation(uid, clientUserID string) error {
 	if u.Status != StatusRegistered {
 		return fmt.Errorf("%w: user %s is %s", ErrInvalid, clientUserID, u.Status)
 	}
+	ch := s.changesLocked(loc)
+	s.acceptInvitationLocked(loc, ch, u)
+	return nil
+}
+
+// acceptInvitationLocked associates a Registered user with the Apple Account of its email, or
+// with a random one without an email.
+func (s *Server) acceptInvitationLocked(loc *location, ch *changes, u *user) {
 	account := u.Email
 	if account == "" {
 		account = randomAccount()
 	}
-	ch := s.changesLocked(loc)
 	s.associateUserLocked(loc, ch, u, account)
 	u.ModSeq = ch.seq(dsUsers)
+}
+
+// UserSpec describes a user for AddUser.
+type UserSpec struct {
+	ClientUserID   string
+	Email          string // optional
+	ManagedAppleID string // optional; makes the user Associated at once, as users/create does
+	// Associated makes a user without a Managed Apple Account accept its invitation at once:
+	// Associated, with the idHash of its email's Apple Account (a random one without an email).
+	Associated bool
+}
+
+// AddUser creates an active user at a location directly, as another MDM would have through
+// users/create (and the person's acceptance of the invitation if Associated): Registered with a
+// fresh inviteCode, or Associated with an idHash. The users versionId changes as for a real
+// create. It fails with ErrExists if the clientUserId has an active user or the Managed Apple
+// Account belongs to another active user, and with ErrInvalid for an empty clientUserId, a
+// malformed email or a managedAppleId outside the location's domains. Strict mode records
+// nothing for it. Test hook, not part of Apple's API.
+func (s *Server) AddUser(uid string, spec UserSpec) error {
+	if spec.ClientUserID == "" {
+		return fmt.Errorf("%w: empty clientUserId", ErrInvalid)
+	}
+	if spec.Email != "" && !validEmail(spec.Email) {
+		return fmt.Errorf("%w: email %q", ErrInvalid, spec.Email)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ErrUnknownLocation
+	}
+	if loc.active[spec.ClientUserID] != nil {
+		return fmt.Errorf("%w: active user %s", ErrExists, spec.ClientUserID)
+	}
+	if spec.ManagedAppleID != "" {
+		switch checkAccountLocked(loc, spec.ManagedAppleID, nil) {
+		case 9635:
+			return fmt.Errorf("%w: managedAppleId %q is outside the organisation", ErrInvalid, spec.ManagedAppleID)
+		case 9641:
+			return fmt.Errorf("%w: managedAppleId %q belongs to another active user", ErrExists, spec.ManagedAppleID)
+		}
+	}
+	ch := s.changesLocked(loc)
+	u := &user{ClientUserID: spec.ClientUserID, Email: spec.Email, ManagedAppleID: spec.ManagedAppleID}
+	s.addUserLocked(loc, ch, u)
+	if spec.Associated && u.Status == StatusRegistered {
+		s.acceptInvitationLocked(loc, ch, u)
+	}
+	return nil
+}
+
+// Assign gives the active user clientUserID a licence of an asset directly, as another MDM would
+// have through assets/associate: a licence is spent and the assets and assignments versionIds
+// change. It fails with ErrUnknownUser, ErrUnknownAsset, ErrExists if the user already holds the
+// asset, or ErrInvalid if no licence is available. Strict mode records nothing for it.
+// Test hook, not part of Apple's API.
+func (s *Server) Assign(uid, adamID, pricingParam, clientUserID string) error {
+	if pricingParam == "" {
+		pricingParam = PricingSTDQ
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.w.Locations[uid]
+	if loc == nil {
+		return ErrUnknownLocation
+	}
+	if loc.active[clientUserID] == nil {
+		return ErrUnknownUser
+	}
+	ref := assetRef{adamID, pricingParam}
+	a := loc.assetIdx[ref]
+	switch {
+	case a == nil:
+		return ErrUnknownAsset
+	case loc.assignIdx[assignKey{ref, clientUserID, ""}] != nil:
+		return fmt.Errorf("%w: user %s already holds %s %s", ErrExists, clientUserID, adamID, pricingParam)
+	case a.available() <= 0:
+		return fmt.Errorf("%w: no licence of %s %s available", ErrInvalid, adamID, pricingParam)
+	}
+	s.assignLocked(loc, s.changesLocked(loc), a, target{user: clientUserID})
 	return nil
 }
 

@@ -31,6 +31,9 @@ type Options struct {
 	NotificationClient *http.Client
 	// NotificationTimeout bounds one TEST_NOTIFICATION delivery. Default 5 s.
 	NotificationTimeout time.Duration
+	// Strict starts the server in strict mode: double spends are recorded as Violations. See
+	// SetStrict.
+	Strict bool
 	// BaseURL ("https://host:port") replaces the scheme and host derived from each request in the
 	// service config urls and artwork URLs, e.g. behind a proxy.
 	BaseURL string

@@ -26,11 +26,14 @@ const maxBodyBytes = 8 << 20
 type Server struct {
 	opts Options
 
-	mu      sync.Mutex // guards w, queue, windows, limits and clock
+	mu      sync.Mutex // guards w, queue, windows, limits, clock, strict and violations
 	w       *world
 	queue   []queued           // pending events in due order
 	windows map[string]*window // rate limiter per location
 	limits  map[string]int
+
+	strict     bool        // record double spends (see SetStrict)
+	violations []Violation // recorded while strict, in order
 
 	faults faults
 	stats  statsCounter
@@ -52,6 +55,7 @@ func New(opts Options) *Server {
 		w:       newWorld(),
 		windows: map[string]*window{},
 		limits:  opts.Limits,
+		strict:  opts.Strict,
 		clock:   time.Now,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),

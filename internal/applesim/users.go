@@ -1,6 +1,7 @@
 package applesim
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
 )
@@ -168,19 +169,35 @@ func checkAccountLocked(loc *location, managedAppleID string, self *user) int {
 }
 
 func (s *Server) createUserLocked(loc *location, ch *changes, ru requestUser) int {
-	if loc.active[ru.ClientUserID] != nil {
-		return 9716
-	}
-	u := &user{ClientUserID: ru.ClientUserID, Status: StatusRegistered}
+	u := &user{ClientUserID: ru.ClientUserID}
 	if ru.Email != nil {
 		u.Email = *ru.Email
+	}
+	if loc.active[ru.ClientUserID] != nil {
+		s.violationLocked(loc, Violation{
+			Kind:         ViolationRecreate,
+			ClientUserID: u.ClientUserID,
+			Email:        u.Email,
+			Detail:       fmt.Sprintf("users/create for clientUserId %q, which is already active (9716)", u.ClientUserID),
+		})
+		return 9716
 	}
 	if ru.ManagedAppleID != nil && *ru.ManagedAppleID != "" {
 		if n := checkAccountLocked(loc, *ru.ManagedAppleID, nil); n != 0 {
 			return n
 		}
 		u.ManagedAppleID = *ru.ManagedAppleID
-	} else {
+	}
+	s.addUserLocked(loc, ch, u)
+	s.checkSecondUserLocked(loc, u)
+	return 0
+}
+
+// addUserLocked makes a new user record the active user of its clientUserId: Associated at once
+// with its Managed Apple Account, else Registered with a fresh invite code.
+func (s *Server) addUserLocked(loc *location, ch *changes, u *user) {
+	u.Status = StatusRegistered
+	if u.ManagedAppleID == "" {
 		u.InviteCode = newInviteCode()
 	}
 	loc.Users = append(loc.Users, u)
@@ -190,7 +207,6 @@ func (s *Server) createUserLocked(loc *location, ch *changes, ru requestUser) in
 		s.associateUserLocked(loc, ch, u, u.ManagedAppleID)
 	}
 	u.ModSeq = ch.seq(dsUsers)
-	return 0
 }
 
 func (s *Server) updateUserLocked(loc *location, ch *changes, ru requestUser) int {
