@@ -42,6 +42,9 @@ type Config struct {
 	Token   *Token
 	// MDMID is our mdmInfo.id; empty disables the mdmInfo check.
 	MDMID string
+	// MDMName is our mdmInfo.name: an mdmInfo with this name is ours too, whatever its id (an
+	// earlier release of this provider wrote another id).
+	MDMName string
 	// LocationUID is the expected uId; empty means learn it from the first
 	// authenticated response.
 	LocationUID string
@@ -71,6 +74,7 @@ type Client struct {
 	base          string
 	token         *Token
 	mdmID         string
+	mdmName       string
 	userAgent     string
 	now           func() time.Time
 	fixedRate     bool
@@ -109,6 +113,7 @@ func NewClient(cfg Config) (*Client, error) {
 		base:          strings.TrimRight(base, "/"),
 		token:         cfg.Token,
 		mdmID:         cfg.MDMID,
+		mdmName:       cfg.MDMName,
 		userAgent:     cmp.Or(cfg.UserAgent, defaultUserAgent),
 		now:           cfg.Now,
 		fixedRate:     cfg.RequestsPerSecond > 0,
@@ -320,7 +325,8 @@ func (c *Client) checkEnvelope(e Envelope) error {
 			return &LocationMismatchError{Expected: expected, Got: e.UID}
 		}
 	}
-	if c.mdmID != "" && e.MDMInfo != nil && e.MDMInfo.ID != "" && e.MDMInfo.ID != c.mdmID {
+	if c.mdmID != "" && e.MDMInfo != nil && e.MDMInfo.ID != "" && e.MDMInfo.ID != c.mdmID &&
+		(c.mdmName == "" || e.MDMInfo.Name != c.mdmName) {
 		return &MDMConflictError{Ours: c.mdmID, Found: *e.MDMInfo}
 	}
 	return nil

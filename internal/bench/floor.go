@@ -30,14 +30,20 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // pages is the number of pages a list of n records takes (an empty list still has page 0).
 func pages(n, pageSize int) int { return max(1, ceilDiv(n, pageSize)) }
 
-// DeliveryFloor is the floor of delivering books to members who have no VPP user yet: read the
-// limits once, create the users at maxUsers per request, read them back for their invitation
+// DeliveryFloor is the floor of delivering books, by a process that has not read the location yet,
+// to members who have no VPP user yet at a location that has none: read the limits once; read what
+// Apple already holds, since the engine's records are a cache that may be behind (the location's
+// users, so that a member's existing user is adopted rather than created again, and what changed
+// since the records were written: the assets' page 0 for the counts, the users and the
+// assignments); create the users at maxUsers per request, read them back for their invitation
 // codes (one walk of the new users), associate at maxAssets books × maxClientUserIds users per
 // request, and confirm the associations: one status read per associate event, or one walk of the
 // new assignments, whichever is fewer.
 func DeliveryFloor(members, books, pageSize int, lim apple.Limits) Floor {
 	var f Floor
 	f.add(1, false, "GET /service/config (the limits)")
+	f.add(1, true, "GET /users page of the location's existing users (none yet)")
+	f.add(3, true, "GET /assets page 0, GET /users and GET /assignments changed since the records")
 	f.add(ceilDiv(members, lim.MaxUsers), true, fmt.Sprintf("POST /users/create (%d users each)", lim.MaxUsers))
 	f.add(pages(members, pageSize), true, fmt.Sprintf("GET /users pages (%d per page) for the invitation codes", pageSize))
 	assoc := ceilDiv(books, lim.MaxAssets) * ceilDiv(members, lim.MaxClientUserIDs)

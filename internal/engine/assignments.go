@@ -55,6 +55,8 @@ type Assignment struct {
 	Status                string
 	// Failures names members Apple refused, with Apple's error number, sorted by email.
 	Failures []MemberFailure
+	// Adopted reports the existing users this create or update recognised at Apple.
+	Adopted Adoption
 }
 
 // MemberFailure is one member Apple refused.
@@ -116,13 +118,63 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 	if err != nil {
 		return Assignment{}, err
 	}
-	derr := e.deliverBook(ctx, tokenID, adamID, pricing)
+	adopted, derr := e.deliverBook(ctx, tokenID, adamID, pricing)
 	// The assignment is stored whatever delivery did; read it even if ctx ran out meanwhile.
 	out, err := e.GetAssignment(context.WithoutCancel(ctx), a.ID)
 	if err != nil {
 		return Assignment{}, err
 	}
+	out.Adopted = adopted
 	return out, derr
+}
+
+// RestoreAssignment makes the engine's record of an assignment that Terraform's state holds match
+// that state (see RestoreGroup): a database that lacks it gets it back under the same id, one with
+// other settings takes the state's. Its token and group must be in the engine already (the
+// vpp_token rebuilds its record at plan time from its token file; the group from its state). It
+// sends nothing to Apple; the refresh that follows reads members' users and licenses from Apple.
+func (e *Engine) RestoreAssignment(ctx context.Context, id string, in AssignmentInput) (restored bool, err error) {
+	tokenID, adamID, pricing, err := validateAssignment(in)
+	if err != nil {
+		return false, err
+	}
+	err = e.tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetAssignment(ctx, id)
+		switch {
+		case err == nil && cur.Intent == in.Intent && cur.AllowOversubscription == in.AllowOversubscription:
+			return nil
+		case err == nil:
+			cur.Intent, cur.AllowOversubscription, cur.UpdatedAt = in.Intent, in.AllowOversubscription, e.now()
+			restored = true
+			if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
+				return err
+			}
+			return tx.UpdateAssignment(ctx, cur)
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if _, err := tx.GetToken(ctx, tokenID); err != nil {
+			return notFound("token", tokenID, err)
+		}
+		if _, err := tx.GetGroup(ctx, in.GroupID); err != nil {
+			return notFound("group", in.GroupID, err)
+		}
+		if _, err := tx.GetBook(ctx, tokenID, adamID, pricing); err != nil {
+			return notFound("book", in.BookID, err)
+		}
+		if other, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID); err == nil {
+			return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s in the engine's records; remove one of the two resources",
+				ErrInvalidInput, in.BookID, in.GroupID, other.ID)
+		}
+		now := e.now()
+		restored = true
+		if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
+			return err
+		}
+		return tx.InsertAssignment(ctx, store.Assignment{ID: id, TokenID: tokenID, AdamID: adamID, PricingParam: pricing, GroupID: in.GroupID,
+			Intent: in.Intent, AllowOversubscription: in.AllowOversubscription, CreatedAt: now, UpdatedAt: now})
+	})
+	return restored, err
 }
 
 // UpdateAssignment changes intent or oversubscription and delivers what is due, which is also how
@@ -154,11 +206,12 @@ func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentI
 	if err != nil {
 		return Assignment{}, err
 	}
-	derr := e.deliverBook(ctx, tokenID, adamID, pricing)
+	adopted, derr := e.deliverBook(ctx, tokenID, adamID, pricing)
 	out, err := e.GetAssignment(context.WithoutCancel(ctx), id)
 	if err != nil {
 		return Assignment{}, err
 	}
+	out.Adopted = adopted
 	return out, derr
 }
 
@@ -224,10 +277,21 @@ func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, 
 	if err != nil {
 		return Assignment{}, err
 	}
-	if e.stale(tokenFromRecord(tok, 0)) {
+	switch {
+	case e.stale(tokenFromRecord(tok, 0)):
 		_ = e.syncIfStale(ctx, tok.ID) // failures show on the token's sync status
-	} else if tok.DeliveriesRecorded >= tok.DeliveriesGen {
+	case tok.DeliveriesRecorded >= tok.DeliveriesGen:
 		return a, nil
+	default:
+		// Members whose users the records lack (a rebuilt record, a group that grew elsewhere) may
+		// have them at Apple: a sync finds them and their licenses. Reads only.
+		due, err := e.lookupDue(ctx, tok.ID)
+		if err != nil {
+			return Assignment{}, err
+		}
+		if due {
+			_ = e.withTokenLock(ctx, tok.ID, func() error { return e.sync(ctx, tok.ID, false) }) // failures show on the token's sync status
+		}
 	}
 	// Delivery and sync record the states they change; they are recomputed here only when one of
 	// them did not get to (interrupted, or the sync above).

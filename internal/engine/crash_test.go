@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,33 +16,48 @@ import (
 
 // A provider killed after the engine stored a new token or assignment, but before Terraform
 // recorded it, leaves Terraform with nothing in state: the next apply creates the same object
-// again. The engine takes the very same token file, or the same assignment, up again instead of
-// refusing it, and nothing is sent to Apple twice. Another token file of the location, or the
-// same book and group with other settings, are still refused.
+// again. The engine takes the token up again (its record is not held yet), or the same assignment,
+// instead of refusing it, and nothing is sent to Apple twice. Once a create completed the location
+// is held: another create for it, with the same file or another, is refused and names the holder.
+// The same book and group with other settings are refused too.
 func TestCrash_createAgainAfterAnUnrecordedCreate(t *testing.T) {
 	each(t, func(t *testing.T, kind store.Kind) {
 		e := newEnv(t, kind, applesim.Options{})
-		ctx := context.Background()
-		first := e.addToken()
-
-		again, err := e.eng.AddToken(ctx, engine.TokenInput{Contents: e.token, AccountType: engine.AccountBusiness, AppleID: "new@example.com", DisplayName: "Again"})
-		if err != nil {
-			t.Fatalf("the same token file again: %v", err)
+		// The first create dies during its sync, after the record was stored (the context ends as a
+		// killed run's would).
+		cctx, cancel := context.WithCancel(context.Background())
+		e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+			if strings.HasSuffix(r.URL.Path, "/assets") {
+				cancel()
+			}
+			return next(r)
+		})
+		if _, err := e.eng.AddToken(cctx, engine.TokenInput{Contents: e.token, AccountType: engine.AccountBusiness}); err == nil {
+			t.Fatal("the interrupted create succeeded; the case proves nothing")
 		}
-		if again.ID != first.ID || again.DisplayName != "Again" || again.AppleID != "new@example.com" || again.LastSyncStatus != engine.SyncCompleted {
-			t.Errorf("the same token file again = %+v, want token %s taken up with the new settings", again, first.ID)
+		e.setInterpose(nil)
+		ctx := context.Background()
+		first, err := e.eng.AddToken(ctx, engine.TokenInput{Contents: e.token, AccountType: engine.AccountBusiness, AppleID: "new@example.com", DisplayName: "Again"})
+		if err != nil {
+			t.Fatalf("the same token file after an interrupted create: %v", err)
+		}
+		if first.ID != engine.TokenID(e.loc.UID) || first.DisplayName != "Again" || first.AppleID != "new@example.com" || first.LastSyncStatus != engine.SyncCompleted {
+			t.Errorf("the token after an interrupted create = %+v, want token %s taken up with the new settings", first, engine.TokenID(e.loc.UID))
 		}
 		if tokens, _ := e.eng.ListTokens(ctx); len(tokens) != 1 {
 			t.Errorf("%d tokens after the same file was uploaded twice, want 1", len(tokens))
 		}
 		other, _ := e.sim.MintToken(e.loc.UID, time.Now().Add(100*24*time.Hour))
-		var dup *engine.DuplicateLocationError
-		_, err = e.eng.AddToken(ctx, engine.TokenInput{Contents: other, AccountType: engine.AccountBusiness})
-		switch {
-		case !errors.As(err, &dup):
-			t.Errorf("another token file of the location: %v, want DuplicateLocationError", err)
-		case dup.ExistingTokenID != first.ID || !strings.Contains(err.Error(), "is already managed by token "+first.ID+"; one location needs one token"):
-			t.Errorf("another token file of the location: %v, want a refusal naming the existing token %s", err, first.ID)
+		for what, file := range map[string]string{"the same token file": e.token, "another token file of the location": other} {
+			var dup *engine.DuplicateLocationError
+			_, err = e.eng.AddToken(ctx, engine.TokenInput{Contents: file, AccountType: engine.AccountBusiness})
+			switch {
+			case !errors.As(err, &dup):
+				t.Errorf("%s once the location is held: %v, want DuplicateLocationError", what, err)
+			case dup.ExistingTokenID != first.ID || !strings.Contains(err.Error(), "is already held by vpp_token "+first.ID+" in this engine") ||
+				!strings.Contains(err.Error(), "import that token (an import block with id = \""+first.ID+"\")"):
+				t.Errorf("%s once the location is held: %v, want a refusal naming the holder %s and the import", what, err, first.ID)
+			}
 		}
 
 		g := e.group("Readers", false, emails("c", 40)...)

@@ -40,19 +40,27 @@ type associatePayload struct {
 // earlier run left open, creates missing VPP users, associates books, and records each member's
 // delivery state. It is safe to call again at any point: nothing is sent twice.
 func (e *Engine) Deliver(ctx context.Context, tokenID string) error {
-	return e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID, nil) })
+	_, err := e.deliverReporting(ctx, tokenID, nil)
+	return err
+}
+
+// deliverReporting is Deliver for the scope (nil: the whole token), reporting the existing users it
+// adopted.
+func (e *Engine) deliverReporting(ctx context.Context, tokenID string, sc *scope) (Adoption, error) {
+	var rep Adoption
+	err := e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID, sc, &rep) })
+	return rep, err
 }
 
 // deliverBook is Deliver for the assignments of one book: what creating or changing an assignment
 // needs. Its cost follows the book's assignments, not the token's, so that an apply creating many
 // assignments does not cost the square of their number. Requests an earlier run left open are
 // settled whatever their book.
-func (e *Engine) deliverBook(ctx context.Context, tokenID, adamID, pricing string) error {
-	sc := &scope{book: bookKey{adamID, pricing}}
-	return e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID, sc) })
+func (e *Engine) deliverBook(ctx context.Context, tokenID, adamID, pricing string) (Adoption, error) {
+	return e.deliverReporting(ctx, tokenID, &scope{book: bookKey{adamID, pricing}})
 }
 
-func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope) error {
+func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Adoption) error {
 	rec, c, err := e.usableToken(ctx, tokenID)
 	if err != nil {
 		return err
@@ -60,11 +68,14 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope) error {
 	if err := e.settle(ctx, rec, c); err != nil {
 		return err
 	}
+	if err := e.readAppleFirst(ctx, rec, c, rep); err != nil {
+		return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
+	}
 	w, err := e.loadWork(ctx, tokenID, sc)
 	if err != nil {
 		return err
 	}
-	p := planDelivery(w, e.ID())
+	p := planDelivery(w)
 	userFailures := map[string]failure{}
 	pairFailures := map[pairKey]failure{}
 
@@ -84,13 +95,37 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope) error {
 		if err != nil {
 			return e.finish(ctx, tokenID, sc, nil, userFailures, pairFailures, err)
 		}
-		p = planDelivery(w, e.ID())
+		p = planDelivery(w)
 	}
 	current, err := e.associate(ctx, rec, c, w, p, pairFailures)
 	if !current {
 		w = nil // the records moved on from the work in memory: it is read again
 	}
 	return e.finish(ctx, tokenID, sc, w, userFailures, pairFailures, err)
+}
+
+// readAppleFirst brings the records up to Apple's before a delivery plans from them, so that
+// nothing is created or licensed twice: it looks up at Apple every member without a user record
+// (their users may exist: adopted), then syncs at this process's first delivery to the token (the
+// database may be another runner's, a restored backup, or one a second configuration shares) or
+// when it adopted someone (their licenses are read in full).
+func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption) error {
+	adopted, err := e.adoptUsers(ctx, c, rec, true)
+	if err != nil {
+		return err
+	}
+	if len(adopted) == 0 && e.syncedHere(rec.ID) {
+		return nil
+	}
+	if err := e.sync(ctx, rec.ID, len(adopted) > 0); err != nil {
+		return err
+	}
+	if len(adopted) == 0 {
+		return nil
+	}
+	held, err := e.adoptedLicenses(ctx, rec.ID, adopted)
+	rep.Users, rep.Licenses = rep.Users+len(adopted), rep.Licenses+held
+	return err
 }
 
 // finish records deliveries whatever happened, and returns cause. w, when not nil, is the work as
@@ -126,7 +161,7 @@ func (e *Engine) recordWork(ctx context.Context, tokenID string, sc *scope, w *w
 			return err
 		}
 	}
-	p := planDelivery(w, e.ID())
+	p := planDelivery(w)
 	if f == nil {
 		f = &runFailures{}
 	}

@@ -2,6 +2,15 @@
 // users and licenses from Apple, keeps user groups and book assignments, and delivers licenses
 // exactly once, resuming after interruptions. It holds no Terraform types: the provider maps
 // configuration onto it. Records live in internal/store; Apple is reached through internal/apple.
+//
+// Apple's records and the Terraform state are the truth; the engine's records are a cache of them
+// that any runner may lose, restore from an old backup or keep a second copy of. Nothing the engine
+// creates at Apple depends on its database: a person's VPP user id is derived from the location's
+// uId and the email, a token record's id from the uId, and the mdmInfo.id it writes from the
+// provider's name (ids.go). A record missing from the database is rebuilt from the state and from
+// Apple (RestoreToken, RestoreGroup, RestoreAssignment, with reads only), members' existing users
+// are adopted rather than created again (adopt.go), and a delivery reads what they hold at Apple
+// before it associates anything.
 package engine
 
 import (
@@ -63,6 +72,12 @@ type Engine struct {
 
 	mu      sync.Mutex
 	clients map[string]tokenClient // by token id
+	// synced marks the tokens this process synced: its first delivery to a token reads Apple's
+	// licenses first, since the records may be older than Apple's (another runner's database, a
+	// restored backup).
+	synced map[string]bool
+	// looked holds, per token, the members this process looked up at Apple (adoptUsers).
+	looked map[string]map[string]bool
 }
 
 type tokenClient struct {
@@ -100,14 +115,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, store: st, clients: map[string]tokenClient{}}, nil
+	return &Engine{cfg: cfg, store: st, clients: map[string]tokenClient{}, synced: map[string]bool{}, looked: map[string]map[string]bool{}}, nil
 }
 
 // Close releases the database.
 func (e *Engine) Close() error { return e.store.Close() }
 
-// ID is the engine's stable id, written to Apple as mdmInfo.id.
-func (e *Engine) ID() string { return e.store.EngineID() }
+// ID is the mdmInfo.id the engine writes to Apple: MDMID, the same for every engine of this
+// provider, so that a location one engine claimed is not "another system" to the next.
+func (e *Engine) ID() string { return MDMID }
 
 // SyncInterval reports the configured staleness limit.
 func (e *Engine) SyncInterval() time.Duration { return e.cfg.SyncInterval }
@@ -124,6 +140,7 @@ func (e *Engine) newClient(tok *apple.Token, uid string) (*apple.Client, error) 
 		BaseURL:     e.cfg.AppleBaseURL,
 		Token:       tok,
 		MDMID:       e.ID(),
+		MDMName:     MDMName,
 		LocationUID: uid,
 		HTTPClient:  e.cfg.HTTPClient,
 		UserAgent:   MDMName + "/" + e.cfg.Version,
@@ -157,6 +174,8 @@ func (e *Engine) client(t store.Token) (*apple.Client, error) {
 func (e *Engine) forgetClient(tokenID string) {
 	e.mu.Lock()
 	delete(e.clients, tokenID)
+	delete(e.synced, tokenID)
+	delete(e.looked, tokenID)
 	e.mu.Unlock()
 }
 

@@ -40,9 +40,11 @@ type DuplicateLocationError struct {
 }
 
 func (e *DuplicateLocationError) Error() string {
-	return fmt.Sprintf("location %q (uId %s) is already managed by token %s; one location needs one token. "+
-		"To replace that token's file, renew it in place (change its token or token_wo_version) instead of adding another",
-		e.LocationName, e.LocationUID, e.ExistingTokenID)
+	return fmt.Sprintf("location %q (uId %s) is already held by vpp_token %s in this engine; one location has one "+
+		"token record, and a second would share and then erase its books, users and assignments. To manage the "+
+		"location from this configuration as well, import that token (an import block with id = %q) instead of "+
+		"creating another; to replace its token file, renew it in place (change its token, or token_wo_version)",
+		e.LocationName, e.LocationUID, e.ExistingTokenID, e.ExistingTokenID)
 }
 
 func (e *DuplicateLocationError) Is(target error) bool { return target == ErrDuplicateLocation }
@@ -108,7 +110,11 @@ func (e *TokenUnusableError) Error() string {
 		advice = "Apple does not accept it; a token becomes invalid when the password of the Managed Apple Account " +
 			"that downloaded it changes. Download a new token and renew the vpp_token in place"
 	}
-	return fmt.Sprintf("token %s is %s: %s (Apple: %v)", e.TokenID, e.State, advice, e.Cause)
+	which := "the token file"
+	if e.TokenID != "" {
+		which = "token " + e.TokenID
+	}
+	return fmt.Sprintf("%s is %s: %s (Apple: %v)", which, e.State, advice, e.Cause)
 }
 
 func (e *TokenUnusableError) Is(target error) bool { return target == ErrTokenUnusable }

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -76,10 +78,87 @@ func (e *Engine) CreateGroup(ctx context.Context, in GroupInput) (Group, error) 
 	return e.GetGroup(ctx, g.ID)
 }
 
+// RestoreGroup makes the engine's record of a group that Terraform's state holds match that
+// state: the group is a set of people the configuration defines, so the state is its truth and the
+// record a cache of it. A database that lacks the group (a new runner, a lost or restored
+// database) gets it back under the same id; one that holds an older version of it (another runner
+// applied a change since) is brought up to date. It sends nothing to Apple: members' users and
+// licenses are found at Apple when the group's assignments are read or delivered. restored reports
+// whether the record was missing or differed.
+func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g Group, restored bool, err error) {
+	members, err := NormalizeMembers(in.Members)
+	if err != nil {
+		return Group{}, false, err
+	}
+	// In the common case the record matches: one read, no write.
+	same := false
+	if err := e.view(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetGroup(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // rebuilt below
+		} else if err != nil {
+			return err
+		}
+		old, err := tx.ListMembers(ctx, id)
+		same = err == nil && cur.Name == in.Name && cur.Description == in.Description && cur.Managed == in.Managed && slices.Equal(old, members)
+		return err
+	}); err != nil {
+		return Group{}, false, err
+	}
+	if same {
+		g, err = e.GetGroup(ctx, id)
+		return g, false, err
+	}
+	err = e.tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetGroup(ctx, id)
+		missing := errors.Is(err, store.ErrNotFound)
+		if err != nil && !missing {
+			return err
+		}
+		var old []string
+		if !missing {
+			if old, err = tx.ListMembers(ctx, id); err != nil {
+				return err
+			}
+			if cur.Name == in.Name && cur.Description == in.Description && cur.Managed == in.Managed && slices.Equal(old, members) {
+				return nil
+			}
+		}
+		restored = true
+		now := e.now()
+		rec := store.Group{ID: id, Name: in.Name, Description: in.Description, Managed: in.Managed, CreatedAt: now, UpdatedAt: now}
+		if missing {
+			if err := tx.InsertGroup(ctx, rec); err != nil {
+				return err
+			}
+		} else {
+			rec.CreatedAt = cur.CreatedAt
+			if err := tx.UpdateGroup(ctx, rec); err != nil {
+				return err
+			}
+			_, tokens, err := licensesHeldBy(ctx, tx, id, nil)
+			if err != nil {
+				return err
+			}
+			if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
+				return err
+			}
+		}
+		return tx.SetMembers(ctx, id, members)
+	})
+	if err != nil {
+		return Group{}, false, err
+	}
+	g, err = e.GetGroup(ctx, id)
+	return g, restored, err
+}
+
 // GroupChange reports what an update did beyond the group's own record.
 type GroupChange struct {
 	// LicensesKept counts book licenses removed members keep (books cannot be reclaimed).
 	LicensesKept int
+	// Adopted reports the existing users the delivery to new members recognised at Apple.
+	Adopted Adoption
 }
 
 // UpdateGroup changes the group. New members receive every book assigned to the group: delivery
@@ -117,7 +196,10 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		return Group{}, GroupChange{}, err
 	}
 	for _, t := range tokens {
-		if err := e.Deliver(ctx, t); err != nil {
+		adopted, err := e.deliverReporting(ctx, t, nil)
+		change.Adopted.Users += adopted.Users
+		change.Adopted.Licenses += adopted.Licenses
+		if err != nil {
 			g, _ := e.GetGroup(ctx, id)
 			return g, change, err
 		}

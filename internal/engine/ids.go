@@ -27,13 +27,29 @@ func ParseBookID(id string) (tokenID, adamID, pricingParam string, err error) {
 	return parts[0], parts[1], parts[2], nil
 }
 
-// clientUserID derives the Apple clientUserId of one person at one token's location. It is stable
-// (the same person always maps to the same id, so a create whose outcome was lost can be
-// reconciled instead of repeated), unique per engine and token, and reveals no email: Apple asks
-// for GUIDs rather than addresses.
-func clientUserID(engineID, tokenID, email string) string {
-	ns := uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:vppkit:engine:"+engineID))
-	return uuid.NewSHA1(ns, []byte(tokenID+"\n"+email)).String()
+// Identities the engine creates at Apple, and the ids of its records that Terraform's state holds,
+// are derived from stable facts: the location (Apple's uId) and the person (the normalised email).
+// Nothing in them depends on the engine's database, so any engine — a new database on a CI runner,
+// a database restored from an old backup, a second configuration on the same location — computes
+// the same ids, finds at Apple what another engine created, and never creates a second VPP user
+// for a person or spends a license twice.
+var idSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://registry.terraform.io/providers/vppkit/vpp"))
+
+// MDMID is the mdmInfo.id every engine of this provider writes to the locations it manages: the
+// provider is one management system, whatever database each engine keeps.
+var MDMID = idSpace.String()
+
+// TokenID is the id of the engine's record of a location (and of the vpp_token holding it).
+func TokenID(locationUID string) string {
+	return uuid.NewSHA1(idSpace, []byte("location\n"+locationUID)).String()
+}
+
+// clientUserID derives the Apple clientUserId of one person at one location. It is stable (the same
+// person always maps to the same id, so a create whose outcome was lost can be reconciled instead of
+// repeated, and another engine finds the user), unique per location and person, and reveals no
+// email: Apple asks for GUIDs rather than addresses.
+func clientUserID(locationUID, email string) string {
+	return uuid.NewSHA1(idSpace, []byte("user\n"+locationUID+"\n"+email)).String()
 }
 
 // NormalizeEmail returns the canonical form of an Apple Account email (trimmed, lower-case), or

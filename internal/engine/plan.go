@@ -185,7 +185,7 @@ func confirmed(u store.VPPUser) bool {
 // which book now. A book short of licenses for an assignment that forbids oversubscription gets
 // no grants (recorded in short); with oversubscription, members are licensed in email order until
 // licenses run out.
-func planDelivery(w *work, engineID string) *deliveryPlan {
+func planDelivery(w *work) *deliveryPlan {
 	p := &deliveryPlan{grant: map[bookKey][]string{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}, short: map[bookKey]*ShortageError{}}
 	newUsers := map[string]store.VPPUser{}
 	candidates := map[bookKey]map[string]bool{}
@@ -204,7 +204,7 @@ func planDelivery(w *work, engineID string) *deliveryPlan {
 				if !seen {
 					nu = u
 					if !known {
-						nu = store.VPPUser{TokenID: w.token.ID, ClientUserID: clientUserID(engineID, w.token.ID, m), Email: m}
+						nu = store.VPPUser{TokenID: w.token.ID, ClientUserID: clientUserID(w.token.LocationUID, m), Email: m}
 					}
 				}
 				nu.Managed = nu.Managed || g.Managed

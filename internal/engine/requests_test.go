@@ -59,7 +59,8 @@ func TestSync_incrementalNothingChangedFourRequests(t *testing.T) {
 
 // Delivery confirms the users it created with one walk of the users changed since the last read
 // (which brings the invitation codes), not a status request per users/create: 250 members with
-// pages of 100 cost 3 creates, 3 pages, 1 associate and its status.
+// pages of 100 cost one page of the location's users (no existing user to adopt), 3 creates, 3
+// pages, 1 associate and its status.
 func TestDelivery_confirmsInBulk(t *testing.T) {
 	e := newEnv(t, store.SQLite, applesim.Options{PageSize: 100})
 	ctx := context.Background()
@@ -80,7 +81,7 @@ func TestDelivery_confirmsInBulk(t *testing.T) {
 		t.Fatalf("delivery: %+v, %v", a, err)
 	}
 	st := e.sim.Stats().Requests
-	want := map[string]int{"POST /users/create": 3, "GET /users": 3, "POST /assets/associate": 1, "GET /status": 1}
+	want := map[string]int{"POST /users/create": 3, "GET /users": 4, "POST /assets/associate": 1, "GET /status": 1}
 	for k, n := range want {
 		if st[k] != n {
 			t.Errorf("%s: %d requests, want %d (all: %v)", k, st[k], n, st)

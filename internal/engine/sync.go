@@ -155,6 +155,11 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 	if err != nil {
 		return err
 	}
+	if syncErr == nil {
+		e.mu.Lock()
+		e.synced[id] = true
+		e.mu.Unlock()
+	}
 	return syncErr
 }
 
@@ -165,6 +170,13 @@ func (e *Engine) fetch(ctx context.Context, rec store.Token, full bool) (*syncRe
 		return nil, err
 	}
 	res := &syncResult{}
+	// Members without a user record may have one at Apple: recognise them before reading users and
+	// licenses, and then read every license (an incremental walk would miss those they held).
+	adopted, err := e.adoptUsers(ctx, c, rec, false)
+	if err != nil {
+		return nil, err
+	}
+	full = full || len(adopted) > 0
 	platform, country := rec.Platform, rec.CountryCode
 	if full {
 		cc, foreign, err := e.readClientConfig(ctx, c, rec.ID)
@@ -324,8 +336,8 @@ func (e *Engine) lookupMetadata(ctx context.Context, c *apple.Client, ids []stri
 }
 
 // fetchUsersAndLicenses reads the engine's own users and their licenses of books (the location's
-// books). Users other systems created at the same location are ignored (Intune's rule: sync only
-// what you created). Pages are processed as they arrive and only what differs from the records is
+// books). Users at the same location that are not members' users are ignored (Intune's rule: sync
+// only what you manage); adoptUsers has recorded the members' existing users before. Pages are processed as they arrive and only what differs from the records is
 // kept, so that a full sync of a large location holds no more than the records it compares with.
 func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec store.Token, loadOwn func(context.Context) ([]store.VPPUser, error), books []store.Book, full bool, res *syncResult) error {
 	ur, err := e.fetchUsers(ctx, c, rec, loadOwn, full, nil)

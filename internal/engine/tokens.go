@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
@@ -148,49 +146,127 @@ func (e *Engine) claim(ctx context.Context, c *apple.Client, cc *apple.ClientCon
 }
 
 // AddToken uploads a token: it checks the file, reads the location from Apple, refuses a wrong
-// account type, a location already managed here, or one claimed by another system (unless
-// TakeOver), claims the location, stores the token and runs a full sync. The very token file
-// already stored for the location is taken up again (with the new settings) rather than refused.
+// account type, a location a vpp_token already holds in this engine, or one claimed by another
+// system (unless TakeOver), claims the location, stores the token and runs a full sync. The
+// record's id is derived from the location (TokenID), so an interrupted create, a re-created
+// token and another engine all name the same location the same way. A record an interrupted
+// create left behind (not held) is taken up again rather than refused.
 func (e *Engine) AddToken(ctx context.Context, in TokenInput) (Token, error) {
 	tok, err := e.parseUsable(in.Contents)
 	if err != nil {
 		return Token{}, err
 	}
-	id := uuid.NewString()
 	c, err := e.newClient(tok, "")
 	if err != nil {
 		return Token{}, err
 	}
-	cc, foreign, err := e.readClientConfig(ctx, c, id)
+	cc, foreign, err := e.readClientConfig(ctx, c, "")
 	if err != nil {
 		return Token{}, err
 	}
 	if err := checkAccountType(in.AccountType, cc.DefaultPlatform); err != nil {
 		return Token{}, err
 	}
-	var existing store.Token
-	err = e.tx(ctx, func(tx store.Tx) error {
-		var err error
-		existing, err = tx.GetTokenByLocation(ctx, cc.UID)
-		return err
+	id := TokenID(cc.UID)
+	err = e.withTokenLock(ctx, id, func() error {
+		var existing store.Token
+		err := e.view(ctx, func(tx store.Tx) error {
+			var err error
+			existing, err = tx.GetTokenByLocation(ctx, cc.UID)
+			return err
+		})
+		adopt := false
+		switch {
+		case err == nil && existing.Held:
+			return &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID, ExistingTokenID: existing.ID}
+		case err == nil:
+			// An earlier run stored it but did not live to report it to Terraform (killed or
+			// crashed in between): take it up again rather than refuse it.
+			adopt, id = true, existing.ID
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		claimed, err := e.claim(ctx, c, cc, foreign, in.TakeOver)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		rec := e.newTokenRecord(id, tok, cc, in, now)
+		err = e.tx(ctx, func(tx store.Tx) error {
+			if adopt {
+				rec.CreatedAt = existing.CreatedAt
+				if err := tx.UpdateToken(ctx, rec); err != nil {
+					return err
+				}
+			} else if err := tx.InsertToken(ctx, rec); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID}
+				}
+				return err
+			}
+			if claimed {
+				return tx.InsertAudit(ctx, store.AuditEntry{At: now, TokenID: id, Operation: claimOperation(foreign), Count: 1,
+					Detail: fmt.Sprintf("mdmInfo.id %s written to location %q", e.ID(), cc.LocationName)})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.clients[id] = tokenClient{secret: tok.Raw, client: c}
+		e.mu.Unlock()
+		_ = e.sync(ctx, id, true) // recorded in the token's sync status
+		// Only now does a resource hold it: a run that dies before this leaves a record that the
+		// next create takes up.
+		return e.hold(ctx, id)
 	})
-	adopt := false
-	switch {
-	case err == nil && existing.Secret == tok.Raw:
-		// The same token file again: an earlier run stored it but did not live to report it to
-		// Terraform (killed or crashed in between). Take it up again rather than refuse it.
-		adopt, id = true, existing.ID
-	case err == nil:
-		return Token{}, &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID, ExistingTokenID: existing.ID}
-	case !errors.Is(err, store.ErrNotFound):
-		return Token{}, err
-	}
-	claimed, err := e.claim(ctx, c, cc, foreign, in.TakeOver)
 	if err != nil {
 		return Token{}, err
 	}
+	return e.GetToken(ctx, id)
+}
 
-	now := e.now()
+// LocationOf reads, without writing anything, which location a token file belongs to (one GET
+// /client/config), and refuses one a vpp_token already holds in this engine: what a plan checks
+// before it proposes to create a token.
+func (e *Engine) LocationOf(ctx context.Context, contents string) (locationUID string, err error) {
+	tok, err := apple.ParseToken(contents)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	c, err := e.newClient(tok, "")
+	if err != nil {
+		return "", err
+	}
+	cc, _, err := e.readClientConfig(ctx, c, "")
+	if err != nil {
+		return "", err
+	}
+	err = e.view(ctx, func(tx store.Tx) error {
+		held, err := tx.GetTokenByLocation(ctx, cc.UID)
+		switch {
+		case err == nil && held.Held:
+			return &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID, ExistingTokenID: held.ID}
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return nil
+	})
+	return cc.UID, err
+}
+
+// HasToken reports whether the engine's database holds a record of the token.
+func (e *Engine) HasToken(ctx context.Context, id string) (bool, error) {
+	_, err := e.tokenRecord(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// newTokenRecord is the record of a token file for a location, not yet held.
+func (e *Engine) newTokenRecord(id string, tok *apple.Token, cc *apple.ClientConfig, in TokenInput, now time.Time) store.Token {
 	accountType := in.AccountType
 	if accountType == "" {
 		accountType = platformAccount[cc.DefaultPlatform]
@@ -209,35 +285,93 @@ func (e *Engine) AddToken(ctx context.Context, in TokenInput) (Token, error) {
 		UpdatedAt:        now,
 	}
 	applyClientConfig(&rec, cc, tok.ExpiresAt)
-	err = e.tx(ctx, func(tx store.Tx) error {
-		if adopt {
-			rec.CreatedAt = existing.CreatedAt
-			if err := tx.UpdateToken(ctx, rec); err != nil {
-				return err
-			}
-		} else if err := tx.InsertToken(ctx, rec); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return &DuplicateLocationError{LocationName: cc.LocationName, LocationUID: cc.UID}
-			}
+	return rec
+}
+
+// hold records that a Terraform resource holds the token. A held token costs one read.
+func (e *Engine) hold(ctx context.Context, id string) error {
+	if rec, err := e.tokenRecord(ctx, id); err != nil || rec.Held {
+		return err
+	}
+	return e.tx(ctx, func(tx store.Tx) error {
+		rec, err := tx.GetToken(ctx, id)
+		if err != nil || rec.Held {
+			return notFound("token", id, err)
+		}
+		rec.Held = true
+		return tx.UpdateToken(ctx, rec)
+	})
+}
+
+// RestoreToken rebuilds the record of a token that Terraform's state holds (id, at locationUID)
+// but the engine's database lacks — a new CI runner, a colleague's checkout, a database lost or
+// restored from an older backup — from its token file, which the configuration supplies. It reads
+// the location from Apple, records the token as held and runs a full sync, so that books, users
+// and licenses are Apple's. It writes nothing to Apple (it runs at plan time): a claim by another
+// system, or a token Apple no longer accepts, shows in the token's state instead. restored is
+// false when the record exists; it is then returned as it is.
+func (e *Engine) RestoreToken(ctx context.Context, id, locationUID string, in TokenInput) (t Token, restored bool, err error) {
+	tok, err := apple.ParseToken(in.Contents)
+	if err != nil {
+		return Token{}, false, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	err = e.withTokenLock(ctx, id, func() error {
+		if _, err := e.tokenRecord(ctx, id); err == nil || !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if claimed {
-			return tx.InsertAudit(ctx, store.AuditEntry{At: now, TokenID: id, Operation: claimOperation(foreign), Count: 1,
-				Detail: fmt.Sprintf("mdmInfo.id %s written to location %q", e.ID(), cc.LocationName)})
+		c, err := e.newClient(tok, locationUID)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		cc, foreign, err := e.readClientConfig(ctx, c, id)
+		var unusable *TokenUnusableError
+		switch {
+		case errors.As(err, &unusable) && locationUID != "":
+			// Apple refuses the token: keep what the state knows, with Apple's verdict.
+			cc = &apple.ClientConfig{Envelope: apple.Envelope{UID: locationUID}}
+		case err != nil:
+			return err
+		case locationUID != "" && cc.UID != locationUID:
+			return &LocationChangedError{Current: "uId " + locationUID, New: cc.LocationName + " (uId " + cc.UID + ")"}
+		}
+		rec := e.newTokenRecord(id, tok, cc, in, now)
+		rec.Held = true
+		switch {
+		case unusable != nil:
+			rec.State, rec.StateDetail = unusable.State, unusable.Error()
+		case foreign != nil:
+			ext := &ExternalMDMError{LocationName: cc.LocationName, MDMName: foreign.Name, MDMID: foreign.ID}
+			rec.State, rec.StateDetail = StateExternalMDM, ext.Error()
+		}
+		if err := e.tx(ctx, func(tx store.Tx) error {
+			if other, err := tx.GetTokenByLocation(ctx, rec.LocationUID); err == nil {
+				return &DuplicateLocationError{LocationName: other.LocationName, LocationUID: other.LocationUID, ExistingTokenID: other.ID}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err := tx.InsertToken(ctx, rec); err != nil {
+				return err
+			}
+			return tx.InsertAudit(ctx, store.AuditEntry{At: now, TokenID: id, Operation: "restore_token", Count: 1,
+				Detail: fmt.Sprintf("record of the token for location %q rebuilt from its token file and Apple's records", rec.LocationName)})
+		}); err != nil {
+			return err
+		}
+		restored = true
+		e.mu.Lock()
+		e.clients[id] = tokenClient{secret: tok.Raw, client: c}
+		e.mu.Unlock()
+		if rec.State == StateValid {
+			_ = e.sync(ctx, id, true) // recorded in the token's sync status
 		}
 		return nil
 	})
 	if err != nil {
-		return Token{}, err
+		return Token{}, false, err
 	}
-	e.mu.Lock()
-	e.clients[id] = tokenClient{secret: tok.Raw, client: c}
-	e.mu.Unlock()
-
-	if err := e.withTokenLock(ctx, id, func() error { return e.sync(ctx, id, true) }); err != nil {
-		return e.GetToken(ctx, id) //nolint:nilerr // the token is stored; its sync status says what failed
-	}
-	return e.GetToken(ctx, id)
+	t, err = e.GetToken(ctx, id)
+	return t, restored, err
 }
 
 func claimOperation(foreign *apple.MDMInfo) string {
@@ -397,10 +531,14 @@ func tokenFromRecord(rec store.Token, books int) Token {
 	}
 }
 
-// RefreshToken syncs the token when its last sync is older than the sync interval (or failed),
+// RefreshToken records that a resource holds the token, syncs it when its last sync is older than the sync interval (or failed),
 // then returns it. Apple's verdicts (expired, revoked, another MDM) show in its state rather
 // than as an error.
 func (e *Engine) RefreshToken(ctx context.Context, id string) (Token, error) {
+	// The state that names the token proves a resource holds it.
+	if err := e.hold(ctx, id); err != nil {
+		return Token{}, err
+	}
 	if err := e.syncIfStale(ctx, id); err != nil && errors.Is(err, ErrNotFound) {
 		return Token{}, err
 	}

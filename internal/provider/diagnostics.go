@@ -54,3 +54,15 @@ func attrPath(name string) *path.Path {
 	p := path.Root(name)
 	return &p
 }
+
+// warnAdopted reports the existing VPP users a delivery recognised at Apple instead of creating
+// them (a take-over from another system, or another engine's users), with the licenses they held.
+func warnAdopted(diags *diag.Diagnostics, a engine.Adoption) {
+	if a.Users == 0 {
+		return
+	}
+	diags.AddWarning("Existing VPP Users Adopted",
+		fmt.Sprintf("%d member(s) already had a VPP user at this location (created by another system, or by this "+
+			"provider with another database), holding %d book license(s) there. They were adopted as they are: no user "+
+			"was created for them and none of those licenses was spent again.", a.Users, a.Licenses))
+}

@@ -42,3 +42,20 @@ func TestDeliveryStoppedByUnknownOutcome(t *testing.T) {
 		}
 	}
 }
+
+// A delivery that adopted existing users says how many, with the licenses they held; one that
+// adopted nobody says nothing.
+func TestWarnAdopted(t *testing.T) {
+	var diags diag.Diagnostics
+	warnAdopted(&diags, engine.Adoption{})
+	if len(diags) != 0 {
+		t.Fatalf("no adoption: %v, want no diagnostic", diags)
+	}
+	warnAdopted(&diags, engine.Adoption{Users: 2, Licenses: 1})
+	want := "2 member(s) already had a VPP user at this location (created by another system, or by this provider with " +
+		"another database), holding 1 book license(s) there. They were adopted as they are: no user was created for them " +
+		"and none of those licenses was spent again."
+	if len(diags) != 1 || diags[0].Severity() != diag.SeverityWarning || diags[0].Summary() != "Existing VPP Users Adopted" || diags[0].Detail() != want {
+		t.Fatalf("adoption: %v, want one warning %q", diags, want)
+	}
+}

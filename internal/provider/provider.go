@@ -54,6 +54,50 @@ func New(version, commit string) func() provider.Provider {
 type providerData struct {
 	engine *engine.Engine
 	now    func() time.Time
+	// locations holds the location of each vpp_token this provider instance planned, so that two
+	// resources of one configuration that use token files of the same location are refused.
+	locations locationPlans
+}
+
+// locationPlans maps a location's uId to the vpp_token planned for it: the id of an existing one
+// (from its state), or "" for one the plan creates. read holds the ids of the vpp_tokens this
+// provider instance refreshed: the state of the configuration being planned holds them.
+type locationPlans struct {
+	mu   sync.Mutex
+	m    map[string]string
+	read map[string]bool
+}
+
+// refreshed notes that the state being planned holds vpp_token id.
+func (l *locationPlans) refreshed(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.read == nil {
+		l.read = map[string]bool{}
+	}
+	l.read[id] = true
+}
+
+// inState reports whether the state being planned holds vpp_token id (it was refreshed).
+func (l *locationPlans) inState(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.read[id]
+}
+
+// plan records that a vpp_token (id, or "" for a new one) is planned for location uid, and returns
+// the one planned for it before, if any (found reports whether there was one).
+func (l *locationPlans) plan(uid, id string) (prior string, found bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]string{}
+	}
+	prior, found = l.m[uid]
+	if !found || prior == "" {
+		l.m[uid] = id
+	}
+	return prior, found
 }
 
 type providerModel struct {

@@ -275,6 +275,7 @@ func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.Creat
 		assignmentError(&resp.Diagnostics, "Error Creating eBook Assignment", err)
 		return
 	}
+	warnAdopted(&resp.Diagnostics, a.Adopted)
 	warnFailures(&resp.Diagnostics, a)
 }
 
@@ -284,11 +285,25 @@ func (r *ebookAssignmentResource) Read(ctx context.Context, req resource.ReadReq
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	a, err := r.data.engine.RefreshAssignment(ctx, state.ID.ValueString())
-	if errors.Is(err, engine.ErrNotFound) {
-		tflog.Debug(ctx, "eBook assignment not found in the engine; removing it from state", map[string]any{"assignment_id": state.ID.ValueString()})
-		resp.State.RemoveResource(ctx)
-		return
+	id := state.ID.ValueString()
+	a, err := r.data.engine.RefreshAssignment(ctx, id)
+	imported := state.BookID.IsNull() || state.Intent.IsNull()
+	if !imported && (errors.Is(err, engine.ErrNotFound) || (err == nil && (a.Intent != state.Intent.ValueString() ||
+		a.AllowOversubscription != state.AllowOversubscription.ValueBool()))) {
+		// The state is the assignment's truth and the engine's record a cache of it: a database that
+		// lacks it (a new runner, a lost or restored database) or holds other settings gets the
+		// state's, and the refresh reads its members' users and licenses from Apple.
+		tflog.Info(ctx, "Rebuilding the engine's record of an eBook assignment from the state", map[string]any{"assignment_id": id})
+		if _, err = r.data.engine.RestoreAssignment(ctx, id, state.input()); err == nil {
+			a, err = r.data.engine.RefreshAssignment(ctx, id)
+		} else if errors.Is(err, engine.ErrNotFound) {
+			engineError(&resp.Diagnostics, attrPath("book_id"), "Cannot Rebuild eBook Assignment",
+				fmt.Errorf("the engine's database has no record of assignment %s, and it cannot be rebuilt from the state: %w. "+
+					"The vpp_token and vpp_user_group resources rebuild their records when they are planned; keep them in "+
+					"this configuration and let book_id come from the vpp_book or vpp_books data source (so that they are "+
+					"planned first), or run the plan again", id, err))
+			return
+		}
 	}
 	if err != nil {
 		engineError(&resp.Diagnostics, nil, "Unable to Read eBook Assignment", err)
@@ -335,6 +350,7 @@ func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.Updat
 		assignmentError(&resp.Diagnostics, "Error Updating eBook Assignment", err)
 		return
 	}
+	warnAdopted(&resp.Diagnostics, a.Adopted)
 	warnFailures(&resp.Diagnostics, a)
 }
 

@@ -308,6 +308,16 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			return
 		}
 	}
+	if r.data != nil && r.data.engine != nil && !contents.IsNull() && !contents.IsUnknown() {
+		if state == nil {
+			r.checkNewLocation(ctx, contents.ValueString(), &resp.Diagnostics)
+		} else {
+			r.restoreRecord(ctx, *state, plan, contents.ValueString(), at, &resp.Diagnostics)
+		}
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	if state == nil {
 		return // at create every computed attribute is unknown already
 	}
@@ -336,6 +346,82 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			v = types.StringUnknown()
 		}
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
+	}
+}
+
+// checkNewLocation refuses, at plan time, a new vpp_token for a location that another vpp_token
+// holds: in the engine's database, or in this plan. It reads the token file's location from Apple
+// (a read; nothing is written). Other failures are left to the apply, which reports them in full.
+func (r *tokenResource) checkNewLocation(ctx context.Context, contents string, diags *diag.Diagnostics) {
+	uid, err := r.data.engine.LocationOf(ctx, contents)
+	var dup *engine.DuplicateLocationError
+	if errors.As(err, &dup) && r.data.locations.inState(dup.ExistingTokenID) {
+		// This configuration's state holds the token: the plan replaces it (tainted, or -replace,
+		// which reach the provider as a create), or another of its vpp_tokens is refused below.
+		uid, err = dup.LocationUID, nil
+	}
+	if errors.As(err, &dup) {
+		// Not on the attribute: Terraform would quote the configuration line, a literal token with it.
+		diags.AddError("Location Already Held", upperFirst(err.Error())+".")
+		return
+	}
+	if err != nil {
+		tflog.Debug(ctx, "Could not read the new token's location at plan time", map[string]any{"error": err.Error()})
+		return
+	}
+	if prior, found := r.data.locations.plan(uid, ""); found {
+		holder := "another new vpp_token in this configuration"
+		if prior != "" {
+			holder = fmt.Sprintf("vpp_token %s in this configuration", prior)
+		}
+		diags.AddError("Location Already Held",
+			fmt.Sprintf("This token file is for location uId %s, which %s also manages. One location has one vpp_token: "+
+				"two would share one record, and destroying either would erase the other's books and assignments. Keep one "+
+				"vpp_token for the location and refer to it (vpp_token.<name>.id) wherever it is needed.", uid, holder))
+	}
+}
+
+// restoreRecord rebuilds, at plan time, the engine's record of a token the state holds when the
+// engine's database lacks it (a new CI runner, a colleague's checkout, a database lost or restored
+// from an older backup), from the token file the configuration supplies (token_wo included): the
+// state and Apple are the truth, the database a cache. It also notes the token's location for
+// checkNewLocation.
+func (r *tokenResource) restoreRecord(ctx context.Context, state, plan tokenResourceModel, contents string, at path.Path, diags *diag.Diagnostics) {
+	id := state.ID.ValueString()
+	if uid := state.LocationID.ValueString(); uid != "" {
+		if prior, found := r.data.locations.plan(uid, id); found && prior == "" {
+			diags.AddError("Location Already Held",
+				fmt.Sprintf("Another vpp_token in this configuration plans to create a second record of location %q (uId %s), "+
+					"which this vpp_token (id %s) holds. One location has one vpp_token: keep this one and refer to it "+
+					"(vpp_token.<name>.id) wherever it is needed.", state.LocationName.ValueString(), uid, id))
+			return
+		}
+	}
+	has, err := r.data.engine.HasToken(ctx, id)
+	if err != nil || has {
+		return // a database error shows on refresh
+	}
+	t, restored, err := r.data.engine.RestoreToken(ctx, id, state.LocationID.ValueString(), tokenInput(plan, contents))
+	if err != nil {
+		engineError(diags, tokenErrorAttribute(err, at), "Cannot Rebuild VPP Token Record",
+			fmt.Errorf("the engine's database has no record of this token (a new or restored database), and rebuilding it "+
+				"from the token file failed: %w", err))
+		return
+	}
+	if restored {
+		tflog.Info(ctx, "Rebuilt the engine's record of a VPP token from its token file and Apple", map[string]any{"token_id": id})
+		tokenStateWarning(t, diags)
+	}
+}
+
+// tokenInput is the engine's input for a token file and the plan's settings.
+func tokenInput(plan tokenResourceModel, contents string) engine.TokenInput {
+	return engine.TokenInput{
+		Contents:    contents,
+		AppleID:     plan.AppleID.ValueString(),
+		AccountType: plan.AccountType.ValueString(),
+		DisplayName: plan.DisplayName.ValueString(),
+		TakeOver:    plan.TakeOverFromOtherMDM.ValueBool(),
 	}
 }
 
@@ -389,13 +475,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	at, contents := tokenFileSource(plan, config)
 	ctx = maskTokenFile(ctx, contents.ValueString())
 	tflog.Debug(ctx, "Uploading VPP token", map[string]any{"from": at.String()})
-	t, err := r.data.engine.AddToken(ctx, engine.TokenInput{
-		Contents:    contents.ValueString(),
-		AppleID:     plan.AppleID.ValueString(),
-		AccountType: plan.AccountType.ValueString(),
-		DisplayName: plan.DisplayName.ValueString(),
-		TakeOver:    plan.TakeOverFromOtherMDM.ValueBool(),
-	})
+	t, err := r.data.engine.AddToken(ctx, tokenInput(plan, contents.ValueString()))
 	if err != nil {
 		engineError(&resp.Diagnostics, tokenErrorAttribute(err, at), "Error Creating VPP Token", err)
 		return
@@ -412,11 +492,18 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.data.locations.refreshed(state.ID.ValueString())
 	t, err := r.data.engine.RefreshToken(ctx, state.ID.ValueString())
 	if errors.Is(err, engine.ErrNotFound) {
-		tflog.Debug(ctx, "VPP token no longer in the engine; removing it from state", map[string]any{"token_id": state.ID.ValueString()})
-		resp.State.RemoveResource(ctx)
-		return
+		// The state is the truth and the engine's database a cache (a new runner, a lost or restored
+		// database): the record is rebuilt from the token file, now when the state holds it, or else
+		// when the plan reads it from the configuration (token_wo). The state stands meanwhile.
+		if state.Token.IsNull() || state.Token.IsUnknown() {
+			tflog.Info(ctx, "VPP token not in the engine's database; the plan rebuilds its record from the configuration", map[string]any{"token_id": state.ID.ValueString()})
+			return
+		}
+		ctx = maskTokenFile(ctx, state.Token.ValueString())
+		t, _, err = r.data.engine.RestoreToken(ctx, state.ID.ValueString(), state.LocationID.ValueString(), tokenInput(state, state.Token.ValueString()))
 	}
 	if err != nil {
 		engineError(&resp.Diagnostics, nil, "Error Reading VPP Token", err)

@@ -516,26 +516,52 @@ func TestAccToken_foreignMDMAndTakeOver(t *testing.T) {
 	})
 }
 
+// One location has one vpp_token. Two in one configuration are refused at plan time; so is a new
+// one for a location a vpp_token already holds in the engine's database, whether it is in the
+// same configuration or in another one sharing the database (which may import it instead).
+// Nothing is created, so no destroy can remove the holder's records.
 func TestAccToken_duplicateLocation(t *testing.T) {
 	db := testDatabase(t)
 	loc := newTestLocation(t, "business")
 	second := mintToken(t, loc.UID, 300*24*time.Hour)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkTokensDestroyed(t, db),
-		Steps: []resource.TestStep{{
-			Config: testAccTokenConfig(t, db, loc.Token, "business", "") + fmt.Sprintf(`
+	again := fmt.Sprintf(`
 resource "vpp_token" "again" {
   token        = %q
   apple_id     = "admin@corp.example.com"
   account_type = "business"
-  depends_on   = [vpp_token.test]
 }
-`, second),
-			ExpectError: expectDiag("Error Creating VPP Token",
-				`location "`+regexp.QuoteMeta(loc.Name)+`" \(uId `+loc.UID+`\) is already managed by token [0-9a-f-]{36}`),
-		}},
+`, second)
+	held := expectDiag("Location Already Held", `Location "`+regexp.QuoteMeta(loc.Name)+`" \(uId `+loc.UID+`\) is already held by vpp_token `+
+		engine.TokenID(loc.UID)+` in this engine; one location has one token record`, `import that token \(an import block with id = "`+engine.TokenID(loc.UID)+`"\)`)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkTokensDestroyed(t, db),
+		Steps: []resource.TestStep{
+			{
+				Config: testAccTokenConfig(t, db, loc.Token, "business", "") + again,
+				ExpectError: expectDiag("Location Already Held", `This token file is for location uId `+loc.UID+`, which another new vpp_token in this`,
+					`configuration also manages\. One location has one vpp_token`),
+			},
+			{Config: testAccTokenConfig(t, db, loc.Token, "business", "")},
+			{
+				// Terraform plans the two in either order: whichever comes second is refused.
+				Config:      testAccTokenConfig(t, db, loc.Token, "business", "") + again,
+				ExpectError: regexp.MustCompile(`Error: Location Already Held(.|\n)*uId\s+` + loc.UID + `(.|\n)*` + engine.TokenID(loc.UID)),
+			},
+			{
+				// A second configuration (its own state) on the same database.
+				PreConfig: func() {
+					resource.Test(t, resource.TestCase{
+						ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+						Steps:                    []resource.TestStep{{Config: providerBlock(t, db) + again, ExpectError: held}},
+					})
+				},
+				Config:            testAccTokenConfig(t, db, loc.Token, "business", ""),
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: tokenChecks(t, loc, loc.Token, 299, 3),
+			},
+		},
 	})
 }
 

@@ -226,11 +226,33 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	g, err := r.data.engine.GetGroup(ctx, state.ID.ValueString())
-	if errors.Is(err, engine.ErrNotFound) {
-		tflog.Debug(ctx, "User group not found in the engine; removing it from state", map[string]any{"group_id": state.ID.ValueString()})
-		resp.State.RemoveResource(ctx)
-		return
+	var g engine.Group
+	var err error
+	restored := false
+	if state.Members.IsNull() || state.Members.IsUnknown() {
+		// Just imported: the engine's record is all there is to read.
+		g, err = r.data.engine.GetGroup(ctx, state.ID.ValueString())
+		if errors.Is(err, engine.ErrNotFound) {
+			resp.Diagnostics.AddError("Unknown User Group",
+				fmt.Sprintf("The engine's database has no user group %q to import. A group is a set of people that the "+
+					"configuration defines, so there is nothing to import from Apple: declare it as a new vpp_user_group "+
+					"instead. Creating it sends nothing to Apple, and its members' existing VPP users and book licenses are "+
+					"recognised when its assignments are delivered, so no license is spent twice.", state.ID.ValueString()))
+			return
+		}
+	} else {
+		// The state is the group's truth and the engine's record a cache of it: a database that lacks
+		// the group (a new runner, a lost or restored database) or holds an older version gets the
+		// state's.
+		in, diags := groupInput(ctx, state)
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		g, restored, err = r.data.engine.RestoreGroup(ctx, state.ID.ValueString(), in)
+		if restored {
+			tflog.Info(ctx, "Rebuilt the engine's record of a user group from the state", map[string]any{"group_id": state.ID.ValueString()})
+		}
 	}
 	if err != nil {
 		engineError(&resp.Diagnostics, nil, "Unable to Read User Group", err)
@@ -245,7 +267,13 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 			return
 		}
 	}
-	resp.Diagnostics.Append(state.fromGroup(ctx, g, spelling, types.MapUnknown(types.StringType))...)
+	keep := types.MapUnknown(types.StringType)
+	if restored {
+		// The engine has not read the members' users from Apple yet: the invitations the state
+		// knows stand until it has.
+		keep = state.Invitations
+	}
+	resp.Diagnostics.Append(state.fromGroup(ctx, g, spelling, keep)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -281,6 +309,7 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 	}
 	plan.ID = state.ID
 	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
+	warnAdopted(&resp.Diagnostics, change.Adopted)
 	if change.LicensesKept > 0 {
 		resp.Diagnostics.AddAttributeWarning(path.Root("members"), "Book Licenses Stay With Removed Members",
 			fmt.Sprintf("%s with the members removed from user group %q: Apple does not allow reclaiming books.",

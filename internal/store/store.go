@@ -88,8 +88,11 @@ type Token struct {
 	// from. Both are read-only here: InsertToken and UpdateToken leave them alone.
 	DeliveriesGen      int64
 	DeliveriesRecorded int64
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Held means a Terraform resource is known to hold the token: its create completed, or a
+	// state naming it was read. A record not held is what an interrupted create left behind.
+	Held      bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Book is a purchased book (an Apple asset of productType Book) held by a token's location.
@@ -288,6 +291,9 @@ type Tx interface {
 	// ListTokenMembers lists the members of every group that has an assignment of the token,
 	// by group and email.
 	ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMember, error)
+	// ListMembersWithoutUser lists, sorted and once each, the members of the groups that have an
+	// assignment of the token for whom the token has no VPP user record.
+	ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error)
 
 	InsertAssignment(ctx context.Context, a Assignment) error
 	UpdateAssignment(ctx context.Context, a Assignment) error

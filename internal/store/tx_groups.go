@@ -138,7 +138,12 @@ func (t *tx) SetMembers(ctx context.Context, groupID string, emails []string) er
 }
 
 func (t *tx) ListMembers(ctx context.Context, groupID string) ([]string, error) {
-	rows, err := t.query(ctx, `SELECT email FROM group_members WHERE group_id = $1 ORDER BY `+t.ord("email"), groupID)
+	return t.listStrings(ctx, `SELECT email FROM group_members WHERE group_id = $1 ORDER BY `+t.ord("email"), groupID)
+}
+
+// listStrings runs a query of one text column and returns its values in order.
+func (t *tx) listStrings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +176,14 @@ func (t *tx) ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMembe
 		out = append(out, m)
 	}
 	return out, t.s.mapErr(rows.Err())
+}
+
+func (t *tx) ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error) {
+	return t.listStrings(ctx, `SELECT m.email FROM group_members m
+		WHERE m.group_id IN (SELECT group_id FROM assignments WHERE token_id = $1)
+		AND NOT EXISTS (SELECT 1 FROM vpp_users u WHERE u.token_id = $1 AND u.email = m.email)
+		GROUP BY m.email
+		ORDER BY `+t.ord("m.email"), tokenID)
 }
 
 // ---- assignments --------------------------------------------------------------------------

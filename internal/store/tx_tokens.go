@@ -10,7 +10,7 @@ import (
 const tokenCols = `id, COALESCE(location_uid, ''), display_name, apple_id, account_type, organization_name,
 	location_name, country_code, platform, website_url, expires_at, secret, secret_sealed, state,
 	state_detail, last_sync_at, last_sync_status, last_sync_error, users_version, assign_version,
-	assets_version, deliveries_gen, deliveries_recorded, created_at, updated_at`
+	assets_version, deliveries_gen, deliveries_recorded, held, created_at, updated_at`
 
 // sealSecret returns the stored form of a token's secret.
 func (t *tx) sealSecret(id, secret string) (string, bool, error) {
@@ -38,13 +38,13 @@ func (t *tx) InsertToken(ctx context.Context, tk Token) error {
 	_, err = t.exec(ctx, `INSERT INTO tokens (id, location_uid, display_name, apple_id, account_type,
 		organization_name, location_name, country_code, platform, website_url, expires_at, secret,
 		secret_sealed, state, state_detail, last_sync_at, last_sync_status, last_sync_error,
-		users_version, assign_version, assets_version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		users_version, assign_version, assets_version, held, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		tk.ID, nullIfEmpty(tk.LocationUID), tk.DisplayName, tk.AppleID, tk.AccountType,
 		tk.OrganizationName, tk.LocationName, tk.CountryCode, tk.Platform, tk.WebsiteURL,
 		ms(tk.ExpiresAt), secret, sealed, tk.State, tk.StateDetail, ms(tk.LastSyncAt),
 		tk.LastSyncStatus, tk.LastSyncError, tk.UsersVersion, tk.AssignVersion, tk.AssetsVersion,
-		ms(tk.CreatedAt), ms(tk.UpdatedAt))
+		tk.Held, ms(tk.CreatedAt), ms(tk.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: insert token %s: %w", tk.ID, err)
 	}
@@ -62,13 +62,13 @@ func (t *tx) UpdateToken(ctx context.Context, tk Token) error {
 		platform = $9, website_url = $10, expires_at = $11, secret = $12, secret_sealed = $13,
 		state = $14, state_detail = $15, last_sync_at = $16, last_sync_status = $17,
 		last_sync_error = $18, users_version = $19, assign_version = $20, assets_version = $21,
-		updated_at = $22
+		updated_at = $22, held = $23
 		WHERE id = $1`,
 		tk.ID, nullIfEmpty(tk.LocationUID), tk.DisplayName, tk.AppleID, tk.AccountType,
 		tk.OrganizationName, tk.LocationName, tk.CountryCode, tk.Platform, tk.WebsiteURL,
 		ms(tk.ExpiresAt), secret, sealed, tk.State, tk.StateDetail, ms(tk.LastSyncAt),
 		tk.LastSyncStatus, tk.LastSyncError, tk.UsersVersion, tk.AssignVersion, tk.AssetsVersion,
-		ms(tk.UpdatedAt))
+		ms(tk.UpdatedAt), tk.Held)
 	if err != nil {
 		return fmt.Errorf("store: update token %s: %w", tk.ID, err)
 	}
@@ -86,7 +86,7 @@ func (t *tx) scanToken(row scanner) (Token, error) {
 		&tk.OrganizationName, &tk.LocationName, &tk.CountryCode, &tk.Platform, &tk.WebsiteURL,
 		&expires, &secret, &sealed, &tk.State, &tk.StateDetail, &lastSync, &tk.LastSyncStatus,
 		&tk.LastSyncError, &tk.UsersVersion, &tk.AssignVersion, &tk.AssetsVersion, &tk.DeliveriesGen,
-		&tk.DeliveriesRecorded, &created, &updated); err != nil {
+		&tk.DeliveriesRecorded, &tk.Held, &created, &updated); err != nil {
 		return Token{}, err
 	}
 	tk.ExpiresAt, tk.LastSyncAt = fromMS(expires), fromMS(lastSync)
