@@ -522,5 +522,14 @@ func notes() []string {
 			"second after the answer to the one that many places before it: Apple's one-second window can never hold more, whatever " +
 			"the network's jitter, and the pace stays within a round trip of the limit. A second process working the same token " +
 			"cannot know what the first sent; it may meet a 429 in its first second, which the client retries.",
+		"**Reading Apple first.** The engine's database is a cache that may be behind Apple (another runner's, a restored backup), so " +
+			"a process's first delivery to a token reads what Apple holds before it sends anything: one page of the location's users " +
+			"(members who already have a user are adopted, not created again) and an incremental sync (assets page 0, users and " +
+			"assignments changed since the records). These 4 requests are part of scenarios 1 and 2's floor.",
+		"**Refresh of tokens.** Every refresh of a `vpp_token` asks Apple for its client config, so that another system's claim or a " +
+			"revoked or expired token shows in the next plan: a plan that refreshes N tokens costs 2N requests (N GET /client/config, " +
+			"and N GET /service/config, unauthenticated and not rate-limited, which each token's new client reads once), and a further " +
+			"refresh in the same process N. Counted exactly by TestRefreshToken_oneRequestPerToken in `make test` " +
+			"(`go test -run TestRefreshToken_oneRequestPerToken ./internal/engine`). Apple's rate limit is per token, so they do not queue behind each other.",
 	}
 }

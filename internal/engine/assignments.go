@@ -83,7 +83,7 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 	if err != nil {
 		return Assignment{}, err
 	}
-	if _, err := e.Forecast(ctx, in); err != nil {
+	if _, err := e.Forecast(ctx, in, nil); err != nil {
 		return Assignment{}, err
 	}
 	now := e.now()
@@ -184,7 +184,7 @@ func (e *Engine) UpdateAssignment(ctx context.Context, id string, in AssignmentI
 		return Assignment{}, err
 	}
 	// Refuse a shortage before anything is stored, so a refused change leaves no trace.
-	if _, err := e.Forecast(ctx, in); err != nil {
+	if _, err := e.Forecast(ctx, in, nil); err != nil {
 		return Assignment{}, err
 	}
 	var tokenID, adamID, pricing string
@@ -355,110 +355,4 @@ func assignmentView(a store.Assignment, ds []store.Delivery) Assignment {
 	}
 	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Email < out.Failures[j].Email })
 	return out
-}
-
-// Forecast is what an assignment needs now, computed from the engine's records without contacting
-// Apple (the provider calls it at plan time).
-type Forecast struct {
-	BookTitle string
-	// Needed counts members who should get a license now and have none.
-	Needed int
-	// Available is the book's available licenses at the last sync.
-	Available int
-	// Shortfall is Needed - Available when positive.
-	Shortfall int
-	// Deliverable counts licenses an apply would deliver now (capped by Available when
-	// oversubscription is allowed).
-	Deliverable int
-	// Refused counts needed members Apple refused for a lasting reason (an Apple Account that
-	// cannot be associated, say); they are not in Deliverable.
-	Refused int
-	// LicensesKept counts licenses that stay with members if the assignment is removed.
-	LicensesKept int
-}
-
-// Forecast computes what the assignment needs now. Without oversubscription a shortfall is a
-// *ShortageError naming the book, the group, the numbers and the fixes.
-func (e *Engine) Forecast(ctx context.Context, in AssignmentInput) (Forecast, error) {
-	tokenID, adamID, pricing, err := validateAssignment(in)
-	if err != nil {
-		return Forecast{}, err
-	}
-	var f Forecast
-	err = e.tx(ctx, func(tx store.Tx) error {
-		book, err := tx.GetBook(ctx, tokenID, adamID, pricing)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w: book %s is not among the books of token %s; check book_id against the vpp_books data source (a token's books appear after its first sync)",
-					ErrNotFound, in.BookID, tokenID)
-			}
-			return err
-		}
-		g, err := tx.GetGroup(ctx, in.GroupID)
-		if err != nil {
-			return notFound("group", in.GroupID, err)
-		}
-		members, err := tx.ListMembers(ctx, g.ID)
-		if err != nil {
-			return err
-		}
-		users, err := tx.ListVPPUsers(ctx, tokenID)
-		if err != nil {
-			return err
-		}
-		lic, err := tx.ListLicenses(ctx, tokenID)
-		if err != nil {
-			return err
-		}
-		// Members Apple refused for a reason that will not pass by itself are not proposed again
-		// at every plan; running out of licenses (9709) is retried once licenses are available.
-		refused := map[string]bool{}
-		if a, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, g.ID); err == nil {
-			ds, err := tx.ListDeliveries(ctx, a.ID)
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				if d.State == DeliveryFailed && d.ErrorNumber != 9709 {
-					refused[d.Email] = true
-				}
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		byEmail := make(map[string]store.VPPUser, len(users))
-		for _, u := range users {
-			byEmail[u.Email] = u
-		}
-		held := map[string]bool{}
-		for _, l := range lic {
-			if l.AdamID == adamID && l.PricingParam == pricing {
-				held[l.ClientUserID] = true
-			}
-		}
-		f.BookTitle, f.Available = book.Title, book.Available
-		for _, m := range members {
-			u, ok := byEmail[m]
-			if ok && held[u.ClientUserID] {
-				f.LicensesKept++
-				continue
-			}
-			if in.Intent == IntentRequired || g.Managed || (ok && u.Status == UserAssociated) {
-				f.Needed++
-				if refused[m] {
-					f.Refused++
-				}
-			}
-		}
-		f.Deliverable = f.Needed - f.Refused
-		if f.Needed > f.Available {
-			f.Shortfall = f.Needed - f.Available
-			f.Deliverable = min(f.Deliverable, f.Available)
-			if !in.AllowOversubscription {
-				return &ShortageError{BookID: in.BookID, BookTitle: book.Title, GroupID: g.ID, GroupName: g.Name, Needed: f.Needed, Available: f.Available}
-			}
-		}
-		return nil
-	})
-	return f, err
 }

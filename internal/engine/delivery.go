@@ -98,6 +98,9 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 		p = planDelivery(w)
 	}
 	current, err := e.associate(ctx, rec, c, w, p, pairFailures)
+	if err == nil {
+		err = p.shortageIn(sc) // other books went ahead; this one's members wait, and the apply says so
+	}
 	if !current {
 		w = nil // the records moved on from the work in memory: it is read again
 	}

@@ -330,7 +330,7 @@ func TestSync_booksUsersLicenses(t *testing.T) {
 		if st["GET /users"] != 1 || st["GET /assignments"] != 1 {
 			t.Errorf("incremental sync requests = %v, want one page each of users and assignments since the last versions", st)
 		}
-		if f, _ := e.eng.Forecast(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookA, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}); f.LicensesKept != 1 || f.Needed != 0 {
+		if f, _ := e.eng.Forecast(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookA, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}, nil); f.LicensesKept != 1 || f.Needed != 0 {
 			t.Errorf("forecast after sync = %+v, want the one license held", f)
 		}
 		if n := e.countOwnUsers(tok.ID); n != 1 {
@@ -395,7 +395,7 @@ func TestDelivery_requiredAndAvailable(t *testing.T) {
 			t.Fatal(err)
 		}
 		in := engine.AssignmentInput{BookID: av.BookID, GroupID: invited.ID, Intent: engine.IntentAvailable}
-		if f, err := e.eng.Forecast(ctx, in); err != nil || f.Deliverable != 1 {
+		if f, err := e.eng.Forecast(ctx, in, nil); err != nil || f.Deliverable != 1 {
 			t.Errorf("forecast after acceptance = %+v, %v; want 1 deliverable", f, err)
 		}
 		av, err = e.eng.UpdateAssignment(ctx, av.ID, in)
@@ -459,7 +459,7 @@ func TestDelivery_shortage(t *testing.T) {
 		// Licenses bought later: the next apply delivers the remainder.
 		_ = e.sim.Purchase(e.loc.UID, bookB, "STDQ", 1)
 		_, _ = e.eng.SyncToken(ctx, tok.ID, true)
-		if f, _ := e.eng.Forecast(ctx, in); f.Deliverable != 1 {
+		if f, _ := e.eng.Forecast(ctx, in, nil); f.Deliverable != 1 {
 			t.Errorf("forecast after purchase = %+v", f)
 		}
 		a, err = e.eng.UpdateAssignment(ctx, a.ID, in)
@@ -546,7 +546,7 @@ func TestDelivery_twoEnginesOnePostgres(t *testing.T) {
 	members := emails("p", 120)
 	g := e.group("Both", false, members...)
 	in := engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookC, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}
-	if _, err := e.eng.Forecast(ctx, in); err != nil {
+	if _, err := e.eng.Forecast(ctx, in, nil); err != nil {
 		t.Fatal(err)
 	}
 	other := e.open()
@@ -669,8 +669,9 @@ func TestToken_manyLocations(t *testing.T) {
 	}
 }
 
-// A book that runs short for a strict assignment waits for licenses; other books on the same token
-// are still delivered.
+// A book that runs short for a strict assignment waits for licenses, and the run that meets the
+// shortage says so (it never ends green with members silently left out); other books on the same
+// token are still delivered.
 func TestDelivery_shortBookDoesNotBlockOthers(t *testing.T) {
 	e := newEnv(t, store.SQLite, applesim.Options{})
 	ctx := context.Background()
@@ -681,8 +682,9 @@ func TestDelivery_shortBookDoesNotBlockOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A third member: book B (2 licenses) is now short for this strict assignment.
-	if _, _, err := e.eng.UpdateGroup(ctx, g.ID, engine.GroupInput{Name: "Two", Members: []string{"a@example.com", "b@example.com", "c@example.com"}}); err != nil {
-		t.Fatalf("growing the group: %v", err)
+	_, _, err := e.eng.UpdateGroup(ctx, g.ID, engine.GroupInput{Name: "Two", Members: []string{"a@example.com", "b@example.com", "c@example.com"}})
+	if want := `has 0 available licenses but group "Two" needs 1 now: 1 short`; !errors.Is(err, engine.ErrNotEnoughLicenses) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("growing the group past the licenses: %v, want a shortage containing %q", err, want)
 	}
 	other := e.group("Others", false, "x@example.com")
 	a, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookA, "STDQ"), GroupID: other.ID, Intent: engine.IntentRequired})

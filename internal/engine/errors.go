@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -121,21 +122,42 @@ func (e *TokenUnusableError) Is(target error) bool { return target == ErrTokenUn
 
 func (e *TokenUnusableError) Unwrap() error { return e.Cause }
 
-// ShortageError: an assignment needs more licenses than the book has available.
+// ShortageError: a book's assignments need more licenses now than the book has available.
 type ShortageError struct {
 	BookID    string
 	BookTitle string
+	// GroupID and GroupName are the first group in Demand.
 	GroupID   string
 	GroupName string
 	Needed    int
 	Available int
+	// Demand lists every group with members waiting for the book, by name.
+	Demand []GroupDemand
+}
+
+// GroupDemand is what one group needs of a book now.
+type GroupDemand struct {
+	GroupID               string
+	GroupName             string
+	Needed                int
+	AllowOversubscription bool
 }
 
 func (e *ShortageError) Error() string {
-	return fmt.Sprintf("book %q (%s) has %d available licenses but group %q needs %d now: %d short. "+
-		"Buy at least %d more licenses in Apple Business Manager or Apple School Manager and sync, or set "+
-		"allow_oversubscription = true to license members in email order until licenses run out",
-		e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, e.Needed-e.Available, e.Needed-e.Available)
+	short := e.Needed - e.Available
+	fixes := fmt.Sprintf("Buy at least %d more licenses in Apple Business Manager or Apple School Manager and sync, or set "+
+		"allow_oversubscription = true to license members in email order until licenses run out", short)
+	if len(e.Demand) <= 1 {
+		return fmt.Sprintf("book %q (%s) has %d available licenses but group %q needs %d now: %d short. %s",
+			e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, short, fixes)
+	}
+	parts := make([]string, len(e.Demand))
+	for i, d := range e.Demand {
+		parts[i] = fmt.Sprintf("group %q %d", d.GroupName, d.Needed)
+	}
+	return fmt.Sprintf("book %q (%s) has %d available licenses but its assignments need %d now (%s; a member of "+
+		"several groups counts once): %d short. %s on every assignment of the book, or assign it to fewer groups",
+		e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), short, fixes)
 }
 
 func (e *ShortageError) Is(target error) bool { return target == ErrNotEnoughLicenses }

@@ -179,6 +179,9 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		if err != nil {
 			return err
 		}
+		if err := invitedBeforeManaged(ctx, tx, g, in.Managed, members); err != nil {
+			return err
+		}
 		removed := difference(old, members)
 		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
 			return err
@@ -206,6 +209,74 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 	}
 	g, err := e.GetGroup(ctx, id)
 	return g, change, err
+}
+
+// CheckGroupChange refuses, before anything is stored or sent, a change of the group that the
+// engine cannot carry out (see invitedBeforeManaged). It reads only the engine's records.
+func (e *Engine) CheckGroupChange(ctx context.Context, id string, in GroupInput) error {
+	members, err := NormalizeMembers(in.Members)
+	if err != nil {
+		return err
+	}
+	return e.view(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound("group", id, err)
+		}
+		return invitedBeforeManaged(ctx, tx, g, in.Managed, members)
+	})
+}
+
+// invitedBeforeManaged refuses to switch a group to Managed Apple Accounts while members already
+// have VPP users created with an invitation at a location of the group's assignments: those users
+// would stay invited (Registered) and an available license would be spent on someone who cannot
+// associate through this group.
+func invitedBeforeManaged(ctx context.Context, tx store.Tx, g store.Group, managed bool, members []string) error {
+	if g.Managed || !managed {
+		return nil
+	}
+	assignments, err := tx.ListAssignmentsByGroup(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	isMember := make(map[string]bool, len(members))
+	for _, m := range members {
+		isMember[m] = true
+	}
+	var invited []string
+	seen := map[string]bool{}
+	for _, a := range assignments {
+		if seen[a.TokenID] {
+			continue
+		}
+		seen[a.TokenID] = true
+		users, err := tx.ListVPPUsers(ctx, a.TokenID)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if isMember[u.Email] && !u.Managed && u.Status != UserAssociated {
+				invited = append(invited, u.Email)
+			}
+		}
+	}
+	if len(invited) == 0 {
+		return nil
+	}
+	invited = dedupe(invited)
+	sort.Strings(invited)
+	return fmt.Errorf("%w: user group %q cannot switch to Managed Apple Accounts: %d of its members (%s) already have VPP users "+
+		"created with an invitation they have not accepted, and Apple keeps them invited, so licenses given through the "+
+		"group would wait for invitations that never come. Keep managed_apple_accounts = false for this group (members can "+
+		"still accept their invitations), or create a new group with managed_apple_accounts = true for the people who "+
+		"should use Managed Apple Accounts", ErrInvalidInput, g.Name, len(invited), strings.Join(firstN(invited, 3), ", "))
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(append([]string(nil), s[:n]...), "…")
 }
 
 // licensesHeldBy counts the book licenses, among the group's assignments, that the given members

@@ -176,6 +176,33 @@ type deliveryPlan struct {
 	short map[bookKey]*ShortageError
 }
 
+// dueNow is the one rule of who needs a book's license now: with intent required, every member;
+// with available, a member whose VPP user is associated (the invitation accepted), which a Managed
+// Apple Account is as soon as it is created. u is the member's user (the zero value when none).
+// Delivery plans with it; forecasts and delivery states follow that plan.
+func dueNow(intent string, groupManaged bool, u store.VPPUser) bool {
+	return intent == IntentRequired || groupManaged || u.Managed || u.Status == UserAssociated
+}
+
+// shortageIn returns the shortage of the scope's book, or of the first book short (nil scope).
+func (p *deliveryPlan) shortageIn(sc *scope) error {
+	if sc != nil {
+		if se := p.short[sc.book]; se != nil {
+			return se
+		}
+		return nil
+	}
+	keys := make([]bookKey, 0, len(p.short))
+	for bk := range p.short {
+		keys = append(keys, bk)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].adamID+"/"+keys[i].pricing < keys[j].adamID+"/"+keys[j].pricing })
+	return p.short[keys[0]]
+}
+
 // confirmed reports whether Apple has the user (a create was seen to succeed).
 func confirmed(u store.VPPUser) bool {
 	return u.Status == UserRegistered || u.Status == UserAssociated
@@ -211,8 +238,7 @@ func planDelivery(w *work) *deliveryPlan {
 				newUsers[m] = nu
 				u = nu
 			}
-			// Managed Apple Accounts are associated as soon as they are created.
-			if a.Intent == IntentAvailable && !g.Managed && !u.Managed && u.Status != UserAssociated {
+			if !dueNow(a.Intent, g.Managed, u) {
 				continue
 			}
 			p.want[a.ID][m] = true
@@ -250,10 +276,8 @@ func planDelivery(w *work) *deliveryPlan {
 		sort.Strings(emails)
 		available := max(w.books[bk].Available, 0)
 		if len(emails) > available {
-			if a, ok := strict[bk]; ok {
-				g := w.groups[a.GroupID]
-				p.short[bk] = &ShortageError{BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), BookTitle: w.books[bk].Title,
-					GroupID: g.ID, GroupName: g.Name, Needed: len(emails), Available: available}
+			if _, ok := strict[bk]; ok {
+				p.short[bk] = shortageOf(w, p, bk, len(emails), available)
 				continue
 			}
 			p.cut[bk] = map[string]bool{}

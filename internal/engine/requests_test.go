@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -90,5 +91,43 @@ func TestDelivery_confirmsInBulk(t *testing.T) {
 	grp, err := e.eng.GetGroup(ctx, g.ID)
 	if err != nil || len(grp.Invitations) != 250 {
 		t.Errorf("invitations: %d, %v; want one per member", len(grp.Invitations), err)
+	}
+}
+
+// A refresh of a token that synced recently asks Apple one question: its client config (another
+// system's claim, or a token Apple refuses, shows at once). Refreshing N tokens from a new process
+// (a plan) costs 2N requests: N GET /client/config, and the unauthenticated GET /service/config
+// that each token's new client reads once for Apple's limits (cached for five minutes).
+func TestRefreshToken_oneRequestPerToken(t *testing.T) {
+	e := newEnv(t, store.SQLite, applesim.Options{})
+	ctx := context.Background()
+	ids := []string{e.addToken().ID}
+	for i := range 4 {
+		loc, file := e.newLocation(fmt.Sprintf("Branch %d", i), applesim.AccountBusiness)
+		tok, err := e.eng.AddToken(ctx, engine.TokenInput{Contents: file, AccountType: engine.AccountBusiness})
+		if err != nil || tok.LocationID != loc.UID {
+			t.Fatalf("token %d: %+v, %v", i, tok, err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	_ = e.eng.Close()
+	e.eng = e.open() // a new process: nothing cached
+	e.sim.ResetStats()
+	for _, id := range ids {
+		if _, err := e.eng.RefreshToken(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := e.sim.Stats()
+	if st.TotalRequests != 2*len(ids) || st.Requests["GET /client/config"] != len(ids) || st.Requests["GET /service/config"] != len(ids) {
+		t.Errorf("refreshing %d tokens: %v, want one GET /client/config and one GET /service/config each", len(ids), st.Requests)
+	}
+	// In the same process, the next refresh costs the client config alone.
+	e.sim.ResetStats()
+	if _, err := e.eng.RefreshToken(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.sim.Stats(); st.TotalRequests != 1 || st.Requests["GET /client/config"] != 1 {
+		t.Errorf("a second refresh: %v, want one GET /client/config", st.Requests)
 	}
 }

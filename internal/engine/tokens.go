@@ -7,18 +7,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
 
 // Token states, as SPEC §4.2 names them.
 const (
-	StateValid             = "valid"
-	StateExpired           = "expired"
-	StateInvalid           = "invalid"
-	StateRevoked           = "revoked"
-	StateExternalMDM       = "assigned_to_external_mdm"
-	StateDuplicateLocation = "duplicate_location"
+	StateValid       = "valid"
+	StateExpired     = "expired"
+	StateInvalid     = "invalid"
+	StateRevoked     = "revoked"
+	StateExternalMDM = "assigned_to_external_mdm"
 )
 
 // Sync statuses.
@@ -539,10 +540,61 @@ func (e *Engine) RefreshToken(ctx context.Context, id string) (Token, error) {
 	if err := e.hold(ctx, id); err != nil {
 		return Token{}, err
 	}
-	if err := e.syncIfStale(ctx, id); err != nil && errors.Is(err, ErrNotFound) {
+	t, err := e.GetToken(ctx, id)
+	if err != nil {
+		return Token{}, err
+	}
+	if e.stale(t) {
+		err = e.syncIfStale(ctx, id)
+	} else {
+		err = e.checkLocation(ctx, id)
+	}
+	if err != nil && errors.Is(err, ErrNotFound) {
 		return Token{}, err
 	}
 	return e.GetToken(ctx, id)
+}
+
+// checkLocation asks Apple for the location's client config (one request) and records what it
+// says of the token: another system's claim, or a token Apple no longer accepts (expired, revoked,
+// invalid), shows in the token's state at once rather than at the next sync; a token found valid
+// again is valid. A failure to reach Apple changes nothing.
+func (e *Engine) checkLocation(ctx context.Context, id string) error {
+	rec, err := e.tokenRecord(ctx, id)
+	if err != nil {
+		return err
+	}
+	c, err := e.client(rec)
+	if err != nil {
+		return err
+	}
+	cc, foreign, err := e.readClientConfig(ctx, c, id)
+	state, detail := StateValid, ""
+	var unusable *TokenUnusableError
+	switch {
+	case errors.As(err, &unusable):
+		state, detail = unusable.State, unusable.Error()
+	case err != nil:
+		// Apple could not be asked: the state stands until it can (the last sync's verdict holds).
+		tflog.Debug(ctx, "Could not check the token's location at Apple", map[string]any{"token_id": id, "error": err.Error()})
+		return nil //nolint:nilerr // a refresh goes on with the recorded state
+	case foreign != nil:
+		state, detail = StateExternalMDM, (&ExternalMDMError{LocationName: rec.LocationName, MDMName: foreign.Name, MDMID: foreign.ID}).Error()
+	}
+	if state == rec.State && detail == rec.StateDetail && (cc == nil || cc.TokenExpiration == nil || cc.TokenExpiration.Equal(rec.ExpiresAt)) {
+		return nil
+	}
+	return e.tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetToken(ctx, id)
+		if err != nil {
+			return notFound("token", id, err)
+		}
+		cur.State, cur.StateDetail, cur.UpdatedAt = state, detail, e.now()
+		if cc != nil && cc.TokenExpiration != nil {
+			cur.ExpiresAt = *cc.TokenExpiration
+		}
+		return tx.UpdateToken(ctx, cur)
+	})
 }
 
 // SyncToken syncs now ("Sync now"): full when full is true, otherwise incremental where Apple

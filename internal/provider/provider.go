@@ -57,6 +57,9 @@ type providerData struct {
 	// locations holds the location of each vpp_token this provider instance planned, so that two
 	// resources of one configuration that use token files of the same location are refused.
 	locations locationPlans
+	// planned collects the assignments and group members this plan changes, so that license
+	// demand is forecast for the whole plan (one plan is served by one provider instance).
+	planned *engine.PlannedChanges
 }
 
 // locationPlans maps a location's uId to the vpp_token planned for it: the id of an existing one
@@ -240,7 +243,7 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 			fmt.Sprintf("The engine's database could not be opened: %v", err))
 		return
 	}
-	data := &providerData{engine: eng, now: time.Now}
+	data := &providerData{engine: eng, now: time.Now, planned: engine.NewPlannedChanges()}
 	if cfg.Now != nil {
 		data.now = cfg.Now
 	}

@@ -183,7 +183,7 @@ func (r *ebookAssignmentResource) ModifyPlan(ctx context.Context, req resource.M
 	unchanged := state != nil && !replacing && plan.Intent.Equal(state.Intent) &&
 		plan.AllowOversubscription.Equal(state.AllowOversubscription)
 
-	f, err := r.data.engine.Forecast(ctx, plan.input())
+	f, err := r.data.engine.Forecast(ctx, plan.input(), r.data.planned)
 	if err != nil {
 		var shortage *engine.ShortageError
 		if errors.As(err, &shortage) && unchanged {
@@ -221,7 +221,7 @@ func (r *ebookAssignmentResource) ModifyPlan(ctx context.Context, req resource.M
 // warnKept warns, in a plan that removes the assignment, how many licenses stay with their users.
 func (r *ebookAssignmentResource) warnKept(ctx context.Context, diags *diag.Diagnostics, state ebookAssignmentResourceModel, doing string) {
 	kept := int(state.LicensedCount.ValueInt64())
-	if f, err := r.data.engine.Forecast(ctx, state.input()); err == nil {
+	if f, err := r.data.engine.Forecast(ctx, state.input(), nil); err == nil {
 		kept = f.LicensesKept
 	}
 	if kept == 0 {

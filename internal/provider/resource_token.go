@@ -213,9 +213,12 @@ func tokenSchema(ctx context.Context) schema.Schema {
 			},
 			"state": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "The token's state after the last sync: `valid`, `expired`, `invalid` (Apple no " +
-					"longer accepts it, e.g. after a password change), `revoked`, `assigned_to_external_mdm` (another " +
-					"system claimed the location) or `duplicate_location`.",
+				MarkdownDescription: "The token's state as Apple last reported it: `valid`, `expired`, `invalid` (Apple no " +
+					"longer accepts it, e.g. after a password change), `revoked`, or `assigned_to_external_mdm` (another " +
+					"system claimed the location). Every refresh asks Apple (one request per token), so a change shows in " +
+					"the next plan, with a warning that says what to do; an apply that would send anything through a token " +
+					"that is not `valid` refuses. (A second token for a location already held is refused outright, so " +
+					"`duplicate_location` never occurs.)",
 				PlanModifiers: stable,
 			},
 			"last_sync_at": schema.StringAttribute{

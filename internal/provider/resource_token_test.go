@@ -634,7 +634,7 @@ func TestAccToken_revokedAtApple(t *testing.T) {
 				Config:            testAccTokenConfig(t, db, loc.Token, "business", ""),
 				ConfigStateChecks: tokenChecks(t, loc, loc.Token, 299, 3),
 			},
-			{ // revoked, but the last sync is recent: the engine does not ask Apple yet
+			{ // revoked: the last sync is recent, but every refresh asks Apple for the client config
 				PreConfig: func() {
 					if err := sim.RevokeToken(loc.Token); err != nil {
 						t.Fatal(err)
@@ -642,7 +642,8 @@ func TestAccToken_revokedAtApple(t *testing.T) {
 				},
 				Config: testAccTokenConfig(t, db, loc.Token, "business", ""),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(testTokenAddr, tfjsonpath.New("state"), knownvalue.StringExact(engine.StateValid)),
+					statecheck.ExpectKnownValue(testTokenAddr, tfjsonpath.New("state"), knownvalue.StringExact(engine.StateRevoked)),
+					statecheck.ExpectKnownValue(testTokenAddr, tfjsonpath.New("last_sync_status"), knownvalue.StringExact(engine.SyncCompleted)),
 				},
 			},
 			{ // 13 hours later the refresh syncs (sync_interval 12h) and Apple's verdict shows

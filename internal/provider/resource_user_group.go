@@ -150,6 +150,12 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if in, diags := groupInput(ctx, plan); !diags.HasError() && r.data != nil {
+		if err := r.data.engine.CheckGroupChange(ctx, state.ID.ValueString(), in); errors.Is(err, engine.ErrInvalidInput) {
+			engineError(&resp.Diagnostics, attrPath("managed_apple_accounts"), "Cannot Switch to Managed Apple Accounts", err)
+			return
+		}
+	}
 	membersChanged := !sameEmails(prior, planned)
 	if !membersChanged && plan.ManagedAppleAccounts.Equal(state.ManagedAppleAccounts) {
 		// The same people: their invitations do not change (a new spelling re-keys them).
@@ -157,6 +163,14 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	if !membersChanged || r.data == nil {
 		return
+	}
+	// New members need the group's books: forecast them with the rest of the plan.
+	if err := r.data.engine.ForecastGroup(ctx, state.ID.ValueString(), planned, r.data.planned); errors.Is(err, engine.ErrNotEnoughLicenses) {
+		resp.Diagnostics.AddAttributeError(path.Root("members"), "Not Enough Licenses",
+			fmt.Sprintf("The members planned for user group %q need more licenses than there are: %s.", state.Name.ValueString(), err))
+		return
+	} else if err != nil {
+		tflog.Debug(ctx, "Could not forecast the group's books", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
 	}
 	kept, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), planned)
 	if err != nil {

@@ -1,0 +1,336 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// PlannedChanges is what a plan is about to change, laid over the engine's records by every
+// forecast of that plan, so that license demand is counted for the whole plan rather than one
+// resource at a time: the assignments it creates or changes, and the groups whose members it
+// changes. One plan is served by one provider process; it keeps one PlannedChanges. It is safe for
+// concurrent use. A nil *PlannedChanges lays nothing over the records.
+type PlannedChanges struct {
+	mu          sync.Mutex
+	assignments map[string]AssignmentInput // by "<book_id>/<group_id>"
+	members     map[string][]string        // group id -> normalised members
+	recounted   map[string]*sync.Once      // books whose counts the plan reads again from Apple
+}
+
+// NewPlannedChanges returns an empty set of planned changes.
+func NewPlannedChanges() *PlannedChanges {
+	return &PlannedChanges{assignments: map[string]AssignmentInput{}, members: map[string][]string{}, recounted: map[string]*sync.Once{}}
+}
+
+// recountOnce runs recount for the book once per plan; a forecast that meets the same shortage
+// meanwhile waits for it, then computes again from the counts it recorded. Without a plan (an
+// apply), every shortage recounts.
+func (p *PlannedChanges) recountOnce(bookID string, recount func()) {
+	if p == nil {
+		recount()
+		return
+	}
+	p.mu.Lock()
+	once := p.recounted[bookID]
+	if once == nil {
+		once = &sync.Once{}
+		p.recounted[bookID] = once
+	}
+	p.mu.Unlock()
+	once.Do(recount)
+}
+
+func (p *PlannedChanges) addAssignment(in AssignmentInput) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.assignments[in.BookID+"/"+in.GroupID] = in
+}
+
+func (p *PlannedChanges) setMembers(groupID string, members []string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.members[groupID] = members
+}
+
+// snapshot returns the planned assignments of a book and the planned members of every group.
+func (p *PlannedChanges) snapshot(bookID string) ([]AssignmentInput, map[string][]string) {
+	if p == nil {
+		return nil, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var as []AssignmentInput
+	for _, a := range p.assignments {
+		if a.BookID == bookID {
+			as = append(as, a)
+		}
+	}
+	sort.Slice(as, func(i, j int) bool { return as[i].GroupID < as[j].GroupID })
+	members := make(map[string][]string, len(p.members))
+	for g, m := range p.members {
+		members[g] = m
+	}
+	return as, members
+}
+
+// Forecast is what an assignment needs now, computed from the engine's records (and, for a
+// shortage, the book's counts read again from Apple) with the plan's other changes laid over them.
+type Forecast struct {
+	BookTitle string
+	// Needed counts the group's members who should get a license now and have none.
+	Needed int
+	// Available is the book's available licenses.
+	Available int
+	// Shortfall is how many licenses the book lacks for everything its assignments need now
+	// (this plan included), when positive.
+	Shortfall int
+	// Deliverable counts licenses an apply would deliver to this group now (none while the book is
+	// short for an assignment that forbids oversubscription; capped by Available when it is allowed).
+	Deliverable int
+	// Refused counts needed members Apple refused for a lasting reason (an Apple Account that
+	// cannot be associated, say); they are not in Deliverable.
+	Refused int
+	// LicensesKept counts licenses that stay with members if the assignment is removed.
+	LicensesKept int
+}
+
+// Forecast computes what the assignment needs now, counting every assignment of its book: those in
+// the engine's records and those plan creates or changes, with the members plan gives their
+// groups (plan may be nil). It records in into plan. When the book lacks licenses for an assignment
+// that forbids oversubscription, it reads the book's counts from Apple once (licenses bought since
+// the last sync count) and, if still short, returns a *ShortageError naming the book, each group
+// that needs it, the shortfall and the fixes. It writes nothing to Apple.
+func (e *Engine) Forecast(ctx context.Context, in AssignmentInput, plan *PlannedChanges) (Forecast, error) {
+	tokenID, adamID, pricing, err := validateAssignment(in)
+	if err != nil {
+		return Forecast{}, err
+	}
+	plan.addAssignment(in)
+	bk := bookKey{adamID, pricing}
+	f, err := e.forecast(ctx, tokenID, bk, in, plan)
+	var short *ShortageError
+	if errors.As(err, &short) {
+		plan.recountOnce(in.BookID, func() { e.recount(ctx, tokenID, bk) })
+		f, err = e.forecast(ctx, tokenID, bk, in, plan)
+	}
+	return f, err
+}
+
+// ForecastGroup forecasts, with members as the group's planned members (recorded in plan), every
+// assignment of the group in the engine's records, and returns the first shortage.
+func (e *Engine) ForecastGroup(ctx context.Context, groupID string, members []string, plan *PlannedChanges) error {
+	normalized, err := NormalizeMembers(members)
+	if err != nil {
+		return err
+	}
+	if plan == nil {
+		plan = NewPlannedChanges()
+	}
+	plan.setMembers(groupID, normalized)
+	var assignments []store.Assignment
+	if err := e.view(ctx, func(tx store.Tx) error {
+		var err error
+		assignments, err = tx.ListAssignmentsByGroup(ctx, groupID)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, a := range assignments {
+		in := AssignmentInput{BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), GroupID: groupID, Intent: a.Intent, AllowOversubscription: a.AllowOversubscription}
+		if planned, _ := plan.snapshot(in.BookID); len(planned) > 0 {
+			for _, p := range planned {
+				if p.GroupID == groupID {
+					in = p
+				}
+			}
+		}
+		if _, err := e.Forecast(ctx, in, plan); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// forecast is one computation of Forecast from the records.
+func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in AssignmentInput, plan *PlannedChanges) (Forecast, error) {
+	w, err := e.loadWork(ctx, tokenID, &scope{book: bk})
+	var missing *NotFoundError
+	if errors.As(err, &missing) && missing.Kind == "token" {
+		w, err = &work{}, nil // no such token: no such book either
+	}
+	if err != nil {
+		return Forecast{}, err
+	}
+	book, ok := w.books[bk]
+	if !ok {
+		return Forecast{}, fmt.Errorf("%w: book %s is not among the books of token %s; check book_id against the vpp_books data source (a token's books appear after its first sync)",
+			ErrNotFound, in.BookID, tokenID)
+	}
+	planned, members := plan.snapshot(in.BookID)
+	planned = append(planned, in) // in wins over an earlier record of the same book and group
+	aID := ""
+	for _, p := range planned {
+		id, err := e.overlayAssignment(ctx, w, tokenID, bk, p)
+		if err != nil {
+			return Forecast{}, err
+		}
+		if p.GroupID == in.GroupID {
+			aID = id
+		}
+	}
+	// The group's update delivers to the members the plan adds: they are not this assignment's
+	// deliverables, though they count in the book's demand.
+	recorded := make(map[string]bool, len(w.members[in.GroupID]))
+	for _, m := range w.members[in.GroupID] {
+		recorded[m] = true
+	}
+	for g, m := range members {
+		if _, ok := w.groups[g]; ok {
+			w.members[g] = m
+		}
+	}
+
+	p := planDelivery(w)
+	f := Forecast{BookTitle: book.Title, Available: max(book.Available, 0)}
+	refused := map[string]bool{}
+	for m, d := range w.previous[aID] {
+		if d.State == DeliveryFailed && d.ErrorNumber != 9709 {
+			refused[m] = true // a lasting refusal is not proposed again at every plan
+		}
+	}
+	granted := make(map[string]bool, len(p.grant[bk]))
+	for _, m := range p.grant[bk] {
+		granted[m] = true
+	}
+	for _, m := range w.members[in.GroupID] {
+		if u, known := w.users[m]; known && w.licensed[pairKey{bk, u.ClientUserID}] {
+			f.LicensesKept++
+			continue
+		}
+		if !p.want[aID][m] {
+			continue
+		}
+		f.Needed++
+		switch {
+		case refused[m]:
+			f.Refused++
+		case granted[m] && recorded[m]:
+			f.Deliverable++
+		}
+	}
+	if short := p.short[bk]; short != nil {
+		f.Shortfall = short.Needed - short.Available
+		return f, short
+	}
+	if cut := len(p.cut[bk]); cut > 0 {
+		f.Shortfall = cut
+	}
+	return f, nil
+}
+
+// overlayAssignment lays a planned assignment over the work: it changes the record of the same
+// book and group, or adds one (with its group, which must exist), and returns its id.
+func (e *Engine) overlayAssignment(ctx context.Context, w *work, tokenID string, bk bookKey, in AssignmentInput) (string, error) {
+	for i, a := range w.assignments {
+		if a.GroupID == in.GroupID {
+			w.assignments[i].Intent, w.assignments[i].AllowOversubscription = in.Intent, in.AllowOversubscription
+			return a.ID, nil
+		}
+	}
+	if _, ok := w.groups[in.GroupID]; !ok {
+		err := e.view(ctx, func(tx store.Tx) error {
+			g, err := tx.GetGroup(ctx, in.GroupID)
+			if err != nil {
+				return notFound("group", in.GroupID, err)
+			}
+			w.groups[g.ID] = g
+			w.members[g.ID], err = tx.ListMembers(ctx, g.ID)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	id := "planned/" + in.GroupID
+	w.assignments = append(w.assignments, store.Assignment{ID: id, TokenID: tokenID, AdamID: bk.adamID, PricingParam: bk.pricing,
+		GroupID: in.GroupID, Intent: in.Intent, AllowOversubscription: in.AllowOversubscription})
+	w.previous[id] = map[string]store.Delivery{}
+	return id, nil
+}
+
+// recount reads the book's counts from Apple (one request) and records them. The counts that decide a shortage may be as old as the last sync: licenses bought
+// since then count before a plan or an apply refuses. A plan reads each book at most once.
+func (e *Engine) recount(ctx context.Context, tokenID string, bk bookKey) {
+	rec, err := e.tokenRecord(ctx, tokenID)
+	if err != nil {
+		return
+	}
+	c, err := e.client(rec)
+	if err != nil {
+		return
+	}
+	list, err := c.GetAssets(ctx, apple.AssetQuery{AdamID: bk.adamID, PricingParam: bk.pricing})
+	if err != nil || len(list.Assets) == 0 {
+		return // the shortage stands on the last sync's counts
+	}
+	a := list.Assets[0]
+	_ = e.tx(ctx, func(tx store.Tx) error {
+		b, err := tx.GetBook(ctx, tokenID, bk.adamID, bk.pricing)
+		if err != nil {
+			return err
+		}
+		if b.Total == a.TotalCount && b.Assigned == a.AssignedCount && b.Available == a.AvailableCount && b.Retired == a.RetiredCount {
+			return nil
+		}
+		b.Total, b.Assigned, b.Available, b.Retired, b.SyncedAt = a.TotalCount, a.AssignedCount, a.AvailableCount, a.RetiredCount, e.now()
+		if err := tx.UpsertBooks(ctx, []store.Book{b}); err != nil {
+			return err
+		}
+		return tx.TouchDeliveries(ctx, tokenID)
+	})
+}
+
+// shortageOf describes a book short of licenses for what its assignments need now: every group
+// with members waiting, and how many.
+func shortageOf(w *work, p *deliveryPlan, bk bookKey, needed, available int) *ShortageError {
+	se := &ShortageError{BookTitle: w.books[bk].Title, Needed: needed, Available: available}
+	for _, a := range w.assignments {
+		if a.AdamID != bk.adamID || a.PricingParam != bk.pricing {
+			continue
+		}
+		n := 0
+		for _, m := range w.members[a.GroupID] {
+			if u, known := w.users[m]; p.want[a.ID][m] && (!known || !w.licensed[pairKey{bk, u.ClientUserID}]) {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		g := w.groups[a.GroupID]
+		se.BookID = BookID(a.TokenID, a.AdamID, a.PricingParam)
+		se.Demand = append(se.Demand, GroupDemand{GroupID: g.ID, GroupName: g.Name, Needed: n, AllowOversubscription: a.AllowOversubscription})
+	}
+	sort.Slice(se.Demand, func(i, j int) bool {
+		if se.Demand[i].GroupName != se.Demand[j].GroupName {
+			return se.Demand[i].GroupName < se.Demand[j].GroupName
+		}
+		return se.Demand[i].GroupID < se.Demand[j].GroupID
+	})
+	if len(se.Demand) > 0 {
+		se.GroupID, se.GroupName = se.Demand[0].GroupID, se.Demand[0].GroupName
+	}
+	return se
+}
