@@ -68,14 +68,24 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 	if err := e.settle(ctx, rec, c); err != nil {
 		return err
 	}
-	if err := e.readAppleFirst(ctx, rec, c, rep); err != nil {
-		return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
-	}
 	w, err := e.loadWork(ctx, tokenID, sc)
 	if err != nil {
 		return err
 	}
 	p := planDelivery(w)
+	if len(p.newUsers) > 0 || len(p.grant) > 0 {
+		// Something is to be sent: the records must first hold what Apple holds.
+		read, err := e.readAppleFirst(ctx, rec, c, rep)
+		if err != nil {
+			return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
+		}
+		if read {
+			if w, err = e.loadWork(ctx, tokenID, sc); err != nil {
+				return err
+			}
+			p = planDelivery(w)
+		}
+	}
 	userFailures := map[string]failure{}
 	pairFailures := map[pairKey]failure{}
 
@@ -107,28 +117,29 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 	return e.finish(ctx, tokenID, sc, w, userFailures, pairFailures, err)
 }
 
-// readAppleFirst brings the records up to Apple's before a delivery plans from them, so that
+// readAppleFirst brings the records up to Apple's before a delivery sends anything, so that
 // nothing is created or licensed twice: it looks up at Apple every member without a user record
 // (their users may exist: adopted), then syncs at this process's first delivery to the token (the
 // database may be another runner's, a restored backup, or one a second configuration shares) or
-// when it adopted someone (their licenses are read in full).
-func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption) error {
+// when it adopted someone (their licenses are read in full). It reports whether the records
+// changed, so that the delivery plans again.
+func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption) (bool, error) {
 	adopted, err := e.adoptUsers(ctx, c, rec, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(adopted) == 0 && e.syncedHere(rec.ID) {
-		return nil
+		return false, nil
 	}
 	if err := e.sync(ctx, rec.ID, len(adopted) > 0); err != nil {
-		return err
+		return false, err
 	}
 	if len(adopted) == 0 {
-		return nil
+		return true, nil
 	}
 	held, err := e.adoptedLicenses(ctx, rec.ID, adopted)
 	rep.Users, rep.Licenses = rep.Users+len(adopted), rep.Licenses+held
-	return err
+	return true, err
 }
 
 // finish records deliveries whatever happened, and returns cause. w, when not nil, is the work as

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
@@ -165,7 +166,7 @@ func (e *Engine) ForecastGroup(ctx context.Context, groupID string, members []st
 
 // forecast is one computation of Forecast from the records.
 func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in AssignmentInput, plan *PlannedChanges) (Forecast, error) {
-	w, err := e.loadWork(ctx, tokenID, &scope{book: bk})
+	w, err := e.loadWork(ctx, tokenID, &scope{book: bk, noStates: true})
 	var missing *NotFoundError
 	if errors.As(err, &missing) && missing.Kind == "token" {
 		w, err = &work{}, nil // no such token: no such book either
@@ -205,7 +206,18 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	p := planDelivery(w)
 	f := Forecast{BookTitle: book.Title, Available: max(book.Available, 0)}
 	refused := map[string]bool{}
-	for m, d := range w.previous[aID] {
+	var states []store.Delivery
+	if !strings.HasPrefix(aID, plannedID) {
+		if err := e.view(ctx, func(tx store.Tx) error {
+			var err error
+			states, err = tx.ListDeliveries(ctx, aID)
+			return err
+		}); err != nil {
+			return Forecast{}, err
+		}
+	}
+	for _, d := range states {
+		m := d.Email
 		if d.State == DeliveryFailed && d.ErrorNumber != 9709 {
 			refused[m] = true // a lasting refusal is not proposed again at every plan
 		}
@@ -240,6 +252,9 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	return f, nil
 }
 
+// plannedID prefixes the id of an assignment a plan creates, laid over the records.
+const plannedID = "planned/"
+
 // overlayAssignment lays a planned assignment over the work: it changes the record of the same
 // book and group, or adds one (with its group, which must exist), and returns its id.
 func (e *Engine) overlayAssignment(ctx context.Context, w *work, tokenID string, bk bookKey, in AssignmentInput) (string, error) {
@@ -263,7 +278,7 @@ func (e *Engine) overlayAssignment(ctx context.Context, w *work, tokenID string,
 			return "", err
 		}
 	}
-	id := "planned/" + in.GroupID
+	id := plannedID + in.GroupID
 	w.assignments = append(w.assignments, store.Assignment{ID: id, TokenID: tokenID, AdamID: bk.adamID, PricingParam: bk.pricing,
 		GroupID: in.GroupID, Intent: in.Intent, AllowOversubscription: in.AllowOversubscription})
 	w.previous[id] = map[string]store.Delivery{}

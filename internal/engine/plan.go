@@ -36,7 +36,11 @@ type work struct {
 
 // scope narrows delivery to the assignments of one book: they compete for its licenses with each
 // other only. A nil scope is the whole token.
-type scope struct{ book bookKey }
+type scope struct {
+	book bookKey
+	// noStates leaves the recorded delivery states out (a forecast reads only its own assignment's).
+	noStates bool
+}
 
 // loadWork reads the token's work: for the whole token with a fixed number of queries, whatever
 // the number of assignments and groups; for a scope, only the book's assignments with their
@@ -114,30 +118,47 @@ func (e *Engine) loadWork(ctx context.Context, tokenID string, sc *scope) (*work
 	return w, err
 }
 
-// loadScope reads the scope's assignments, with their groups, members and deliveries.
+// loadScope reads the scope's assignments, with their groups, members and deliveries, in a fixed
+// number of queries whatever the number of assignments (a forecast runs it for every assignment
+// of a plan).
 func (e *Engine) loadScope(ctx context.Context, tx store.Tx, w *work, sc *scope) error {
 	var err error
-	if w.assignments, err = tx.ListBookAssignments(ctx, w.token.ID, sc.book.adamID, sc.book.pricing); err != nil {
+	t, a, p := w.token.ID, sc.book.adamID, sc.book.pricing
+	if w.assignments, err = tx.ListBookAssignments(ctx, t, a, p); err != nil {
 		return err
 	}
-	for _, a := range w.assignments {
-		if _, ok := w.groups[a.GroupID]; !ok {
-			g, err := tx.GetGroup(ctx, a.GroupID)
-			if err != nil {
-				return notFound("group", a.GroupID, err)
-			}
-			w.groups[g.ID] = g
-			if w.members[g.ID], err = tx.ListMembers(ctx, g.ID); err != nil {
-				return err
-			}
-		}
-		ds, err := tx.ListDeliveries(ctx, a.ID)
+	if len(w.assignments) > 0 {
+		groups, err := tx.ListBookGroups(ctx, t, a, p)
 		if err != nil {
 			return err
 		}
-		w.previous[a.ID] = make(map[string]store.Delivery, len(ds))
+		for _, g := range groups {
+			w.groups[g.ID] = g
+		}
+		members, err := tx.ListBookMembers(ctx, t, a, p)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			w.members[m.GroupID] = append(w.members[m.GroupID], m.Email)
+		}
+		for _, as := range w.assignments {
+			if _, ok := w.groups[as.GroupID]; !ok {
+				return notFound("group", as.GroupID, store.ErrNotFound)
+			}
+			w.previous[as.ID] = map[string]store.Delivery{}
+		}
+		if sc.noStates {
+			return loadUsersAndLicenses(ctx, tx, w)
+		}
+		ds, err := tx.ListBookDeliveries(ctx, t, a, p)
+		if err != nil {
+			return err
+		}
 		for _, d := range ds {
-			w.previous[a.ID][d.Email] = d
+			if prev := w.previous[d.AssignmentID]; prev != nil {
+				prev[d.Email] = d
+			}
 		}
 	}
 	return loadUsersAndLicenses(ctx, tx, w)

@@ -291,6 +291,11 @@ type Tx interface {
 	// ListTokenMembers lists the members of every group that has an assignment of the token,
 	// by group and email.
 	ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMember, error)
+	// ListBookGroups, ListBookMembers and ListBookDeliveries read the groups, members (by group
+	// and email) and deliveries (by assignment and email) of the assignments of one book of a token.
+	ListBookGroups(ctx context.Context, tokenID, adamID, pricingParam string) ([]Group, error)
+	ListBookMembers(ctx context.Context, tokenID, adamID, pricingParam string) ([]GroupMember, error)
+	ListBookDeliveries(ctx context.Context, tokenID, adamID, pricingParam string) ([]Delivery, error)
 	// ListMembersWithoutUser lists, sorted and once each, the members of the groups that have an
 	// assignment of the token for whom the token has no VPP user record.
 	ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error)

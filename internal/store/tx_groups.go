@@ -54,7 +54,19 @@ func (t *tx) GetGroup(ctx context.Context, id string) (Group, error) {
 }
 
 func (t *tx) ListGroups(ctx context.Context) ([]Group, error) {
-	rows, err := t.query(ctx, `SELECT `+groupCols+` FROM user_groups ORDER BY `+t.ord("id"))
+	return t.listGroups(ctx, `SELECT `+groupCols+` FROM user_groups ORDER BY `+t.ord("id"))
+}
+
+// bookGroupIDs selects the groups of a book's assignments ($1 token, $2 adamId, $3 pricingParam).
+const bookGroupIDs = `SELECT group_id FROM assignments WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`
+
+func (t *tx) ListBookGroups(ctx context.Context, tokenID, adamID, pricingParam string) ([]Group, error) {
+	return t.listGroups(ctx, `SELECT `+groupCols+` FROM user_groups WHERE id IN (`+bookGroupIDs+`) ORDER BY `+t.ord("id"),
+		tokenID, adamID, pricingParam)
+}
+
+func (t *tx) listGroups(ctx context.Context, q string, args ...any) ([]Group, error) {
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,9 +172,18 @@ func (t *tx) listStrings(ctx context.Context, q string, args ...any) ([]string, 
 }
 
 func (t *tx) ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMember, error) {
-	rows, err := t.query(ctx, `SELECT group_id, email FROM group_members
+	return t.listGroupMembers(ctx, `SELECT group_id, email FROM group_members
 		WHERE group_id IN (SELECT group_id FROM assignments WHERE token_id = $1)
 		ORDER BY `+t.ord("group_id")+`, `+t.ord("email"), tokenID)
+}
+
+func (t *tx) ListBookMembers(ctx context.Context, tokenID, adamID, pricingParam string) ([]GroupMember, error) {
+	return t.listGroupMembers(ctx, `SELECT group_id, email FROM group_members WHERE group_id IN (`+bookGroupIDs+`)
+		ORDER BY `+t.ord("group_id")+`, `+t.ord("email"), tokenID, adamID, pricingParam)
+}
+
+func (t *tx) listGroupMembers(ctx context.Context, q string, args ...any) ([]GroupMember, error) {
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -350,8 +371,14 @@ func (t *tx) ListTokenDeliveries(ctx context.Context, tokenID string) ([]Deliver
 		ORDER BY `+t.ord("assignment_id")+`, `+t.ord("email"), tokenID)
 }
 
-func (t *tx) listDeliveries(ctx context.Context, q string, arg string) ([]Delivery, error) {
-	rows, err := t.query(ctx, q, arg)
+func (t *tx) ListBookDeliveries(ctx context.Context, tokenID, adamID, pricingParam string) ([]Delivery, error) {
+	return t.listDeliveries(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
+		FROM deliveries WHERE assignment_id IN (SELECT id FROM assignments WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3)
+		ORDER BY `+t.ord("assignment_id")+`, `+t.ord("email"), tokenID, adamID, pricingParam)
+}
+
+func (t *tx) listDeliveries(ctx context.Context, q string, args ...any) ([]Delivery, error) {
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
