@@ -67,6 +67,7 @@ const (
 func newEnv(t *testing.T, kind store.Kind, simOpts applesim.Options) *env {
 	t.Helper()
 	simOpts.DisableRateLimit = true
+	simOpts.Strict = true // checkApple reports double spends the counts alone would not show
 	sim := applesim.New(simOpts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })

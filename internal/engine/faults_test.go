@@ -97,6 +97,13 @@ func (e *env) checkApple(members []string, exact bool) error {
 	if exact && len(active) != len(members) {
 		problems = append(problems, fmt.Sprintf("%d of %d members have a user at Apple", len(active), len(members)))
 	}
+	// The simulator runs in strict mode: a blind re-send of an associate for a pair Apple holds, or
+	// a second user for a person, is a violation even when it spends nothing.
+	for _, v := range e.sim.Violations() {
+		if v.Kind != applesim.ViolationRecreate {
+			problems = append(problems, fmt.Sprintf("violation at Apple: %s %s", v.Kind, v.Detail))
+		}
+	}
 	if len(problems) == 0 {
 		return nil
 	}

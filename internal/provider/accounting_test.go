@@ -261,3 +261,30 @@ resource "vpp_ebook_assignment" "a" {
 		})
 	}
 }
+
+// Groups created in the same apply are unknown at plan time: the engine counts their assignments
+// at apply, before it sends anything for the one that does not fit, and the apply fails in the
+// same terms; no license is spent twice and the book is never oversubscribed.
+func TestAccAccounting_unknownAtPlanCountedAtApply(t *testing.T) {
+	sim := strictSimulator(t)
+	db := testDatabase(t)
+	loc := newTestLocation(t, "business")
+	tokenID := seedToken(t, db, loc)
+	bookID := engine.BookID(tokenID, testBookB, "STDQ")
+	config := withAssignments(groupsConfig(t, db, []string{"a1@example.com", "a2@example.com"}, []string{"b1@example.com", "b2@example.com"}), bookID, 2)
+	acc.Test(t, acc.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []acc.TestStep{{
+			Config:      config,
+			ExpectError: regexp.MustCompile(`(?s)Not Enough Licenses.*Terraform\s+for\s+Librarians.*short`),
+		}},
+		CheckDestroy: func(*terraform.State) error {
+			if asset, _ := sim.Asset(loc.UID, testBookB, "STDQ"); asset.AssignedCount > 2 {
+				return fmt.Errorf("Apple counts %d licenses of a book that has 2", asset.AssignedCount)
+			}
+			noDoubleSpend(t, loc.UID)
+			return nil
+		},
+	})
+}

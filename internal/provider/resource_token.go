@@ -171,7 +171,10 @@ func tokenSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "Claim the location even when Apple reports that another management system manages " +
 					"it. Two systems managing one location can lose license assignments and user records, so only set it " +
 					"once the token has been removed from the other system, or when this provider is to replace it. " +
-					"Defaults to `false`: a location claimed elsewhere fails the apply.",
+					"Taking over adopts what the other system built for your members: each member who already has a VPP " +
+					"user at the location (matched by email) keeps it with every license it holds, so nothing is created " +
+					"or licensed twice. A location an earlier run or another database of this provider claimed is not " +
+					"another system and needs no take-over. Defaults to `false`: a location claimed elsewhere fails the apply.",
 			},
 			"sync_trigger": schema.StringAttribute{
 				Optional: true,
