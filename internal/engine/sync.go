@@ -93,17 +93,13 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 			return notFound("token", id, err)
 		}
 		if syncErr != nil {
-			var unusable *TokenUnusableError
 			var external *ExternalMDMError
 			if errors.As(syncErr, &external) && external.LocationName == "" {
 				external.LocationName = cur.LocationName // Apple's answer named only the other system
 			}
 			cur.LastSyncStatus, cur.LastSyncError = SyncFailed, syncErr.Error()
-			switch {
-			case errors.As(syncErr, &unusable):
-				cur.State, cur.StateDetail = unusable.State, unusable.Error()
-			case errors.As(syncErr, &external):
-				cur.State, cur.StateDetail = StateExternalMDM, external.Error()
+			if state, detail := verdictOf(syncErr); state != "" {
+				cur.State, cur.StateDetail = state, detail
 			}
 			run.Status, run.Error = SyncFailed, syncErr.Error()
 			if err := tx.UpdateSyncRun(ctx, run); err != nil {

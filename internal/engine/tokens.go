@@ -338,12 +338,10 @@ func (e *Engine) RestoreToken(ctx context.Context, id, locationUID string, in To
 		}
 		rec := e.newTokenRecord(id, tok, cc, in, now)
 		rec.Held = true
-		switch {
-		case unusable != nil:
-			rec.State, rec.StateDetail = unusable.State, unusable.Error()
-		case foreign != nil:
-			ext := &ExternalMDMError{LocationName: cc.LocationName, MDMName: foreign.Name, MDMID: foreign.ID}
-			rec.State, rec.StateDetail = StateExternalMDM, ext.Error()
+		if unusable != nil {
+			rec.State, rec.StateDetail = verdictOf(unusable)
+		} else if foreign != nil {
+			rec.State, rec.StateDetail = verdictOf(&ExternalMDMError{LocationName: cc.LocationName, MDMName: foreign.Name, MDMID: foreign.ID})
 		}
 		if err := e.tx(ctx, func(tx store.Tx) error {
 			if other, err := tx.GetTokenByLocation(ctx, rec.LocationUID); err == nil {
@@ -570,16 +568,15 @@ func (e *Engine) checkLocation(ctx context.Context, id string) error {
 	}
 	cc, foreign, err := e.readClientConfig(ctx, c, id)
 	state, detail := StateValid, ""
-	var unusable *TokenUnusableError
 	switch {
-	case errors.As(err, &unusable):
-		state, detail = unusable.State, unusable.Error()
+	case errors.Is(err, ErrTokenUnusable):
+		state, detail = verdictOf(err)
 	case err != nil:
 		// Apple could not be asked: the state stands until it can (the last sync's verdict holds).
 		tflog.Debug(ctx, "Could not check the token's location at Apple", map[string]any{"token_id": id, "error": err.Error()})
 		return nil //nolint:nilerr // a refresh goes on with the recorded state
 	case foreign != nil:
-		state, detail = StateExternalMDM, (&ExternalMDMError{LocationName: rec.LocationName, MDMName: foreign.Name, MDMID: foreign.ID}).Error()
+		state, detail = verdictOf(&ExternalMDMError{LocationName: rec.LocationName, MDMName: foreign.Name, MDMID: foreign.ID})
 	}
 	if state == rec.State && detail == rec.StateDetail && (cc == nil || cc.TokenExpiration == nil || cc.TokenExpiration.Equal(rec.ExpiresAt)) {
 		return nil
@@ -638,6 +635,20 @@ func (e *Engine) RemoveToken(ctx context.Context, id string) (RemoveReport, erro
 	})
 	e.forgetClient(id)
 	return rep, err
+}
+
+// verdictOf is the token state, and its detail, that an error from Apple gives a token: Apple
+// refuses the token, or another system claims its location ("" when err is neither).
+func verdictOf(err error) (state, detail string) {
+	var unusable *TokenUnusableError
+	var external *ExternalMDMError
+	switch {
+	case errors.As(err, &unusable):
+		return unusable.State, unusable.Error()
+	case errors.As(err, &external):
+		return StateExternalMDM, external.Error()
+	}
+	return "", ""
 }
 
 // tokenStateOf maps Apple's token errors to a token state ("" when err is not one).
