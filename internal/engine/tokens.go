@@ -220,7 +220,8 @@ func (e *Engine) AddToken(ctx context.Context, in TokenInput) (Token, error) {
 		_ = e.sync(ctx, id, true) // recorded in the token's sync status
 		// Only now does a resource hold it: a run that dies before this leaves a record that the
 		// next create takes up.
-		return e.hold(ctx, id)
+		_, err = e.hold(ctx, id)
+		return err
 	})
 	if err != nil {
 		return Token{}, err
@@ -289,19 +290,24 @@ func (e *Engine) newTokenRecord(id string, tok *apple.Token, cc *apple.ClientCon
 	return rec
 }
 
-// hold records that a Terraform resource holds the token. A held token costs one read.
-func (e *Engine) hold(ctx context.Context, id string) error {
-	if rec, err := e.tokenRecord(ctx, id); err != nil || rec.Held {
-		return err
+// hold records that a Terraform resource holds the token, and returns its record. A held token
+// costs one read.
+func (e *Engine) hold(ctx context.Context, id string) (store.Token, error) {
+	rec, err := e.tokenRecord(ctx, id)
+	if err != nil || rec.Held {
+		return rec, err
 	}
-	return e.tx(ctx, func(tx store.Tx) error {
-		rec, err := tx.GetToken(ctx, id)
-		if err != nil || rec.Held {
+	err = e.tx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetToken(ctx, id)
+		if err != nil || cur.Held {
+			rec = cur
 			return notFound("token", id, err)
 		}
-		rec.Held = true
-		return tx.UpdateToken(ctx, rec)
+		cur.Held = true
+		rec = cur
+		return tx.UpdateToken(ctx, cur)
 	})
+	return rec, err
 }
 
 // RestoreToken rebuilds the record of a token that Terraform's state holds (id, at locationUID)
@@ -535,17 +541,14 @@ func tokenFromRecord(rec store.Token, books int) Token {
 // than as an error.
 func (e *Engine) RefreshToken(ctx context.Context, id string) (Token, error) {
 	// The state that names the token proves a resource holds it.
-	if err := e.hold(ctx, id); err != nil {
-		return Token{}, err
-	}
-	t, err := e.GetToken(ctx, id)
+	rec, err := e.hold(ctx, id)
 	if err != nil {
 		return Token{}, err
 	}
-	if e.stale(t) {
+	if e.stale(tokenFromRecord(rec, 0)) {
 		err = e.syncIfStale(ctx, id)
 	} else {
-		err = e.checkLocation(ctx, id)
+		err = e.checkLocation(ctx, rec)
 	}
 	if err != nil && errors.Is(err, ErrNotFound) {
 		return Token{}, err
@@ -557,11 +560,8 @@ func (e *Engine) RefreshToken(ctx context.Context, id string) (Token, error) {
 // says of the token: another system's claim, or a token Apple no longer accepts (expired, revoked,
 // invalid), shows in the token's state at once rather than at the next sync; a token found valid
 // again is valid. A failure to reach Apple changes nothing.
-func (e *Engine) checkLocation(ctx context.Context, id string) error {
-	rec, err := e.tokenRecord(ctx, id)
-	if err != nil {
-		return err
-	}
+func (e *Engine) checkLocation(ctx context.Context, rec store.Token) error {
+	id := rec.ID
 	c, err := e.client(rec)
 	if err != nil {
 		return err

@@ -76,13 +76,7 @@ func resetStats(t *testing.T) {
 // Apple id, a group of invited members and a required assignment.
 func recordsConfig(t *testing.T, db string, managed bool, members ...string) string {
 	t.Helper()
-	return providerBlock(t, db) + fmt.Sprintf(`
-variable "token_file" {
-  type      = string
-  sensitive = true
-  ephemeral = true
-}
-
+	return providerBlock(t, db) + tokenFileVariable + fmt.Sprintf(`
 resource "vpp_token" "library" {
   token_wo         = var.token_file
   token_wo_version = 1
@@ -109,7 +103,7 @@ resource "vpp_ebook_assignment" "a" {
 `, testBookA, hclStrings(members...), managed)
 }
 
-// databases returns a fresh database of the kind, each call another one.
+// freshDatabase returns a new, empty database of the kind.
 func freshDatabase(t *testing.T, kind store.Kind) string {
 	t.Helper()
 	if kind == store.Postgres {

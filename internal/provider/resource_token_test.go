@@ -60,13 +60,7 @@ resource "vpp_token" "test" {
 // record); testAccTokenFileVar sets it.
 func testAccTokenConfig_writeOnly(t *testing.T, db string, version int) string {
 	t.Helper()
-	return providerBlock(t, db) + fmt.Sprintf(`
-variable "token_file" {
-  type      = string
-  sensitive = true
-  ephemeral = true
-}
-
+	return providerBlock(t, db) + tokenFileVariable + fmt.Sprintf(`
 resource "vpp_token" "test" {
   token_wo         = var.token_file
   token_wo_version = %d
@@ -75,6 +69,15 @@ resource "vpp_token" "test" {
 }
 `, version)
 }
+
+// tokenFileVariable declares the ephemeral variable testAccTokenFileVar sets.
+const tokenFileVariable = `
+variable "token_file" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+`
 
 func testAccTokenFileVar(contents string) config.Variables {
 	return config.Variables{"token_file": config.StringVariable(contents)}
