@@ -139,7 +139,10 @@ func (s *Server) manageAssets(c *call, eventType string) (any, *apiError) {
 			return nil, errorFor(9602)
 		}
 	}
-	if slices.Contains(req.ClientUserIDs, "") || slices.Contains(req.SerialNumbers, "") {
+	if slices.Contains(req.ClientUserIDs, "") {
+		return nil, s.emptyClientUserIDError()
+	}
+	if slices.Contains(req.SerialNumbers, "") {
 		return nil, errorFor(9602)
 	}
 	if d := duplicates(req.Assets); len(d) > 0 {
@@ -202,7 +205,10 @@ func (s *Server) revoke(c *call) (any, *apiError) {
 	if len(req.ClientUserIDs) == 0 && len(req.SerialNumbers) == 0 {
 		return nil, errorFor(9719)
 	}
-	if slices.Contains(req.ClientUserIDs, "") || slices.Contains(req.SerialNumbers, "") {
+	if slices.Contains(req.ClientUserIDs, "") {
+		return nil, s.emptyClientUserIDError()
+	}
+	if slices.Contains(req.SerialNumbers, "") {
 		return nil, errorFor(9602)
 	}
 	if d := duplicates(req.ClientUserIDs); len(d) > 0 {
@@ -244,30 +250,30 @@ func duplicates[T comparable](values []T) []T {
 	return dup
 }
 
-// manageAssetsLocked applies an associate or disassociate event: one task per asset and target.
-func (s *Server) manageAssetsLocked(loc *location, ev *event, ch *changes) {
-	for i := range ev.Assets {
-		ref := &ev.Assets[i]
-		a := loc.assetIdx[*ref]
-		run := func(t target) {
-			var number int
-			if ev.Type == EventAssociate {
-				number = s.associateTaskLocked(loc, ch, a, *ref, t)
-			} else {
-				number = s.disassociateTaskLocked(loc, ch, *ref, t)
-			}
-			if number != 0 {
-				ev.fail(number, ref, t)
-				return
-			}
-			ev.NumCompleted++
+// manageAssetsLocked applies the tasks [from, to) of an associate or disassociate event. Task i
+// pairs asset i/T with target i%T, where the T targets are the clientUserIds and then the
+// serialNumbers: asset by asset, as Apple's numRequested counts them.
+func (s *Server) manageAssetsLocked(loc *location, ev *event, ch *changes, from, to int) {
+	per := len(ev.ClientUserIDs) + len(ev.SerialNumbers)
+	for i := from; i < to; i++ {
+		ref := &ev.Assets[i/per]
+		var t target
+		if j := i % per; j < len(ev.ClientUserIDs) {
+			t.user = ev.ClientUserIDs[j]
+		} else {
+			t.serial = ev.SerialNumbers[j-len(ev.ClientUserIDs)]
 		}
-		for _, u := range ev.ClientUserIDs {
-			run(target{user: u})
+		var number int
+		if ev.Type == EventAssociate {
+			number = s.associateTaskLocked(loc, ch, loc.assetIdx[*ref], *ref, t)
+		} else {
+			number = s.disassociateTaskLocked(loc, ch, *ref, t)
 		}
-		for _, sn := range ev.SerialNumbers {
-			run(target{serial: sn})
+		if number != 0 {
+			ev.fail(number, ref, t)
+			continue
 		}
+		ev.NumCompleted++
 	}
 }
 
@@ -328,20 +334,23 @@ func (s *Server) disassociateTaskLocked(loc *location, ch *changes, ref assetRef
 	return 0
 }
 
-// revokeLocked applies a revoke event: every revocable assignment of the targets goes.
-func (s *Server) revokeLocked(loc *location, ev *event, ch *changes) {
+// revokeLocked applies the tasks [from, to) of a revoke event: task i is clientUserId i, then the
+// serialNumbers follow. Every revocable assignment of the targets goes.
+func (s *Server) revokeLocked(loc *location, ev *event, ch *changes, from, to int) {
 	users := map[string]bool{}
-	for _, u := range ev.ClientUserIDs {
+	serials := map[string]bool{}
+	for i := from; i < to; i++ {
+		if i >= len(ev.ClientUserIDs) {
+			serials[ev.SerialNumbers[i-len(ev.ClientUserIDs)]] = true
+			ev.NumCompleted++
+			continue
+		}
+		u := ev.ClientUserIDs[i]
 		if !loc.known[u] {
 			ev.fail(9609, nil, target{user: u})
 			continue
 		}
 		users[u] = true
-		ev.NumCompleted++
-	}
-	serials := map[string]bool{}
-	for _, sn := range ev.SerialNumbers {
-		serials[sn] = true
 		ev.NumCompleted++
 	}
 	s.releaseLocked(loc, ch, users, serials)

@@ -13,12 +13,22 @@
 // undocumented UNLIMITED_ASSET) are not emitted; clients observe changes through GET /status and
 // the Get endpoints.
 //
+// Events: an accepted write stays PENDING for Options.ProcessingDelay; with Options.ProgressSteps
+// its tasks are then applied in several steps, one per ProcessingDelay, so numCompleted grows
+// across polls of GET /status and the Get endpoints show each step's results as it lands.
+//
 // Strict mode (Options.Strict, SetStrict): the simulator still answers as Apple would, but records
 // every double spend it processes as a Violation (an associate of an asset the user or device
 // already holds, a users/create for an active clientUserId, or a second active user for the same
-// email or Managed Apple Account), so tests can assert with Violations that a client never spends
-// a licence twice or gives one person two users. The AddUser and Assign hooks set up state as
-// another MDM would have, without recording violations.
+// email or Managed Apple Account), and every resend of a write whose response a fault replaced
+// after the write was applied (ViolationReplay), so tests can assert with Violations that a
+// client never spends a licence twice, gives one person two users, or blindly retries a write of
+// unknown outcome. The AddUser and Assign hooks set up state as another MDM would have, without
+// recording violations.
+//
+// Limits: the per-location rate limit (maxRequestPerSecond) and Apple's limit of 5 paginated
+// requests in flight at once (Options.MaxConcurrentPageRequests) are enforced with HTTP 429 and
+// errorNumber 9646.
 //
 // Clocks: Options.Now drives token expiry, tokenExpirationDate and event retention. The rate
 // limiter and ProcessingDelay use the real clock, so a frozen Now cannot stall them.

@@ -73,6 +73,12 @@ var errorTable = map[int]errorDef{
 	9818: {http.StatusBadRequest, "Subscription management can't be disabled while subscriptions exist."},
 }
 
+// unlistedErrors are numbers the simulator can answer with, through a quirk, but that are not in
+// Apple's v2 tables, so the service config does not list them.
+var unlistedErrors = map[int]errorDef{
+	9600: {http.StatusBadRequest, "Missing required argument."}, // v1 (apple-api.md §11.3)
+}
+
 // apiError is a synchronous error response.
 type apiError struct {
 	status     int
@@ -99,7 +105,9 @@ type errorInfo struct {
 func errorFor(number int) *apiError {
 	def, ok := errorTable[number]
 	if !ok {
-		def = errorDef{http.StatusBadRequest, "Error."}
+		if def, ok = unlistedErrors[number]; !ok {
+			def = errorDef{http.StatusBadRequest, "Error."}
+		}
 	}
 	return &apiError{status: def.status, number: number, message: def.message}
 }

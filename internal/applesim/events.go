@@ -1,6 +1,7 @@
 package applesim
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -32,6 +33,12 @@ type event struct {
 	Failures     []*failure `json:"failures,omitempty"`
 	CreatedAt    time.Time  `json:"createdAt"`
 	CompletedAt  time.Time  `json:"completedAt,omitzero"`
+	// Steps is how many processing steps the event's tasks are split into (Options.ProgressSteps,
+	// at most one per task); 0, in states saved before partial progress, means 1.
+	Steps int `json:"steps,omitempty"`
+	// Applied counts the tasks already applied (succeeded or failed), in task order; the next
+	// step starts there, so no task is ever applied twice, even across SaveState and LoadState.
+	Applied int `json:"applied,omitempty"`
 
 	Assets        []assetRef    `json:"assets,omitempty"`
 	ClientUserIDs []string      `json:"clientUserIds,omitempty"`
@@ -68,7 +75,18 @@ func (e *event) fail(number int, a *assetRef, t target) {
 		e.Failures = append(e.Failures, f)
 	}
 	if f.seen == nil {
+		// Built lazily: the index is not saved, so a failure group of a partially processed
+		// event comes back from LoadState without it.
 		f.seen = map[string]bool{}
+		for _, a := range f.Assets {
+			f.seen["a\x00"+a.AdamID+"\x00"+a.PricingParam] = true
+		}
+		for _, u := range f.ClientUserIDs {
+			f.seen["u\x00"+u] = true
+		}
+		for _, sn := range f.SerialNumbers {
+			f.seen["s\x00"+sn] = true
+		}
 	}
 	add := func(kind, id string) bool {
 		k := kind + "\x00" + id
@@ -111,6 +129,7 @@ func (s *Server) acceptLocked(tok *token, loc *location, ev *event) eventRespons
 	s.w.Seq++
 	ev.Order = s.w.Seq
 	ev.CreatedAt = s.opts.Now()
+	ev.Steps = max(1, min(s.opts.ProgressSteps, ev.taskCount()))
 	loc.Events[ev.ID] = ev
 	s.queue = append(s.queue, queued{uid: loc.UID, id: ev.ID, due: s.clock().Add(s.opts.ProcessingDelay)})
 	s.signal()
@@ -148,8 +167,9 @@ func (s *Server) run() {
 	}
 }
 
-// processDueLocked applies every event that is due and returns how long until the next one is.
-// The queue is in due order because the delay is constant.
+// processDueLocked applies every processing step that is due and returns how long until the next
+// one is. The queue is kept in due order: new events are due a constant delay after now, and an
+// event with steps left is inserted back at its next due time.
 func (s *Server) processDueLocked() (wait time.Duration, pending bool) {
 	now := s.clock()
 	for len(s.queue) > 0 {
@@ -158,41 +178,79 @@ func (s *Server) processDueLocked() (wait time.Duration, pending bool) {
 			return q.due.Sub(now), true
 		}
 		s.queue = s.queue[1:]
-		s.processLocked(q)
+		if s.stepLocked(q, false) {
+			q.due = q.due.Add(s.opts.ProcessingDelay)
+			s.requeueLocked(q)
+		}
 	}
 	return 0, false
 }
 
-// ProcessPendingEvents applies every pending event now, whatever its due time.
+// requeueLocked inserts q after every queued entry due no later than it.
+func (s *Server) requeueLocked(q queued) {
+	i, _ := slices.BinarySearchFunc(s.queue, q.due, func(e queued, due time.Time) int {
+		if e.due.After(due) {
+			return 1
+		}
+		return -1
+	})
+	s.queue = slices.Insert(s.queue, i, q)
+}
+
+// ProcessPendingEvents applies every remaining task of every pending event now, whatever its due
+// time and however many of its steps are left, in the order the events were accepted.
 func (s *Server) ProcessPendingEvents() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, q := range s.queue {
-		s.processLocked(q)
-	}
+	queue := s.queue
 	s.queue = nil
+	order := func(q queued) int64 {
+		if loc := s.w.Locations[q.uid]; loc != nil && loc.Events[q.id] != nil {
+			return loc.Events[q.id].Order
+		}
+		return 0
+	}
+	slices.SortStableFunc(queue, func(a, b queued) int { return cmp.Compare(order(a), order(b)) })
+	for _, q := range queue {
+		s.stepLocked(q, true)
+	}
 }
 
-// processLocked applies one event atomically: it goes from PENDING to COMPLETE or FAILED.
-func (s *Server) processLocked(q queued) {
+// AppliedSteps counts the processing steps applied since New, by the background worker or by
+// ProcessPendingEvents. Event processing changes the state without any request, so a caller that
+// persists the state (SaveState) can compare this count to know it has changed. Not part of
+// Apple's API.
+func (s *Server) AppliedSteps() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appliedSteps
+}
+
+// stepLocked applies the next step of an event's tasks, or all its remaining tasks, atomically.
+// After the last task the event goes from PENDING to COMPLETE or FAILED. It reports whether the
+// event has steps left.
+func (s *Server) stepLocked(q queued, all bool) (more bool) {
 	loc := s.w.Locations[q.uid]
 	if loc == nil {
-		return
+		return false
 	}
 	ev := loc.Events[q.id]
 	if ev == nil || ev.Status != EventPending {
-		return
+		return false
 	}
+	n := ev.taskCount()
+	end := n
+	if !all {
+		end = ev.nextStepEnd(n)
+	}
+	s.appliedSteps++
 	ch := s.changesLocked(loc)
-	switch ev.Type {
-	case EventAssociate, EventDisassociate:
-		s.manageAssetsLocked(loc, ev, ch)
-	case EventRevoke:
-		s.revokeLocked(loc, ev, ch)
-	case EventCreate, EventUpdate, EventRetire:
-		s.manageUsersLocked(loc, ev, ch)
-	}
+	s.applyTasksLocked(loc, ev, ch, ev.Applied, end)
+	ev.Applied = end
 	loc.maybeCompact()
+	if end < n {
+		return true
+	}
 	ev.Status = EventComplete
 	if len(ev.Failures) > 0 {
 		ev.Status = EventFailed
@@ -202,6 +260,43 @@ func (s *Server) processLocked(q queued) {
 	}
 	ev.CompletedAt = s.opts.Now()
 	ev.Assets, ev.ClientUserIDs, ev.SerialNumbers, ev.Users = nil, nil, nil, nil
+	return false
+}
+
+// taskCount is the number of tasks of a pending event: asset × target pairs for associate and
+// disassociate, targets for revoke, users for user events. It equals numRequested.
+func (ev *event) taskCount() int {
+	switch ev.Type {
+	case EventAssociate, EventDisassociate:
+		return len(ev.Assets) * (len(ev.ClientUserIDs) + len(ev.SerialNumbers))
+	case EventRevoke:
+		return len(ev.ClientUserIDs) + len(ev.SerialNumbers)
+	default:
+		return len(ev.Users)
+	}
+}
+
+// nextStepEnd returns where the step after ev.Applied ends: step k of S ends at task k·n/S.
+func (ev *event) nextStepEnd(n int) int {
+	steps := max(ev.Steps, 1)
+	for k := 1; k <= steps; k++ {
+		if end := k * n / steps; end > ev.Applied {
+			return end
+		}
+	}
+	return n
+}
+
+// applyTasksLocked applies the tasks [from, to) of an event, in task order.
+func (s *Server) applyTasksLocked(loc *location, ev *event, ch *changes, from, to int) {
+	switch ev.Type {
+	case EventAssociate, EventDisassociate:
+		s.manageAssetsLocked(loc, ev, ch, from, to)
+	case EventRevoke:
+		s.revokeLocked(loc, ev, ch, from, to)
+	case EventCreate, EventUpdate, EventRetire:
+		s.manageUsersLocked(loc, ev, ch, from, to)
+	}
 }
 
 // expireEventsLocked forgets finished events older than Quirks.EventRetention.

@@ -27,6 +27,14 @@ const (
 	// FaultResetAfter applies the request fully, then closes the connection without a response:
 	// the client cannot know the outcome.
 	FaultResetAfter FaultKind = "reset_after"
+	// FaultInternalErrorAfter applies the request fully (an accepted POST queues its event as
+	// normal), then answers HTTP 500 with errorNumber 9603 and Retry-After: Apple did the work
+	// but the client is told it failed. Not among the default RandomFaults kinds.
+	FaultInternalErrorAfter FaultKind = "internal_error_after"
+	// FaultUnavailableAfter applies the request fully (an accepted POST queues its event as
+	// normal), then answers HTTP 503 with errorNumber 9729 and Retry-After, although a 503
+	// usually means nothing was done. Not among the default RandomFaults kinds.
+	FaultUnavailableAfter FaultKind = "unavailable_after"
 	// FaultSlow waits Fault.Delay (or until the client gives up) before serving normally.
 	FaultSlow FaultKind = "slow"
 )
@@ -46,9 +54,9 @@ type Fault struct {
 	Kind     FaultKind
 	// Count is how many matching requests the rule intercepts; 0 means 1.
 	Count int
-	// RetryAfter is the Retry-After header of 429, 500 and 503 faults: seconds ("1") or an
-	// HTTP-date (see RetryAfterDate). Default "1" on 500 and 503, and on 429
-	// Quirks.RateLimitRetryAfter.
+	// RetryAfter is the Retry-After header of 429, 500 and 503 faults (the "after" kinds
+	// included): seconds ("1") or an HTTP-date (see RetryAfterDate). Default "1" on 500 and 503,
+	// and on 429 Quirks.RateLimitRetryAfter.
 	RetryAfter string
 	// ErrorNumber is the errorNumber of FaultErrorBody; default 9603.
 	ErrorNumber int
@@ -60,7 +68,8 @@ type Fault struct {
 type RandomFaults struct {
 	// Rate is the probability in [0,1] that a request is faulted; 0 disables random faults.
 	Rate float64
-	// Kinds to draw from uniformly; default 429, 500 and 503.
+	// Kinds to draw from uniformly; default 429, 500 and 503 (FaultRateLimited,
+	// FaultInternalError, FaultUnavailable). Any kind may be listed, the "after" kinds included.
 	Kinds []FaultKind
 	// Seed of the generator; 0 uses Options.Seed.
 	Seed int64
@@ -182,8 +191,16 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	case FaultResetBefore:
 		resetConn(w)
 	case FaultResetAfter:
-		s.serve(discardWriter{header: http.Header{}}, r)
+		s.serve(discardWriter{header: http.Header{}}, r, f.Kind)
 		resetConn(w)
+	case FaultInternalErrorAfter, FaultUnavailableAfter:
+		s.serve(discardWriter{header: http.Header{}}, r, f.Kind)
+		e := errorFor(9603)
+		if f.Kind == FaultUnavailableAfter {
+			e = errorFor(9729)
+		}
+		e.retryAfter = retryAfter
+		s.writeError(w, e)
 	case FaultSlow:
 		delay := f.Delay
 		if delay <= 0 {
@@ -192,9 +209,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
 		if !s.sleep(r.Context(), delay) {
 			return // the client gave up or the server closed: apply nothing
 		}
-		s.serve(w, r)
+		s.serve(w, r, "")
 	default:
-		s.serve(w, r)
+		s.serve(w, r, "")
 	}
 }
 

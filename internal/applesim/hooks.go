@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -140,20 +139,14 @@ func (s *Server) MintToken(uid string, expiresAt time.Time) (string, error) {
 }
 
 // AdoptToken accepts an existing .vpptoken file for a location, as if Apple had issued it there
-// (sandbox mode ships token files the simulator has never minted). The file's expDate and orgName
-// are kept; adopting a file the simulator already knows changes nothing.
+// (sandbox mode ships token files the simulator has never minted). It reads every form the
+// provider's plan-time parser accepts: base64 with or without padding, an expDate with offset
+// "+0000", "+00:00", "+00" or "Z", without offset (UTC), or space-padded. The file's expDate and
+// orgName are kept; adopting a file the simulator already knows changes nothing.
 func (s *Server) AdoptToken(uid, contents string) error {
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(contents))
+	f, exp, err := parseTokenFile(contents)
 	if err != nil {
-		return fmt.Errorf("%w: token file is not base64", ErrInvalid)
-	}
-	var f tokenFile
-	if err := json.Unmarshal(raw, &f); err != nil || f.Token == "" {
-		return fmt.Errorf("%w: token file is not JSON with a token field", ErrInvalid)
-	}
-	exp, err := time.Parse(dateLayout, f.ExpDate)
-	if err != nil {
-		return fmt.Errorf("%w: expDate %q is not of the form 2006-01-02T15:04:05+0000", ErrInvalid, f.ExpDate)
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -75,6 +75,13 @@ type location struct {
 	active    map[string]*user // active (Registered or Associated) user by clientUserId
 	known     map[string]bool  // every clientUserId that has a user record
 	dead      int              // removed entries still in Assignments
+	// byAddress maps a normalised address (see personAddresses) to the clientUserIds of users
+	// that were given it, for strict mode's second_user check. Entries are added when a user is
+	// created or its addresses change, never removed there: checkSecondUserLocked drops stale
+	// ones (user no longer active, or no longer with that address) when it meets them.
+	byAddress map[string][]string
+	// addressChecks counts the candidates checkSecondUserLocked examined, for tests.
+	addressChecks int
 }
 
 func (l *location) reindex() {
@@ -88,10 +95,13 @@ func (l *location) reindex() {
 	}
 	l.active = map[string]*user{}
 	l.known = map[string]bool{}
-	for _, u := range l.Users {
+	l.byAddress = map[string][]string{}
+	for i, u := range l.Users {
+		u.pos = i
 		l.known[u.ClientUserID] = true
 		if u.isActive() {
 			l.active[u.ClientUserID] = u
+			l.indexAddresses(u, nil)
 		}
 	}
 	l.dead = 0
@@ -247,6 +257,7 @@ type user struct {
 	IDHash         string `json:"idHash,omitempty"`
 	Status         string `json:"status"`
 	ModSeq         int64  `json:"modSeq"`
+	pos            int    // index in location.Users
 }
 
 func (u *user) isActive() bool { return u.Status == StatusRegistered || u.Status == StatusAssociated }

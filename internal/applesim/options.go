@@ -12,8 +12,21 @@ type Options struct {
 	// Default 1000.
 	PageSize int
 	// ProcessingDelay is how long an accepted event stays PENDING before the background worker
-	// applies it. 0 processes it right after the request, still in the background.
+	// applies it (its first step, with ProgressSteps). 0 processes it right after the request,
+	// still in the background.
 	ProcessingDelay time.Duration
+	// ProgressSteps splits the tasks of each event into that many steps, applied one per
+	// ProcessingDelay: GET /status shows numCompleted (and failures) growing while the event
+	// stays PENDING, and each step's licences and users show at GET /assignments and /users once
+	// it is applied. An event with fewer tasks than steps takes one step per task. 0 or 1 applies
+	// all tasks in one step, ProcessingDelay after acceptance.
+	ProgressSteps int
+	// MaxConcurrentPageRequests is how many paginated GET requests (/assets, /assignments,
+	// /users) of one location may be in flight at once (apple-api.md §5: "at most 5 requests at
+	// once"); one more is refused with HTTP 429 and errorNumber 9646, the response Apple gives
+	// for too many requests (the response for this case is undocumented), with Retry-After only
+	// if Quirks.RateLimitRetryAfter is set. Default 5; negative means no limit.
+	MaxConcurrentPageRequests int
 	// Limits override entries of the service config limits (DefaultLimits); the simulator
 	// enforces the effective values.
 	Limits map[string]int
@@ -73,7 +86,18 @@ type Quirks struct {
 	// ExpirationDateWithin15Days includes tokenExpirationDate only when the token expires within
 	// 15 days, as Apple's getting-started article says. Default false: always included.
 	ExpirationDateWithin15Days bool
+	// EmptyClientUserIDError is the errorNumber (HTTP 400) of a request naming an empty
+	// clientUserId: a user of users/create, update or retire, or an entry of the clientUserIds of
+	// associate, disassociate or revoke. Apple documents clientUserId as required but gives no
+	// number for it; the default 0 answers 9602 "Invalid argument" (see emptyClientUserIDError).
+	// Set 9600 for v1's "missing required argument", or 9720 / 9719 to treat the user or the
+	// target list as missing.
+	EmptyClientUserIDError int
 }
+
+// DefaultMaxConcurrentPageRequests is Apple's limit on paginated requests in flight at once per
+// location (apple-api.md §5 and §7.2).
+const DefaultMaxConcurrentPageRequests = 5
 
 // Limit names of the service config (apple-api.md §7.1).
 const (
@@ -114,6 +138,12 @@ func DefaultLimits() map[string]int {
 func (o Options) withDefaults() Options {
 	if o.PageSize <= 0 {
 		o.PageSize = 1000
+	}
+	if o.ProgressSteps < 1 {
+		o.ProgressSteps = 1
+	}
+	if o.MaxConcurrentPageRequests == 0 {
+		o.MaxConcurrentPageRequests = DefaultMaxConcurrentPageRequests
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -2,7 +2,6 @@ package applesim
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"maps"
@@ -26,7 +25,7 @@ const maxBodyBytes = 8 << 20
 type Server struct {
 	opts Options
 
-	mu      sync.Mutex // guards w, queue, windows, limits, clock, strict and violations
+	mu      sync.Mutex // guards w, queue, windows, limits, clock, strict, violations and the counters below
 	w       *world
 	queue   []queued           // pending events in due order
 	windows map[string]*window // rate limiter per location
@@ -34,6 +33,13 @@ type Server struct {
 
 	strict     bool        // record double spends (see SetStrict)
 	violations []Violation // recorded while strict, in order
+
+	appliedSteps uint64         // event processing steps applied (AppliedSteps)
+	pageRequests map[string]int // paginated GETs in flight per location
+	pageHook     func()         // tests: runs while a paginated GET holds its slot
+	// replays holds, in strict mode, what faulted-after writes carried: location uId → endpoint
+	// path → item → fault kind (see rememberFaulted).
+	replays map[string]map[string]map[assignKey]FaultKind
 
 	faults faults
 	stats  statsCounter
@@ -59,6 +65,9 @@ func New(opts Options) *Server {
 		clock:   time.Now,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+
+		pageRequests: map[string]int{},
+		replays:      map[string]map[string]map[assignKey]FaultKind{},
 	}
 	s.faults.init(opts.Seed, opts.RandomFaults)
 	s.wg.Add(1)
@@ -104,8 +113,15 @@ var endpoints = map[string]endpoint{
 type call struct {
 	r      *http.Request
 	secret string // inner token of the caller
+	uid    string // location of the caller, once authenticated
 	body   []byte
+	// after is the fault kind that will replace this request's response once it has been
+	// applied (FaultResetAfter, FaultInternalErrorAfter, FaultUnavailableAfter); "" normally.
+	after FaultKind
 }
+
+// pagedEndpoints are the paginated GET endpoints that MaxConcurrentPageRequests limits.
+var pagedEndpoints = map[string]bool{"/assets": true, "/assignments": true, "/users": true}
 
 // endpointKey names a request for stats and fault rules: "GET /assets", "POST /users/create",
 // "GET /lookup".
@@ -137,11 +153,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveFault(rec, r, f)
 		return
 	}
-	s.serve(rec, r)
+	s.serve(rec, r, "")
 }
 
-// serve routes a request that no fault intercepted.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// serve routes a request that no fault intercepted, or that a fault kind "after" lets through
+// before it replaces the response.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, after FaultKind) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
 	case path == lookupPath:
@@ -157,10 +174,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	c := &call{r: r}
+	c := &call{r: r, after: after}
 	if ep.auth {
 		var aerr *apiError
-		if c.secret, aerr = s.authenticate(r); aerr != nil {
+		if c.secret, c.uid, aerr = s.authenticate(r); aerr != nil {
 			s.writeError(w, aerr)
 			return
 		}
@@ -170,6 +187,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(slices.Sorted(maps.Keys(ep.methods)), ", "))
 		s.writeError(w, errorFor(9726))
 		return
+	}
+	if r.Method == http.MethodGet && pagedEndpoints[rel] {
+		if !s.enterPageRequest(c.uid) {
+			aerr := errorFor(9646)
+			aerr.retryAfter = s.opts.Quirks.RateLimitRetryAfter
+			s.writeError(w, aerr)
+			return
+		}
+		defer s.leavePageRequest(c.uid)
 	}
 	if r.Method == http.MethodPost {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -183,73 +209,82 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.body = body
+		s.checkReplay(c, rel)
 	}
 	resp, aerr := h(s, c)
 	if aerr != nil {
 		s.writeError(w, aerr)
 		return
 	}
+	if c.after != "" {
+		s.rememberFaulted(c, rel)
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// enterPageRequest takes one of a location's MaxConcurrentPageRequests slots for a paginated GET;
+// it reports false, taking nothing, when they are all in use.
+func (s *Server) enterPageRequest(uid string) bool {
+	s.mu.Lock()
+	limit := s.opts.MaxConcurrentPageRequests
+	if limit > 0 && s.pageRequests[uid] >= limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.pageRequests[uid]++
+	hook := s.pageHook
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return true
+}
+
+func (s *Server) leavePageRequest(uid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pageRequests[uid]--; s.pageRequests[uid] <= 0 {
+		delete(s.pageRequests, uid)
+	}
+}
+
 // authenticate applies the token checks in the order of apple-api.md §15, then the rate limit,
-// and returns the caller's inner token.
-func (s *Server) authenticate(r *http.Request) (string, *apiError) {
+// and returns the caller's inner token and location.
+func (s *Server) authenticate(r *http.Request) (secret, uid string, _ *apiError) {
 	value := strings.TrimSpace(r.Header.Get("Authorization"))
 	if value == "" || strings.EqualFold(value, "Bearer") {
-		return "", errorFor(9601)
+		return "", "", errorFor(9601)
 	}
 	scheme, cred, found := strings.Cut(value, " ")
 	if !found || !strings.EqualFold(scheme, "Bearer") {
-		return "", errorFor(9722)
+		return "", "", errorFor(9722)
 	}
 	cred = strings.TrimSpace(cred)
 	if cred == "" {
-		return "", errorFor(9601)
+		return "", "", errorFor(9601)
 	}
 	secret, ok := decodeToken(cred)
 	if !ok {
-		return "", errorFor(9622)
+		return "", "", errorFor(9622)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok := s.w.Tokens[secret]
 	if tok == nil || s.w.Locations[tok.UID] == nil {
-		return "", errorFor(9622)
+		return "", "", errorFor(9622)
 	}
 	if tok.Expired || !s.opts.Now().Before(tok.ExpiresAt) {
-		return "", errorFor(9621)
+		return "", "", errorFor(9621)
 	}
 	if tok.Revoked {
-		return "", errorFor(9625)
+		return "", "", errorFor(9625)
 	}
 	if !s.admitLocked(tok.UID) {
 		aerr := errorFor(9646)
 		aerr.retryAfter = s.opts.Quirks.RateLimitRetryAfter
-		return "", aerr
+		return "", "", aerr
 	}
-	return secret, nil
-}
-
-// tokenFile is the JSON inside a .vpptoken file.
-type tokenFile struct {
-	Token   string `json:"token"`
-	ExpDate string `json:"expDate"`
-	OrgName string `json:"orgName"`
-}
-
-// decodeToken extracts the inner secret from .vpptoken contents. The server reads the token
-// field rather than comparing the whole file, as apple-api.md §2.3 infers.
-func decodeToken(contents string) (string, bool) {
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(contents))
-	if err != nil {
-		return "", false
-	}
-	var f tokenFile
-	if err := json.Unmarshal(raw, &f); err != nil || f.Token == "" {
-		return "", false
-	}
-	return f.Token, true
+	return secret, tok.UID, nil
 }
 
 // sessionLocked resolves the authenticated caller under s.mu: LoadState may have replaced the

@@ -104,7 +104,7 @@ func (s *Server) manageUsers(c *call, eventType string) (any, *apiError) {
 	ids := make([]string, len(req.Users))
 	for i, u := range req.Users {
 		if u.ClientUserID == "" {
-			return nil, errorFor(9602)
+			return nil, s.emptyClientUserIDError()
 		}
 		ids[i] = u.ClientUserID
 	}
@@ -130,15 +130,36 @@ func (s *Server) manageUsers(c *call, eventType string) (any, *apiError) {
 	return s.acceptLocked(tok, loc, &event{Type: eventType, NumRequested: len(req.Users), Users: req.Users}), nil
 }
 
+// emptyClientUserIDError is the synchronous error for an empty clientUserId in a request.
+//
+// apple-api.md §4.8 marks RequestUser.clientUserId "required", but neither the v2 tables (§11.1)
+// nor any example give a number for an empty or missing one. The candidates are:
+//   - 9602 "Invalid argument" (HTTP 400): a documented v2 synchronous error, listed in Apple's
+//     service config errorCodes, whose meaning covers a malformed field;
+//   - 9720 "users missing" / 9719 "clientUserIds and serialNumbers missing": documented, but
+//     about the whole array, which is present here;
+//   - 9600 "missing required argument": the precise meaning, but v1 only (§11.3), absent from
+//     every v2 table and from the service config example.
+//
+// 9602 is the default because it is the only documented v2 number whose meaning fits; it is what
+// the simulator has always answered. Quirks.EmptyClientUserIDError picks another.
+func (s *Server) emptyClientUserIDError() *apiError {
+	if n := s.opts.Quirks.EmptyClientUserIDError; n != 0 {
+		return errorFor(n)
+	}
+	return errorFor(9602)
+}
+
 // validEmail accepts a bare address such as "a@example.com".
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && a.Name == ""
 }
 
-// manageUsersLocked applies a user event, user by user in request order.
-func (s *Server) manageUsersLocked(loc *location, ev *event, ch *changes) {
-	for _, ru := range ev.Users {
+// manageUsersLocked applies the tasks [from, to) of a user event: one task per user, in request
+// order.
+func (s *Server) manageUsersLocked(loc *location, ev *event, ch *changes, from, to int) {
+	for _, ru := range ev.Users[from:to] {
 		var number int
 		switch ev.Type {
 		case EventCreate:
@@ -200,9 +221,11 @@ func (s *Server) addUserLocked(loc *location, ch *changes, u *user) {
 	if u.ManagedAppleID == "" {
 		u.InviteCode = newInviteCode()
 	}
+	u.pos = len(loc.Users)
 	loc.Users = append(loc.Users, u)
 	loc.known[u.ClientUserID] = true
 	loc.active[u.ClientUserID] = u
+	loc.indexAddresses(u, nil)
 	if u.ManagedAppleID != "" {
 		s.associateUserLocked(loc, ch, u, u.ManagedAppleID)
 	}
@@ -214,6 +237,7 @@ func (s *Server) updateUserLocked(loc *location, ch *changes, ru requestUser) in
 	if u == nil {
 		return 9609
 	}
+	before := personAddresses(u)
 	if ru.ManagedAppleID != nil && *ru.ManagedAppleID != "" && !strings.EqualFold(*ru.ManagedAppleID, u.ManagedAppleID) {
 		if n := checkAccountLocked(loc, *ru.ManagedAppleID, u); n != 0 {
 			return n
@@ -224,6 +248,7 @@ func (s *Server) updateUserLocked(loc *location, ch *changes, ru requestUser) in
 	if ru.Email != nil {
 		u.Email = *ru.Email
 	}
+	loc.indexAddresses(u, before)
 	u.ModSeq = ch.seq(dsUsers)
 	return 0
 }

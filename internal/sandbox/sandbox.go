@@ -3,6 +3,11 @@
 // see the same "Apple". Sandbox token files are recognised by their inner token, which starts
 // with "sandbox-"; the first request with a new one creates its location, seeded with a catalog
 // of sample books. Invited users accept their invitations after a configurable delay.
+//
+// The simulated Apple behaves like production by default: it enforces the rate limit of 15
+// requests per second per location, and applies each accepted write in the background, in steps
+// (DefaultProgressSteps steps DefaultProcessingDelay apart), so a client must poll GET /status
+// until the event is COMPLETE or FAILED. Options change both.
 package sandbox
 
 import (
@@ -19,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
 )
 
@@ -33,6 +39,15 @@ const TokenPrefix = "sandbox-"
 // DefaultAcceptDelay is how long after an invitation an invited user accepts it.
 const DefaultAcceptDelay = 2 * time.Minute
 
+// Event processing defaults: like Apple, the sandbox answers a write at once and applies it
+// afterwards, in DefaultProgressSteps steps DefaultProcessingDelay apart, so that numCompleted
+// grows over several polls of GET /status while the event is PENDING. An event of n tasks takes
+// min(n, DefaultProgressSteps) × DefaultProcessingDelay.
+const (
+	DefaultProcessingDelay = 100 * time.Millisecond
+	DefaultProgressSteps   = 3
+)
+
 // Options configure a Sandbox.
 type Options struct {
 	// StatePath is the JSON file holding the simulated service's state.
@@ -41,6 +56,19 @@ type Options struct {
 	AcceptDelay time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ProcessingDelay is the wait before each processing step of an event (default
+	// DefaultProcessingDelay; negative means none: events are applied right after the request,
+	// still in the background).
+	ProcessingDelay time.Duration
+	// ProgressSteps is how many steps an event's tasks are applied in (default
+	// DefaultProgressSteps; 1 applies them all at once).
+	ProgressSteps int
+	// DisableRateLimit turns off Apple's rate limit (maxRequestPerSecond, 15 requests per second
+	// per location), which the sandbox enforces by default with HTTP 429 and errorNumber 9646.
+	DisableRateLimit bool
+	// SettleEvents applies every event before the request that created it is answered, as the
+	// sandbox did before it simulated Apple's processing delay: a caller never sees PENDING.
+	SettleEvents bool
 }
 
 // Sandbox is an in-process simulated Apple service with persistent state.
@@ -49,6 +77,10 @@ type Sandbox struct {
 	mu   sync.Mutex
 	sim  *applesim.Server
 	meta meta
+	// saved is the simulator's AppliedSteps when the state was last saved or loaded: event
+	// processing changes the state between requests.
+	saved  uint64
+	closed bool
 }
 
 // meta is the sandbox's own bookkeeping, saved with the simulator's state.
@@ -72,9 +104,24 @@ func Open(opts Options) (*Sandbox, error) {
 	if opts.AcceptDelay == 0 {
 		opts.AcceptDelay = DefaultAcceptDelay
 	}
+	switch {
+	case opts.ProcessingDelay == 0:
+		opts.ProcessingDelay = DefaultProcessingDelay
+	case opts.ProcessingDelay < 0:
+		opts.ProcessingDelay = 0
+	}
+	if opts.ProgressSteps <= 0 {
+		opts.ProgressSteps = DefaultProgressSteps
+	}
 	s := &Sandbox{
 		opts: opts,
-		sim:  applesim.New(applesim.Options{DisableRateLimit: true, BaseURL: strings.TrimSuffix(BaseURL, "/mdm/v2"), Now: opts.Now}),
+		sim: applesim.New(applesim.Options{
+			DisableRateLimit: opts.DisableRateLimit,
+			ProcessingDelay:  opts.ProcessingDelay,
+			ProgressSteps:    opts.ProgressSteps,
+			BaseURL:          strings.TrimSuffix(BaseURL, "/mdm/v2"),
+			Now:              opts.Now,
+		}),
 		meta: meta{Locations: map[string]string{}, Invited: map[string]time.Time{}},
 	}
 	raw, err := os.ReadFile(opts.StatePath)
@@ -100,8 +147,27 @@ func Open(opts Options) (*Sandbox, error) {
 	return s, nil
 }
 
-// Close stops the simulator's background work.
-func (s *Sandbox) Close() { s.sim.Close() }
+// Close finishes the events still pending, saves the state and stops the simulator's background
+// work. Apple keeps processing an accepted event after the client has gone; the sandbox lives only
+// as long as the provider process, so it stands in for that by applying, when the process ends,
+// what Apple would have applied before the next process (the next plan or apply) starts. Events
+// pending in a state that was saved without Close (a crash) resume when the state is next opened.
+// The error is that of saving the state. Closing again does nothing.
+func (s *Sandbox) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.sim.ProcessPendingEvents()
+	var err error
+	if s.trackInvitations() || s.sim.AppliedSteps() != s.saved {
+		err = s.save()
+	}
+	s.sim.Close()
+	return err
+}
 
 // HTTPClient returns a client whose requests the sandbox answers in-process.
 func (s *Sandbox) HTTPClient() *http.Client { return &http.Client{Transport: s} }
@@ -120,8 +186,13 @@ func (s *Sandbox) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	s.sim.ServeHTTP(rec, req)
 	if req.Method != http.MethodGet {
-		s.sim.ProcessPendingEvents() // a sandbox settles at once, so the saved state is final
+		if s.opts.SettleEvents {
+			s.sim.ProcessPendingEvents()
+		}
 		changed = true
+	}
+	if s.sim.AppliedSteps() != s.saved {
+		changed = true // events progressed in the background since the last save
 	}
 	if s.trackInvitations() {
 		changed = true
@@ -167,23 +238,23 @@ func (s *Sandbox) adopt(req *http.Request) (bool, error) {
 	return true, nil
 }
 
-// sandboxToken reads a token file's inner token and organisation when it is a sandbox one.
+// sandboxToken reads a token file's inner token and organisation when it is a sandbox one. It
+// uses the provider's own plan-time parser, apple.ParseToken, so that the sandbox recognises
+// exactly the token files a plan accepts (padded or unpadded base64, any expDate form the parser
+// reads); the simulator's AdoptToken reads the same forms (TestSandbox_tokenFileForms).
+// IsToken reports whether contents is a token file the sandbox accepts: one whose inner token
+// starts with TokenPrefix.
+func IsToken(contents string) bool {
+	_, _, ok := sandboxToken(contents)
+	return ok
+}
+
 func sandboxToken(contents string) (inner, org string, ok bool) {
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(contents))
-	if err != nil {
+	tok, err := apple.ParseToken(contents)
+	if err != nil || !strings.HasPrefix(tok.Secret, TokenPrefix) {
 		return "", "", false
 	}
-	var f struct {
-		Token   string `json:"token"`
-		OrgName string `json:"orgName"`
-	}
-	if json.Unmarshal(raw, &f) != nil || !strings.HasPrefix(f.Token, TokenPrefix) {
-		return "", "", false
-	}
-	if f.OrgName == "" {
-		f.OrgName = strings.TrimPrefix(f.Token, TokenPrefix)
-	}
-	return f.Token, f.OrgName, true
+	return tok.Secret, tok.OrgName, true
 }
 
 // trackInvitations notes when each Registered user was first seen, for acceptDue.
@@ -225,6 +296,7 @@ func (s *Sandbox) acceptDue() bool {
 
 // save writes the state atomically: a reader sees the old file or the new one, never a torn one.
 func (s *Sandbox) save() error {
+	steps := s.sim.AppliedSteps() // read first: a step applied during SaveState triggers another save
 	var sim bytes.Buffer
 	if err := s.sim.SaveState(&sim); err != nil {
 		return err
@@ -256,6 +328,7 @@ func (s *Sandbox) save() error {
 	if err := os.Rename(tmp.Name(), s.opts.StatePath); err != nil {
 		return fmt.Errorf("saving sandbox state: %w", err)
 	}
+	s.saved = steps
 	return nil
 }
 
