@@ -189,6 +189,13 @@ type request struct {
 	auth   authMode
 }
 
+// repeatable reports whether sending r twice does no more than sending it once: reads, and the
+// client config, which a second POST sets to the same values. Other writes create users or spend
+// licenses, so a write that may have been applied is never re-sent blindly.
+func (r request) repeatable() bool {
+	return r.method == http.MethodGet || r.path == "/client/config"
+}
+
 // response is the final answer to a request.
 type response struct {
 	status int
@@ -201,7 +208,7 @@ type response struct {
 // whatever its status. Its error is a transport failure, or an
 // *OutcomeUnknownError when a write may have reached Apple.
 func (c *Client) exchange(ctx context.Context, r request) (*response, error) {
-	st := newCallState(r.method, r.auth != authNone)
+	st := newCallState(r.repeatable(), r.auth != authNone)
 	ctx = context.WithValue(ctx, callStateKey{}, st)
 	for _, secret := range []string{c.token.Raw, c.token.Secret} {
 		if secret != "" {
@@ -232,7 +239,7 @@ func (c *Client) exchange(ctx context.Context, r request) (*response, error) {
 	// A complete response is used even when err reports a context cancelled
 	// after it arrived.
 	if resp == nil {
-		if r.method != http.MethodGet && st.uncertain {
+		if !r.repeatable() && st.uncertain {
 			return nil, &OutcomeUnknownError{Method: r.method, Path: r.path, Err: err}
 		}
 		return nil, fmt.Errorf("apple: %s %s: %w", r.method, r.path, err)
@@ -244,23 +251,36 @@ func (c *Client) exchange(ctx context.Context, r request) (*response, error) {
 // check maps an error body or a non-2xx status to an error.
 func (c *Client) check(r request, resp *response) error {
 	retryAfter, _ := parseRetryAfter(resp.header.Get("Retry-After"), c.now())
-	if resp.apple != nil {
-		return &APIError{
+	var err *APIError
+	switch {
+	case resp.apple != nil:
+		err = &APIError{
 			Method: r.method, Path: r.path, StatusCode: resp.status,
 			Code: resp.apple.Code, Message: c.redact(resp.apple.Message), Info: resp.apple.Info,
 			RetryAfter: retryAfter,
 		}
-	}
-	if resp.status >= 200 && resp.status < 300 {
+	case resp.status >= 200 && resp.status < 300:
 		return nil
+	default:
+		err = &APIError{Method: r.method, Path: r.path, StatusCode: resp.status, RetryAfter: retryAfter}
 	}
-	err := &APIError{Method: r.method, Path: r.path, StatusCode: resp.status, RetryAfter: retryAfter}
-	// Without Apple's error body a 5xx says nothing about whether a write was
-	// applied; 501 and 503 mean it was not.
-	if r.method != http.MethodGet && resp.status >= 500 && resp.status != http.StatusNotImplemented && resp.status != http.StatusServiceUnavailable {
+	if !r.repeatable() && mayHaveApplied(err) {
 		return &OutcomeUnknownError{Method: r.method, Path: r.path, Err: err}
 	}
 	return err
+}
+
+// mayHaveApplied reports whether a write answered with err may still have been applied: a server
+// error (any 5xx but 501, or Apple's 9603, 9729 or 9644 in whatever status) can come after Apple
+// queued the work. Refusals for the request itself (4xx, the rate limit, the token) cannot.
+func mayHaveApplied(err *APIError) bool {
+	switch err.Code {
+	case CodeInternal, CodeServiceUnavailable, CodeMaintenance:
+		return true
+	case 0:
+		return err.StatusCode >= 500 && err.StatusCode != http.StatusNotImplemented
+	}
+	return false
 }
 
 // redact removes the token from text Apple sent back, in case it echoes it.
@@ -313,17 +333,25 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 
 // checkEnvelope verifies that a response is for our location and that no
 // other system has claimed it. The first uId seen is remembered.
+//
+// apple-api.md §3 documents a uId on every authenticated response, and that is how a response is
+// known to be about the token's location: an answer without one is refused like an answer for
+// another location (a write's event is still returned with the error, so that it can be followed).
 func (c *Client) checkEnvelope(e Envelope) error {
-	if e.UID != "" {
+	if e.UID == "" {
 		c.mu.Lock()
-		if c.uid == "" {
-			c.uid = e.UID
-		}
 		expected := c.uid
 		c.mu.Unlock()
-		if e.UID != expected {
-			return &LocationMismatchError{Expected: expected, Got: e.UID}
-		}
+		return &LocationMismatchError{Expected: expected}
+	}
+	c.mu.Lock()
+	if c.uid == "" {
+		c.uid = e.UID
+	}
+	expected := c.uid
+	c.mu.Unlock()
+	if e.UID != expected {
+		return &LocationMismatchError{Expected: expected, Got: e.UID}
 	}
 	if c.mdmID != "" && e.MDMInfo != nil && e.MDMInfo.ID != "" && e.MDMInfo.ID != c.mdmID &&
 		(c.mdmName == "" || e.MDMInfo.Name != c.mdmName) {

@@ -264,11 +264,9 @@ func TestPOSTRetriedWhenNotApplied(t *testing.T) {
 		}
 		switch n.Add(1) {
 		case 1:
-			w.WriteHeader(http.StatusServiceUnavailable)
-		case 2:
 			w.WriteHeader(http.StatusTooManyRequests)
-		case 3:
-			writeJSON(w, http.StatusInternalServerError, appleErrorBody(CodeInternal, "Internal error."))
+		case 2:
+			writeJSON(w, http.StatusTooManyRequests, appleErrorBody(CodeTooManyRequests, "Too many requests."))
 		default:
 			writeJSON(w, http.StatusOK, okEvent)
 		}
@@ -277,8 +275,59 @@ func TestPOSTRetriedWhenNotApplied(t *testing.T) {
 	if err != nil || ev.EventID != okEvent["eventId"] || ev.UID != testUID {
 		t.Fatalf("got %+v, %v", ev, err)
 	}
-	if got := f.count("POST", "/users/create"); got != 4 {
-		t.Errorf("%d requests, want 4", got)
+	if got := f.count("POST", "/users/create"); got != 3 {
+		t.Errorf("%d requests, want 3", got)
+	}
+}
+
+// A server error may come after Apple queued the work (apple-api.md gives no promise otherwise):
+// a write answered with one is not re-sent, and the caller learns that its outcome is unknown.
+func TestPOSTNotRetriedAfterServerError(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   map[string]any
+	}{
+		{"503", http.StatusServiceUnavailable, nil},
+		{"503 9729", http.StatusServiceUnavailable, appleErrorBody(CodeServiceUnavailable, "The service is temporarily unavailable.")},
+		{"500 9603", http.StatusInternalServerError, appleErrorBody(CodeInternal, "Internal error.")},
+		{"200 9603", http.StatusOK, appleErrorBody(CodeInternal, "Internal error.")},
+		{"502", http.StatusBadGateway, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+				if tc.body == nil {
+					w.WriteHeader(tc.status)
+					return
+				}
+				writeJSON(w, tc.status, tc.body)
+			})
+			_, err := f.client(t).CreateUsers(context.Background(), oneUser)
+			if !errors.Is(err, ErrOutcomeUnknown) {
+				t.Fatalf("got %v, want an outcome-unknown error", err)
+			}
+			if got := f.count("POST", "/users/create"); got != 1 {
+				t.Errorf("%d requests, want 1: a write that may have been applied is not re-sent", got)
+			}
+		})
+	}
+}
+
+// The client config is set, not added to: a second POST changes nothing, so it is retried.
+func TestClientConfigRetriedAfterServerError(t *testing.T) {
+	var n atomic.Int32
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			writeJSON(w, http.StatusServiceUnavailable, appleErrorBody(CodeServiceUnavailable, "The service is temporarily unavailable."))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"uId": testUID, "locationName": "L"})
+	})
+	if _, err := f.client(t).SetClientConfig(context.Background(), ClientConfigRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.count("POST", "/client/config"); got != 2 {
+		t.Errorf("%d requests, want 2", got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -106,11 +107,28 @@ func TestLocationMismatch(t *testing.T) {
 		}
 	})
 
-	t.Run("absent uId is not checked", func(t *testing.T) {
+	// apple-api.md §3: every authenticated response carries the location's uId. One without it
+	// cannot be told apart from an answer about another location.
+	t.Run("absent uId is refused", func(t *testing.T) {
 		uid.Store("")
 		c := f.client(t, func(cfg *Config) { cfg.LocationUID = testUID })
-		if _, err := c.GetClientConfig(ctx); err != nil {
-			t.Error(err)
+		_, err := c.GetClientConfig(ctx)
+		var mismatch *LocationMismatchError
+		if !errors.As(err, &mismatch) || mismatch.Got != "" || !strings.Contains(err.Error(), "has no uId") {
+			t.Errorf("got %v, want the missing uId named", err)
 		}
 	})
+}
+
+// A write Apple accepted whose answer lacks the uId: the event comes back with the error, so the
+// caller keeps following it instead of forgetting work Apple may do.
+func TestEventWithoutUIDKeepsTheEvent(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"eventId": "0f5c8b70-0000-4000-8000-000000000001"})
+	})
+	ev, err := f.client(t).CreateUsers(context.Background(), oneUser)
+	var mismatch *LocationMismatchError
+	if !errors.As(err, &mismatch) || ev == nil || ev.EventID != "0f5c8b70-0000-4000-8000-000000000001" {
+		t.Fatalf("got %+v, %v; want the event and the missing uId", ev, err)
+	}
 }

@@ -265,6 +265,9 @@ type LocationMismatchError struct {
 }
 
 func (e *LocationMismatchError) Error() string {
+	if e.Got == "" {
+		return fmt.Sprintf("apple: the response names no location: it has no uId (expected %q), which Apple sends on every authenticated response", e.Expected)
+	}
 	return fmt.Sprintf("apple: %s: uId %q, expected %q", ErrLocationMismatch, e.Got, e.Expected)
 }
 

@@ -16,14 +16,17 @@ import (
 // checkRetry is the retry policy. Reads are retried on transport errors, 429,
 // 5xx (except 501) and Apple's transient error numbers, even inside a 200.
 // Writes are retried only when they provably were not applied: the request was
-// never written, Apple answered with a transient synchronous error (which by
-// Apple's rules creates no event), or the status was 429 or 503.
+// never written, or Apple refused it for the rate (429, 9646), which it checks
+// before it looks at the request. A write answered with a server error (5xx,
+// 9603, 9729, 9644) may have been applied before the error: Apple can queue the
+// event and then fail to answer. It is not re-sent here; the caller gets an
+// *OutcomeUnknownError and reconciles from Apple's records.
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
 	st := stateOf(ctx)
-	read := st.method == http.MethodGet
+	read := st.repeatable
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
 			return false, nil
@@ -35,10 +38,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return retryablehttp.DefaultRetryPolicy(ctx, nil, err)
 	}
 	if st.apple != nil {
+		if !read {
+			return st.apple.Code == CodeTooManyRequests, nil
+		}
 		return st.apple.Code.retryable(), nil
 	}
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusServiceUnavailable:
+	case resp.StatusCode == http.StatusTooManyRequests:
 		return true, nil
 	case read && (resp.StatusCode == 0 || resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented):
 		return true, nil

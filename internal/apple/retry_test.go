@@ -36,7 +36,7 @@ func testResponse(status int, body string, header ...string) *http.Response {
 }
 
 func stateContext(method string, wrote bool) context.Context {
-	st := newCallState(method, false)
+	st := newCallState(method == http.MethodGet, false)
 	st.wrote.Store(wrote)
 	return context.WithValue(context.Background(), callStateKey{}, st)
 }
@@ -79,10 +79,14 @@ func TestCheckRetry(t *testing.T) {
 		{"POST error before writing", http.MethodPost, false, transportErr, 0, "", true},
 		{"POST error after writing", http.MethodPost, true, transportErr, 0, "", false},
 		{"POST 429", http.MethodPost, true, nil, 429, "", true},
-		{"POST 503", http.MethodPost, true, nil, 503, "", true},
+		{"POST 429 9646", http.MethodPost, true, nil, 429, appleBody(CodeTooManyRequests), true},
 		{"POST 200 with 9646", http.MethodPost, true, nil, 200, appleBody(CodeTooManyRequests), true},
-		{"POST 500 with 9603", http.MethodPost, true, nil, 500, appleBody(CodeInternal), true},
-		{"POST 503 with 9729", http.MethodPost, true, nil, 503, appleBody(CodeServiceUnavailable), true},
+		// A server error may come after Apple queued the work: never re-sent blindly.
+		{"POST 503", http.MethodPost, true, nil, 503, "", false},
+		{"POST 500 with 9603", http.MethodPost, true, nil, 500, appleBody(CodeInternal), false},
+		{"POST 503 with 9729", http.MethodPost, true, nil, 503, appleBody(CodeServiceUnavailable), false},
+		{"POST 200 with 9603", http.MethodPost, true, nil, 200, appleBody(CodeInternal), false},
+		{"POST 200 with 9644", http.MethodPost, true, nil, 200, appleBody(CodeMaintenance), false},
 		{"POST 500 no body", http.MethodPost, true, nil, 500, "", false},
 		{"POST 502", http.MethodPost, true, nil, 502, "bad gateway", false},
 		{"POST 504", http.MethodPost, true, nil, 504, "", false},

@@ -26,8 +26,9 @@ type callStateKey struct{}
 // callState follows one logical request across its attempts. The transport,
 // the retry policy and the log hooks find it in the request context.
 type callState struct {
-	method  string
-	limited bool // subject to the token's rate limit
+	// repeatable: the request may be sent again whatever happened to an attempt (request.repeatable).
+	repeatable bool
+	limited    bool // subject to the token's rate limit
 
 	// The fields below describe the current attempt and are touched only by
 	// the goroutine running the request. body and apple hold its response:
@@ -44,8 +45,8 @@ type callState struct {
 	uncertain bool
 }
 
-func newCallState(method string, limited bool) *callState {
-	return &callState{method: method, limited: limited, wrote: new(atomic.Bool)}
+func newCallState(repeatable, limited bool) *callState {
+	return &callState{repeatable: repeatable, limited: limited, wrote: new(atomic.Bool)}
 }
 
 func stateOf(ctx context.Context) *callState {

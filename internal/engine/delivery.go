@@ -48,9 +48,22 @@ func (e *Engine) Deliver(ctx context.Context, tokenID string) error {
 // adopted.
 func (e *Engine) deliverReporting(ctx context.Context, tokenID string, sc *scope) (Adoption, error) {
 	var rep Adoption
-	err := e.withTokenLock(ctx, tokenID, func() error { return e.deliver(ctx, tokenID, sc, &rep) })
+	err := e.withTokenLock(ctx, tokenID, func() error {
+		// A request whose answer was lost is reconciled by the next pass's settle, which waits for
+		// its work in Apple's records before anything of it is sent again.
+		for pass := 1; ; pass++ {
+			err := e.deliver(ctx, tokenID, sc, &rep)
+			if pass == maxDeliveryPasses || !errors.Is(err, apple.ErrOutcomeUnknown) || ctx.Err() != nil {
+				return err
+			}
+			tflog.Info(ctx, "An answer from Apple was lost; reconciling before the delivery goes on", map[string]any{"token_id": tokenID, "pass": pass})
+		}
+	})
 	return rep, err
 }
+
+// maxDeliveryPasses bounds the passes of one delivery when Apple's answers are lost.
+const maxDeliveryPasses = 3
 
 // deliverBook is Deliver for the assignments of one book: what creating or changing an assignment
 // needs. Its cost follows the book's assignments, not the token's, so that an apply creating many
@@ -246,7 +259,9 @@ func (e *Engine) usableToken(ctx context.Context, tokenID string) (store.Token, 
 
 // settle reconciles requests an earlier run journaled but did not settle (it crashed, was killed,
 // or lost the response): it waits for known events, then reads Apple's records so the plan that
-// follows sends only what is still missing.
+// follows sends only what is still missing. A request whose answer was lost has no event id to
+// follow, and Apple may have queued it: its work is awaited in Apple's records (inDoubt) before
+// anything of it is sent again.
 func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) error {
 	var open []store.JournalEntry
 	if err := e.tx(ctx, func(tx store.Tx) error {
@@ -258,9 +273,12 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 	}
 	tflog.Info(ctx, "Reconciling requests an earlier run left open", map[string]any{"token_id": rec.ID, "open": len(open)})
 	var events []string
+	var doubt []store.JournalEntry
 	for _, j := range open {
 		if j.EventID != "" {
 			events = append(events, j.EventID)
+		} else {
+			doubt = append(doubt, j) // sent with its answer lost, or cut off while it was sent
 		}
 	}
 	statuses, pending, err := e.waitEvents(ctx, c, events)
@@ -274,12 +292,19 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 	if err := e.sync(ctx, rec.ID, false); err != nil {
 		return err
 	}
+	unseen, err := e.awaitInDoubt(ctx, rec.ID, doubt)
+	if err != nil {
+		return err
+	}
 	now := e.now()
 	return e.tx(ctx, func(tx store.Tx) error {
 		for _, j := range open {
 			j.State, j.UpdatedAt = journalSettled, now
 			if st := statuses[j.EventID]; st != nil && st.Failed() {
 				j.Error = summarizeFailures(st.Failures)
+			}
+			if unseen[j.ID] {
+				j.Error = fmt.Sprintf("answer lost; its work was not in Apple's records %s after it was sent, so it may be sent again", e.cfg.EventTimeout)
 			}
 			if err := tx.UpdateJournal(ctx, j); err != nil {
 				return err
@@ -288,6 +313,117 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 		return tx.InsertAudit(ctx, store.AuditEntry{At: now, TokenID: rec.ID, Operation: "reconcile", Count: len(open),
 			Detail: "requests left open by an earlier run settled from Apple's records"})
 	})
+}
+
+// awaitInDoubt waits until Apple's records show the work of each journaled request whose answer
+// was lost (a dropped connection, a server error after sending), reading them again every poll
+// interval, or until EventTimeout has passed since it was sent: Apple may have queued its event,
+// and asks that a pending event be resubmitted only after that long. Sending any of it again
+// sooner could spend a license twice. It returns the entries whose work never showed.
+func (e *Engine) awaitInDoubt(ctx context.Context, tokenID string, doubt []store.JournalEntry) (map[int64]bool, error) {
+	unseen := map[int64]bool{}
+	for len(doubt) > 0 {
+		seen, err := e.seenAtApple(ctx, tokenID, doubt)
+		if err != nil {
+			return nil, err
+		}
+		var still []store.JournalEntry
+		var wait time.Duration
+		for i, j := range doubt {
+			if seen[i] {
+				continue
+			}
+			left := j.UpdatedAt.Add(e.cfg.EventTimeout).Sub(e.now())
+			if left <= 0 {
+				unseen[j.ID] = true
+				continue
+			}
+			still = append(still, j)
+			if wait == 0 || left < wait {
+				wait = left
+			}
+		}
+		if doubt = still; len(doubt) == 0 {
+			break
+		}
+		tflog.Info(ctx, "Waiting for Apple's records to show requests whose answer was lost", map[string]any{
+			"token_id": tokenID, "requests": len(doubt), "resend_after": wait.Round(time.Second).String()})
+		t := time.NewTimer(min(wait, e.cfg.PollInterval))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, &IncompleteError{Pending: len(doubt), Reason: fmt.Sprintf(
+				"Apple may still be processing %d requests whose answer was lost; they are sent again only once Apple's records show they were not applied, or %s after they were sent",
+				len(doubt), e.cfg.EventTimeout)}
+		case <-t.C:
+		}
+		if err := e.sync(ctx, tokenID, false); err != nil {
+			return nil, err
+		}
+	}
+	return unseen, nil
+}
+
+// seenAtApple reports, for each journaled request, whether Apple's records (as last synced) hold
+// all of its work: every license of an associate, every user of a users/create.
+func (e *Engine) seenAtApple(ctx context.Context, tokenID string, entries []store.JournalEntry) ([]bool, error) {
+	seen := make([]bool, len(entries))
+	var licensed map[pairKey]bool
+	var users map[string]bool
+	err := e.view(ctx, func(tx store.Tx) error {
+		for i, j := range entries {
+			switch j.Operation {
+			case opAssociate:
+				var p associatePayload
+				if err := json.Unmarshal(j.Payload, &p); err != nil {
+					return fmt.Errorf("journal entry %d: %w", j.ID, err)
+				}
+				if licensed == nil {
+					list, err := tx.ListLicenses(ctx, tokenID)
+					if err != nil {
+						return err
+					}
+					licensed = make(map[pairKey]bool, len(list))
+					for _, l := range list {
+						licensed[pairKey{bookKey{l.AdamID, pricingOr(l.PricingParam)}, l.ClientUserID}] = true
+					}
+				}
+				seen[i] = true
+				for _, a := range p.Assets {
+					for _, uid := range p.ClientUserIDs {
+						if !licensed[pairKey{bookKey{a.AdamID, pricingOr(a.PricingParam)}, uid}] {
+							seen[i] = false
+						}
+					}
+				}
+			case opCreateUsers:
+				var p createUsersPayload
+				if err := json.Unmarshal(j.Payload, &p); err != nil {
+					return fmt.Errorf("journal entry %d: %w", j.ID, err)
+				}
+				if users == nil {
+					list, err := tx.ListVPPUsers(ctx, tokenID)
+					if err != nil {
+						return err
+					}
+					users = make(map[string]bool, len(list))
+					for _, u := range list {
+						users[u.ClientUserID] = confirmed(u)
+					}
+				}
+				seen[i] = true
+				for _, u := range p.Users {
+					if !users[u.ClientUserID] {
+						seen[i] = false
+					}
+				}
+			default:
+				seen[i] = true // nothing of it can be spent twice
+			}
+		}
+		return nil
+	})
+	return seen, err
 }
 
 // createUsers creates VPP users in batches of maxUsers, journaled, then reads them back from Apple
@@ -353,6 +489,10 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 		}
 		existed := false
 		for _, st := range statuses {
+			if st == nil {
+				existed = true // Apple forgot the event (9708): read every user below
+				continue
+			}
 			for _, f := range st.Failures {
 				if f.Code == apple.CodeUserExists {
 					existed = true // created earlier (a lost response); read below
@@ -485,8 +625,11 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 	countByBook := map[bookKey]int{}
 	needRead := false
 	for i, r := range requests {
-		st := statuses[eventOf[i]]
+		st, known := statuses[eventOf[i]]
 		if st == nil {
+			if known {
+				needRead = true // Apple forgot the event (9708): its records say what it did
+			}
 			continue // not sent, or still pending: the next run settles it
 		}
 		failed := map[pairKey]failure{}
@@ -640,6 +783,10 @@ func (e *Engine) sendAll(ctx context.Context, tokenID, op string, n int, prepare
 		case err == nil:
 			entry.State, entry.EventID = journalSent, resp.EventID
 			events = append(events, resp.EventID)
+		case resp != nil && resp.EventID != "":
+			// Apple accepted it, but the answer failed a check (another location's uId, another
+			// system's mdmInfo): the event is kept, to be followed once the token is usable.
+			entry.State, entry.EventID, entry.Error = journalSent, resp.EventID, err.Error()
 		case errors.Is(err, apple.ErrOutcomeUnknown):
 			entry.State, entry.Error = journalSent, "outcome unknown: "+err.Error()
 		default:

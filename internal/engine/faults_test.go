@@ -25,6 +25,7 @@ import (
 var allFaultKinds = []applesim.FaultKind{
 	applesim.FaultRateLimited, applesim.FaultInternalError, applesim.FaultUnavailable, applesim.FaultErrorBody,
 	applesim.FaultResetBefore, applesim.FaultResetAfter, applesim.FaultSlow,
+	applesim.FaultInternalErrorAfter, applesim.FaultUnavailableAfter,
 }
 
 // reopen replaces the env's engine with one whose configuration tune adjusts (after the env's
@@ -39,6 +40,9 @@ func (e *env) reopen(tune func(*engine.Config)) {
 			// Apple's Retry-After is honoured but capped, so that the tests do not sleep seconds.
 			c.MaxRetryAfter = 5 * time.Millisecond
 		}
+		// A request whose answer a fault lost is sent again only after this long without its work
+		// in Apple's records (10 minutes in production, 200 times the simulator's processing).
+		cfg.EventTimeout = time.Second
 		if tune != nil {
 			tune(cfg)
 		}
@@ -58,6 +62,11 @@ func (e *env) holdersOf(adamID string) map[string]int {
 // assignedCount matches (no license spent twice), and that each member has one active user.
 // With exact false, members may still be missing a license (a delivery cut short).
 func (e *env) checkApple(members []string, exact bool) error {
+	return e.checkAppleAllowing(members, exact, "")
+}
+
+// checkAppleAllowing is checkApple tolerating violations of one kind (none when "").
+func (e *env) checkAppleAllowing(members []string, exact bool, allowed string) error {
 	adamID := bookC
 	want := make(map[string]bool, len(members))
 	for _, m := range members {
@@ -100,7 +109,7 @@ func (e *env) checkApple(members []string, exact bool) error {
 	// The simulator runs in strict mode: a blind re-send of an associate for a pair Apple holds, or
 	// a second user for a person, is a violation even when it spends nothing.
 	for _, v := range e.sim.Violations() {
-		if v.Kind != applesim.ViolationRecreate {
+		if v.Kind != allowed {
 			problems = append(problems, fmt.Sprintf("violation at Apple: %s %s", v.Kind, v.Detail))
 		}
 	}
@@ -183,7 +192,8 @@ func clearAppleError(err error) error {
 
 // Delivery of one book to 5,000 members while 20% of Apple's answers are faults of every kind
 // (429/9646, 500/9603 and 503/9729 with Retry-After, 200 with an error body, connection resets
-// before and after Apple processed the request, slow answers), seeded (3 seeds; 15 with make
+// before and after Apple processed the request, slow answers, and 500/9603 or 503/9729 after Apple
+// did the work), with Apple processing events a part at a time, seeded (3 seeds; 15 with make
 // soak). Each run either completes
 // or stops with a clear error, and the runs that follow finish the work: Apple then holds exactly
 // the intended licenses, none twice, with one user per member.
@@ -224,6 +234,9 @@ func TestFaults_deliveryUnderRandomFaults(t *testing.T) {
 					{Endpoint: "GET /status", Kind: applesim.FaultSlow, Delay: 20 * time.Millisecond},
 					{Endpoint: "GET /users", Kind: applesim.FaultInternalError, RetryAfter: "1"},
 					{Endpoint: "POST /assets/associate", Kind: applesim.FaultUnavailable, RetryAfter: "1"},
+					// Apple did the work, then answered a server error.
+					{Endpoint: "POST /users/create", Kind: applesim.FaultInternalErrorAfter, RetryAfter: "1"},
+					{Endpoint: "POST /assets/associate", Kind: applesim.FaultUnavailableAfter, RetryAfter: "1"},
 				} {
 					e.sim.InjectFault(f)
 				}

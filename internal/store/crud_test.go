@@ -430,7 +430,7 @@ func TestJournalSyncRunsAudit(t *testing.T) {
 			if e2.ID, err = tx.InsertJournal(ctx, e2); err != nil {
 				return err
 			}
-			e3 = store.JournalEntry{TokenID: "t2", Operation: "associate", State: "prepared", CreatedAt: at(3), UpdatedAt: at(3)}
+			e3 = store.JournalEntry{TokenID: "t2", Operation: "associate", Payload: []byte(`{"assets":[]}`), State: "prepared", CreatedAt: at(3), UpdatedAt: at(3)}
 			e3.ID, err = tx.InsertJournal(ctx, e3)
 			return err
 		})
@@ -456,6 +456,11 @@ func TestJournalSyncRunsAudit(t *testing.T) {
 			return tx.UpdateJournal(ctx, e2)
 		})
 		equal(t, "open journal after settle", len(open("t1")), 0)
+		// An update that carries no payload (as the sender's does) keeps the one inserted.
+		e3.State, e3.UpdatedAt = "sent", at(5)
+		sent := e3
+		sent.Payload, sent.Operation = nil, ""
+		mustTx(t, s, func(tx store.Tx) error { return tx.UpdateJournal(ctx, sent) })
 		equal(t, "other token's journal", open("t2"), []store.JournalEntry{e3})
 		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.UpdateJournal(ctx, store.JournalEntry{ID: 999}) }); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("UpdateJournal(missing): %v", err)

@@ -329,6 +329,8 @@ type Tx interface {
 
 	// InsertJournal stores e and returns its ID.
 	InsertJournal(ctx context.Context, e JournalEntry) (int64, error)
+	// UpdateJournal records e's state, event id, error and time; an entry's operation and payload
+	// stay as inserted, since they are what a later run reconciles against.
 	UpdateJournal(ctx context.Context, e JournalEntry) error
 	// ListOpenJournal lists the token's entries not settled or failed, oldest first.
 	ListOpenJournal(ctx context.Context, tokenID string) ([]JournalEntry, error)

@@ -24,9 +24,8 @@ func (t *tx) InsertJournal(ctx context.Context, e JournalEntry) (int64, error) {
 }
 
 func (t *tx) UpdateJournal(ctx context.Context, e JournalEntry) error {
-	r, err := t.exec(ctx, `UPDATE journal SET operation = $2, payload = $3, state = $4, event_id = $5,
-		error = $6, updated_at = $7 WHERE id = $1`,
-		e.ID, e.Operation, encodePayload(e.Payload), e.State, e.EventID, e.Error, ms(orNow(e.UpdatedAt, nowUTC())))
+	r, err := t.exec(ctx, `UPDATE journal SET state = $2, event_id = $3, error = $4, updated_at = $5 WHERE id = $1`,
+		e.ID, e.State, e.EventID, e.Error, ms(orNow(e.UpdatedAt, nowUTC())))
 	if err != nil {
 		return fmt.Errorf("store: update journal entry %d: %w", e.ID, err)
 	}

@@ -39,8 +39,16 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *store.Config) { c.
 
 // Main runs the package's tests, then stops the PostgreSQL server if one was started, and exits.
 // Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainThen(m, nil) }
+
+// MainThen is Main with a check run after the tests, whose non-zero result fails the binary.
+func MainThen(m *testing.M, after func() int) {
 	code := m.Run()
+	if after != nil {
+		if c := after(); code == 0 {
+			code = c
+		}
+	}
 	stopServer()
 	os.Exit(code)
 }
