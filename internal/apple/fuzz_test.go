@@ -42,7 +42,7 @@ func FuzzParseToken(f *testing.F) {
 			}
 			return
 		}
-		if tok.Raw != strings.TrimSpace(contents) || tok.Secret == "" || tok.OrgName == "" || tok.ExpiresAt.IsZero() {
+		if tok.Raw != TrimTokenFile(contents) || tok.Secret == "" || tok.OrgName == "" || tok.ExpiresAt.IsZero() {
 			t.Fatalf("incomplete token parsed from %q: %v", contents, tok)
 		}
 		again, err := ParseToken(tok.Raw)

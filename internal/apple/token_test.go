@@ -130,3 +130,116 @@ func TestTokenNeverPrinted(t *testing.T) {
 		t.Errorf("the org name should still be printed: %s", printed[0])
 	}
 }
+
+// Editors and shells add a byte-order mark, a final newline or NUL padding: tolerated, and Raw
+// (the Bearer value) is the base64 text alone.
+func TestParseTokenToleratesEditorArtifacts(t *testing.T) {
+	file := b64(tokenJSON("2030-11-08T22:33:22+0000"))
+	for name, contents := range map[string]string{
+		"byte-order mark":          "\uFEFF" + file,
+		"byte-order mark and CRLF": "\uFEFF" + file + "\r\n",
+		"trailing NULs":            file + "\x00\x00\x00",
+		"trailing NUL and newline": file + "\n\x00",
+		"leading and trailing":     "\x00 \n" + file + " \t\x00\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := ParseToken(contents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.Raw != file || tok.Secret != testSecret {
+				t.Fatalf("Raw %q, want the base64 text alone", tok.Raw)
+			}
+		})
+	}
+	// Inside the base64 text a NUL is still an error.
+	if _, err := ParseToken(file[:10] + "\x00" + file[10:]); !errors.Is(err, ErrTokenMalformed) {
+		t.Fatalf("a NUL inside the file: got %v, want ErrTokenMalformed", err)
+	}
+}
+
+// A file or field far larger than any real token is refused without being echoed.
+func TestParseTokenLimits(t *testing.T) {
+	big := strings.Repeat("A", 10<<20)
+	future := "2030-11-08T22:33:22+0000"
+	cases := []struct {
+		name, contents, field, detail string
+	}{
+		{"10 MB file", big, "", "the file is 10485760 bytes; a .vpptoken file is a few hundred bytes, and at most 65536 are accepted"},
+		{"file just over the cap", strings.Repeat("A", MaxTokenFileSize+1), "", "the file is 65537 bytes"},
+		{"long orgName", b64(`{"token":"` + testSecret + `","expDate":"` + future + `","orgName":"` + strings.Repeat("O", 2000) + `"}`),
+			"orgName", "the field is 2000 bytes long; at most 1024 are accepted"},
+		{"long expDate", b64(`{"token":"` + testSecret + `","expDate":"` + strings.Repeat("9", 30000) + `","orgName":"Org"}`),
+			"expDate", "the field is 30000 bytes long; at most 64 are accepted"},
+		{"long token", b64(`{"token":"` + strings.Repeat("s", 20000) + `","expDate":"` + future + `","orgName":"Org"}`),
+			"token", "the field is 20000 bytes long; at most 16384 are accepted"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseToken(tc.contents)
+			var te *TokenError
+			if !errors.As(err, &te) || te.Field != tc.field || !strings.Contains(te.Detail, tc.detail) {
+				t.Fatalf("got %v, want field %q and %q", err, tc.field, tc.detail)
+			}
+			if len(err.Error()) > 300 {
+				t.Fatalf("the error is %d bytes long: it echoes the input", len(err.Error()))
+			}
+		})
+	}
+	// At the caps, a file still parses.
+	org := strings.Repeat("O", MaxTokenOrgNameLen)
+	if tok, err := ParseToken(b64(`{"token":"` + testSecret + `","expDate":"` + future + `","orgName":"` + org + `"}`)); err != nil || tok.OrgName != org {
+		t.Fatalf("orgName at the cap: %v", err)
+	}
+	// An unreadable date of up to 64 bytes is quoted, but only its first 40 characters.
+	_, err := ParseToken(b64(tokenJSON(strings.Repeat("x", 60))))
+	if err == nil || !strings.Contains(err.Error(), `"`+strings.Repeat("x", 40)+`"… (60 bytes in all) is not an ISO-8601 date-time`) {
+		t.Fatalf("got %v, want a quoted prefix of the date", err)
+	}
+}
+
+// orgName is shown in attributes, plans and diagnostics: terminal escapes and control characters
+// in it are dropped.
+func TestParseTokenCleansOrgName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`Acme\u001b[2J\u001b[31mRed\u001b[0m`, "AcmeRed"},
+		{`Acme\u001b]0;owned\u0007 Inc`, "Acme Inc"},
+		{`Acme\u009b31m Inc`, "Acme Inc"},
+		{`Line\nbreak\tand tab`, "Line break and tab"},
+		{`Bell\u0007 and NUL\u0000`, "Bell and NUL"},
+		{`evil\u202Egnp.exe`, "evilgnp.exe"},
+		{`Zero\u200Bwidth`, "Zerowidth"},
+		{`Café Zürich 東京`, "Café Zürich 東京"},
+	} {
+		tok, err := ParseToken(b64(`{"token":"` + testSecret + `","expDate":"2030-11-08T22:33:22Z","orgName":"` + tc.in + `"}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if tok.OrgName != tc.want {
+			t.Errorf("orgName %s: got %q, want %q", tc.in, tok.OrgName, tc.want)
+		}
+	}
+	// Nothing left once cleaned: the field is missing.
+	_, err := ParseToken(b64(`{"token":"` + testSecret + `","expDate":"2030-11-08T22:33:22Z","orgName":"\u001b[31m\u0007"}`))
+	if !errors.Is(err, ErrTokenMissingField) || !strings.Contains(err.Error(), `(field "orgName")`) {
+		t.Fatalf("got %v, want a missing orgName", err)
+	}
+}
+
+func TestCleanText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                      "plain",
+		"\x1b[1;31mbold red\x1b[0m":  "bold red",
+		"\x1b]8;;http://x\x1b\\link": "link",
+		"a\x1bcb":                    "ab",
+		"cut at the end \x1b[":       "cut at the end",
+		"bad utf8 \xff":              "bad utf8 \uFFFD",
+		"\x7fdel":                    "del",
+		"  spaced\r\n":               "spaced",
+		"\x1b[3\u00e9t":              "\u00e9t", // malformed CSI: the text after it stays
+	} {
+		if got := CleanText(in); got != want {
+			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

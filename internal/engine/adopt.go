@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
@@ -65,7 +64,7 @@ func (e *Engine) adoptUsers(ctx context.Context, c *apple.Client, rec store.Toke
 				found[m], byDerived[m] = u, true
 				continue
 			}
-			m := strings.ToLower(strings.TrimSpace(u.Email))
+			m := EmailKey(u.Email)
 			if !wanted[m] || byDerived[m] {
 				continue
 			}

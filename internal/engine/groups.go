@@ -34,29 +34,30 @@ type Group struct {
 	Invitations map[string]string
 }
 
-// NormalizeMembers validates and normalises emails, sorted, refusing duplicates that differ only
-// in case or surrounding space (the set would silently shrink otherwise).
+// NormalizeMembers validates and normalises emails (NormalizeEmail), sorted, refusing duplicates
+// that differ only in case or surrounding space (the set would silently shrink otherwise). One
+// error covers every bad member, quoting the first few.
 func NormalizeMembers(in []string) ([]string, error) {
-	seen := make(map[string]string, len(in))
-	out := make([]string, 0, len(in))
-	var bad []string
-	for _, m := range in {
-		n, err := NormalizeEmail(m)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%q", m))
-			continue
-		}
-		if prev, dup := seen[n]; dup {
-			return nil, fmt.Errorf("%w: members %q and %q are the same Apple Account (emails are case-insensitive); list it once", ErrInvalidInput, prev, m)
-		}
-		seen[n] = m
-		out = append(out, n)
+	p := CheckMembers(in)
+	if len(p.Invalid) > 0 {
+		return nil, fmt.Errorf("%w: %s (expected name@example.com)", ErrInvalidInput, p.InvalidSummary())
 	}
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("%w: not valid email addresses: %s (expected name@example.com)", ErrInvalidInput, strings.Join(bad, ", "))
+	if len(p.Duplicates) > 0 {
+		return nil, fmt.Errorf("%w: %s (emails are case-insensitive); list each person once", ErrInvalidInput, lowerFirst(p.DuplicateSummary()))
+	}
+	out := make([]string, 0, len(in))
+	for _, m := range in {
+		out = append(out, EmailKey(m))
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // CreateGroup stores a new group. Its members receive books once an assignment names the group.

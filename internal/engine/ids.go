@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"net/mail"
 	"strings"
 
 	"github.com/google/uuid"
@@ -50,15 +49,4 @@ func TokenID(locationUID string) string {
 // email: Apple asks for GUIDs rather than addresses.
 func clientUserID(locationUID, email string) string {
 	return uuid.NewSHA1(idSpace, []byte("user\n"+locationUID+"\n"+email)).String()
-}
-
-// NormalizeEmail returns the canonical form of an Apple Account email (trimmed, lower-case), or
-// an error naming the bad address.
-func NormalizeEmail(s string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(s))
-	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || addr.Name != "" || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
-		return "", fmt.Errorf("%w: %q is not a valid email address (expected name@example.com)", ErrInvalidInput, s)
-	}
-	return e, nil
 }

@@ -45,6 +45,11 @@ type badInput struct {
 	want      *regexp.Regexp
 	// secrets must not appear in the diagnostic.
 	secrets func(t *testing.T) []string
+	// once lists summaries that must appear exactly once: one diagnostic per mistake, however many
+	// members make it.
+	once []string
+	// after checks what the run left behind (no file named after a secret, no -journal in /dev).
+	after func(t *testing.T)
 }
 
 func TestAccBadInput_catalog(t *testing.T) {
@@ -89,10 +94,10 @@ func TestAccBadInput_catalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return tokenConfig(t, testDatabase(t), loc.Token)
-		}, want: expectDiag("Error Creating VPP Token", `is revoked: Apple revoked it; download a new token for the location and renew`, `9625`)},
+		}, want: expectDiag("Error Creating VPP Token", `the token file is revoked: Apple revoked it; download a new token for the location and renew the vpp_token in place`, `9625`)},
 		{name: "token file unknown to Apple", config: func(t *testing.T) string {
 			return tokenConfig(t, testDatabase(t), tokenFile(`{"token":"bm90LWEtcmVhbC10b2tlbg==","expDate":"`+future+`","orgName":"Org"}`))
-		}, want: expectDiag("Error Creating VPP Token", `is invalid: Apple does not accept it`, `9622`),
+		}, want: expectDiag("Error Creating VPP Token", `the token file is invalid: Apple does not accept it; a token becomes invalid when the password`, `9622`),
 			secrets: func(*testing.T) []string { return []string{"bm90LWEtcmVhbC10b2tlbg=="} }},
 
 		// ---- group members
@@ -116,10 +121,10 @@ func TestAccBadInput_catalog(t *testing.T) {
 		}, want: expectDiag("Invalid Email Address", `"bob@localhost" is not a valid Apple Account email`)},
 		{name: "members differing in surrounding space", config: func(t *testing.T) string {
 			return testAccUserGroupConfig_basic(t, testDatabase(t), "Twice", "", "carol@example.com", " carol@example.com")
-		}, want: expectDiag("Duplicate Group Member", `are the same Apple Account: emails are case-insensitive. List it once.`)},
+		}, want: expectDiag("Duplicate Group Member", `Members "( carol@example\.com|carol@example\.com)" and "( carol@example\.com|carol@example\.com)" are the same Apple Account: emails are case-insensitive\. List it once\.`)},
 		{name: "members differing in case only (mixed)", config: func(t *testing.T) string {
 			return testAccUserGroupConfig_basic(t, testDatabase(t), "Twice", "", "Dave.Jones@Example.com", "dave.jones@example.COM")
-		}, want: expectDiag("Duplicate Group Member", `are the same Apple Account`)},
+		}, want: expectDiag("Duplicate Group Member", `Members "(Dave\.Jones@Example\.com|dave\.jones@example\.COM)" and "(Dave\.Jones@Example\.com|dave\.jones@example\.COM)" are the same Apple Account: emails are case-insensitive\. List it once\.`)},
 
 		// ---- assignments
 		{name: "book id of a deleted token", config: func(t *testing.T) string {
@@ -130,7 +135,7 @@ func TestAccBadInput_catalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return assignmentConfig(t, db, engine.BookID(tokenID, testBookA, "STDQ"), "alice@example.com")
-		}, want: expectDiag("Unknown Book", `is not among the books of token`, `vpp_books data source`)},
+		}, want: expectDiag("Unknown Book", `book `+uuidRE+`:1000000001:STDQ is not among the books of token `+uuidRE+`; check book_id against the vpp_books data source`)},
 		{name: "assignment of a token that expired since", config: func(t *testing.T) string {
 			db := testDatabase(t)
 			loc := newTestLocation(t, "business")
@@ -164,7 +169,7 @@ func TestAccBadInput_catalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return assignmentConfig(t, db, engine.BookID(tokenID, testBookA, "STDQ"), "alice@example.com")
-		}, want: expectDiag("Error Delivering eBook Assignment", `is expired`, `9621`)},
+		}, want: expectDiag("Error Delivering eBook Assignment", `token `+uuidRE+` is expired: tokens last one year; download a new one`, `9621`)},
 		{name: "over-assignment", config: func(t *testing.T) string {
 			db := testDatabase(t)
 			loc := newTestLocation(t, "business")
@@ -220,7 +225,8 @@ provider "vpp" {
 			secrets: func(*testing.T) []string { return []string{"Wr0ng-pass-xyz"} }},
 		{name: "PostgreSQL unreachable", config: func(t *testing.T) string {
 			return providerBlock(t, "postgres://vpp:S3cret-pw@127.0.0.1:1/engine?sslmode=disable&connect_timeout=5") + `data "vpp_books" "all" {}`
-		}, want: expectDiag("Unable to Open the VPP Engine", `cannot connect`, `127.0.0.1`),
+		}, want: expectDiag("Unable to Open the VPP Engine", `cannot connect to PostgreSQL at postgres://vpp:xxxxx@127\.0\.0\.1:1/engine\?sslmode=disable&connect_timeout=5: `,
+			`check that the server is running and reachable and that the URL is right`),
 			secrets: func(*testing.T) []string { return []string{"S3cret-pw"} }},
 		{name: "encryption_key of 16 bytes", config: func(t *testing.T) string {
 			return keyedProvider(t, testDatabase(t), base64.StdEncoding.EncodeToString(make([]byte, 16)))
@@ -247,9 +253,10 @@ data "vpp_books" "all" {}
 `, testDatabase(t))
 		}, want: expectDiag("Conflicting Provider Settings", `sandbox = true runs a simulated Apple service inside the provider, so apple_api_url has no effect`)},
 	}
-	// RELIABILITY.md lists 37 catalog entries.
-	if len(cases) < 37 {
-		t.Fatalf("the catalog lost entries: %d, RELIABILITY.md lists 37", len(cases))
+	cases = append(cases, hostileInputs(t, future)...)
+	// RELIABILITY.md lists 60 catalog entries: 37 here, 23 from hostileInputs.
+	if len(cases) < 60 {
+		t.Fatalf("the catalog lost entries: %d, RELIABILITY.md lists 60", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,23 +270,41 @@ data "vpp_books" "all" {}
 			if tc.secrets != nil {
 				secrets = tc.secrets(t)
 			}
+			// The diagnostic is checked in ErrorCheck, not with ExpectError: terraform-plugin-testing
+			// calls ErrorCheck only for steps without ExpectError, so the secret and count checks
+			// would never run beside it.
+			failed := false
 			resource.Test(t, resource.TestCase{
 				PreCheck:                 func() { testAccPreCheck(t) },
 				ProtoV6ProviderFactories: factories,
-				// Error text never carries a secret of the configuration.
 				ErrorCheck: func(err error) error {
+					failed = true
+					if !tc.want.MatchString(err.Error()) {
+						t.Errorf("the error does not match %s:\n%.4000v", tc.want, err)
+					}
+					// Error text never carries a secret of the configuration.
 					for _, s := range secrets {
 						if strings.Contains(err.Error(), s) {
-							t.Errorf("the diagnostic contains the secret %q:\n%v", s, err)
+							t.Errorf("the diagnostic contains the secret %q:\n%.2000v", s, err)
 						}
 					}
-					return err
+					for _, summary := range tc.once {
+						if n := strings.Count(err.Error(), "Error: "+summary); n != 1 {
+							t.Errorf("%d diagnostics %q, want one:\n%.3000v", n, summary, err)
+						}
+					}
+					return nil
 				},
 				Steps: []resource.TestStep{{
-					Config:      cfg,
-					ExpectError: tc.want,
+					Config: cfg,
 				}},
 			})
+			if !failed {
+				t.Errorf("the configuration was accepted; want an error matching %s", tc.want)
+			}
+			if tc.after != nil {
+				tc.after(t)
+			}
 		})
 	}
 }

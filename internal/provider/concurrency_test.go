@@ -34,7 +34,7 @@ terraform {
 provider "vpp" {
   database      = %q
   apple_api_url = %q
-}
+%s}
 
 resource "vpp_user_group" "readers" {
   name    = %q
@@ -50,7 +50,7 @@ resource "vpp_ebook_assignment" "book" {
 output "group_id" {
   value = vpp_user_group.readers.id
 }
-`, database, appleURL, name, bookID)
+`, database, appleURL, unencryptedOptIn(database), name, bookID)
 }
 
 // TestProcess_concurrentApplies runs two `terraform apply` processes at once on one engine

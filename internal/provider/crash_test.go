@@ -136,7 +136,7 @@ variable "token" {
 provider "vpp" {
   database      = %q
   apple_api_url = %q
-}
+%s}
 
 resource "vpp_token" "main" {
   token        = var.token
@@ -156,7 +156,7 @@ resource "vpp_ebook_assignment" "book" {
   group_id = each.value.id
   intent   = "required"
 }
-`, database, appleURL, crashBook)
+`, database, appleURL, unencryptedOptIn(database), crashBook)
 }
 
 // crashGroupSize bounds the members of one vpp_user_group in the crash test. Terraform compares
@@ -360,7 +360,8 @@ func TestProcess_applyUnderRandomFaults(t *testing.T) {
 	sim.SetRandomFaults(applesim.RandomFaults{Rate: 0.2, Seed: int64(envInt(t, "VPP_FAULT_SEED", 20260108)), RetryAfter: "1",
 		ErrorNumber: 9603, Delay: 500 * time.Millisecond, Kinds: []applesim.FaultKind{
 			applesim.FaultRateLimited, applesim.FaultInternalError, applesim.FaultUnavailable, applesim.FaultErrorBody,
-			applesim.FaultResetBefore, applesim.FaultResetAfter, applesim.FaultSlow}})
+			applesim.FaultResetBefore, applesim.FaultResetAfter, applesim.FaultSlow,
+			applesim.FaultInternalErrorAfter, applesim.FaultUnavailableAfter}})
 	named := regexp.MustCompile(`(?s)Error: .*(Apple API (GET|POST) /|apple: (GET|POST) /|outcome of the request is unknown|Apple error \d{4})`)
 	applies := 0
 	for {

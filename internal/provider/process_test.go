@@ -33,7 +33,9 @@ import (
 // The simulated Apple service lives in the test process on a loopback address, so that it
 // survives when a test kills the provider.
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+// TestMain fails the binary when the shared simulated Apple of the acceptance tests recorded a
+// double spend, naming the test whose location it happened at.
+func TestMain(m *testing.M) { storetest.MainThen(m, sharedSimViolations) }
 
 // soak reports whether the long variants run (make soak sets VPP_SOAK=1).
 func soak() bool { return os.Getenv("VPP_SOAK") != "" }
@@ -88,16 +90,16 @@ func buildProvider(t *testing.T) string {
 // speed: the provider's client follows the advertised maxRequestPerSecond.
 func isolatedSimulator(t *testing.T, h func(http.Handler) http.Handler) (*applesim.Server, string) {
 	t.Helper()
-	sim := applesim.New(applesim.Options{
+	sim := applesim.New(testSimOptions(applesim.Options{
 		DisableRateLimit: true,
 		Limits:           map[string]int{applesim.LimitMaxRequestPerSecond: 2000},
-	})
+	}))
 	var handler http.Handler = sim
 	if h != nil {
 		handler = h(sim)
 	}
 	srv := httptest.NewServer(handler)
-	t.Cleanup(func() { srv.Close(); sim.Close() })
+	t.Cleanup(func() { srv.Close(); sim.Close(); checkNoViolations(t, sim) })
 	return sim, srv.URL + "/mdm/v2"
 }
 
@@ -125,7 +127,9 @@ func newWorkspace(t *testing.T, cli, bin string, env ...string) *workspace {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"TF_CLI_CONFIG_FILE=" + rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}
+	// VPP_EVENT_TIMEOUT scales Apple's 10 minutes to the simulator's processing (milliseconds): a
+	// request whose answer a fault or a kill lost is sent again after 5 s without its work.
+	base := []string{"TF_CLI_CONFIG_FILE=" + rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "VPP_EVENT_TIMEOUT=5s"}
 	for _, kv := range os.Environ() {
 		// The workspace decides these itself.
 		if strings.HasPrefix(kv, "TF_LOG") || strings.HasPrefix(kv, "VPP_") || strings.HasPrefix(kv, "TF_CLI_CONFIG_FILE=") {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -28,6 +29,7 @@ import (
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 	"github.com/vppkit/terraform-provider-vpp/internal/sandbox"
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
 
 var (
@@ -60,6 +62,8 @@ type providerData struct {
 	// planned collects the assignments and group members this plan changes, so that license
 	// demand is forecast for the whole plan (one plan is served by one provider instance).
 	planned *engine.PlannedChanges
+	// sandbox is set in sandbox mode, whose simulated Apple accepts only sandbox token files.
+	sandbox bool
 }
 
 // locationPlans maps a location's uId to the vpp_token planned for it: the id of an existing one
@@ -109,6 +113,9 @@ type providerModel struct {
 	Sandbox       types.Bool   `tfsdk:"sandbox"`
 	EncryptionKey types.String `tfsdk:"encryption_key"`
 	SyncInterval  types.String `tfsdk:"sync_interval"`
+	EventTimeout  types.String `tfsdk:"event_timeout"`
+	// AllowUnencryptedTokens lets a PostgreSQL database hold tokens without encryption_key.
+	AllowUnencryptedTokens types.Bool `tfsdk:"allow_unencrypted_tokens"`
 }
 
 func (p *vppProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -148,7 +155,25 @@ func (p *vppProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 				MarkdownDescription: "32-byte key, base64 or hex encoded, that encrypts stored tokens with AES-256-GCM " +
 					"(generate one with `openssl rand -base64 32`). Defaults to `VPP_ENCRYPTION_KEY`. Once a database holds " +
 					"encrypted tokens it must always be opened with the same key. On Terraform 1.10 or newer, pass an " +
-					"ephemeral value to keep it out of plans entirely.",
+					"ephemeral value to keep it out of plans entirely. Required with a PostgreSQL `database`, unless " +
+					"`allow_unencrypted_tokens = true`.",
+			},
+			"allow_unencrypted_tokens": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Let a PostgreSQL `database` hold token files unencrypted, when no `encryption_key` is " +
+					"set. A PostgreSQL database is usually shared by people, CI runners and backups, and each token file is " +
+					"a credential for its location, so the provider refuses PostgreSQL without a key unless this is `true`. " +
+					"Setting a key later encrypts the tokens already stored. It has no effect with a key, or on SQLite (where " +
+					"the plan warns when a database holding unencrypted tokens can be read by other users). Defaults to " +
+					"`false`, or `VPP_ALLOW_UNENCRYPTED_TOKENS`.",
+			},
+			"event_timeout": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How long Apple may take to finish a request, as a Go duration (`10m`, `90s`): how long " +
+					"an apply waits for a pending event before it reports the members pending, and how long the work of a " +
+					"request whose answer was lost (a dropped connection, a server error after sending) is awaited in Apple's " +
+					"records before the request is sent again. Sending it sooner could spend a license twice. Defaults to " +
+					"`10m`, Apple's guidance for resubmitting a pending request, or `VPP_EVENT_TIMEOUT`. At least `1s`.",
 			},
 			"sync_interval": schema.StringAttribute{
 				Optional: true,
@@ -167,7 +192,8 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	}
 	for name, v := range map[string]interface{ IsUnknown() bool }{
 		"database": m.Database, "apple_api_url": m.AppleAPIURL, "sandbox": m.Sandbox,
-		"encryption_key": m.EncryptionKey, "sync_interval": m.SyncInterval,
+		"encryption_key": m.EncryptionKey, "sync_interval": m.SyncInterval, "event_timeout": m.EventTimeout,
+		"allow_unencrypted_tokens": m.AllowUnencryptedTokens,
 	} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown Provider Setting",
@@ -181,13 +207,22 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 
 	cfg := engine.Config{Version: p.version}
 	cfg.Database = stringOr(m.Database, "VPP_DATABASE", engine.DefaultDatabase)
+	databaseOK := false
 	if cfg.Database == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("database"), "Invalid Database", "database is empty; remove it to use "+engine.DefaultDatabase+" or give a file path or postgres:// URL.")
+	} else if err := store.CheckURL(cfg.Database); err != nil {
+		// The store's rule: a setting that is not a SQLite path or a postgres:// URL (a keyword/value
+		// connection string, another scheme) would otherwise become a file named after it. The
+		// message never quotes the setting, which may hold a password.
+		settingError(&resp.Diagnostics, "database", holdsCredential(cfg.Database), "Invalid Database",
+			upperFirst(strings.TrimPrefix(err.Error(), "store: "))+".")
+	} else {
+		databaseOK = true
 	}
 
 	rawURL := stringOr(m.AppleAPIURL, "VPP_APPLE_API_URL", apple.DefaultBaseURL)
 	if err := checkAppleURL(rawURL); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("apple_api_url"), "Invalid Apple API URL", err.Error())
+		settingError(&resp.Diagnostics, "apple_api_url", holdsCredential(rawURL), "Invalid Apple API URL", err.Error())
 	}
 	cfg.AppleBaseURL = rawURL
 
@@ -200,21 +235,38 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 			resp.Diagnostics.AddAttributeError(path.Root("apple_api_url"), "Conflicting Provider Settings",
 				"sandbox = true runs a simulated Apple service inside the provider, so apple_api_url has no effect; remove one of them.")
 		}
-		sb, err := openSandbox(cfg.Database)
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("sandbox"), "Unable to Start the Sandbox", err.Error())
-		} else {
-			cfg.HTTPClient, cfg.AppleBaseURL = sb.HTTPClient(), sandbox.BaseURL
-			// The sandbox settles every event before it answers: no need to wait for Apple.
-			cfg.FirstPoll = time.Millisecond
+		// An invalid database is reported above: the sandbox's state would sit beside it.
+		if databaseOK {
+			sb, err := openSandbox(cfg.Database)
+			if err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("sandbox"), "Unable to Start the Sandbox", err.Error())
+			} else {
+				cfg.HTTPClient, cfg.AppleBaseURL = sb.HTTPClient(), sandbox.BaseURL
+				// The sandbox's Apple finishes an event in a few steps of DefaultProcessingDelay, as
+				// the real one does in seconds: poll at its pace rather than Apple's 30 s.
+				cfg.FirstPoll, cfg.PollInterval = sandbox.DefaultProcessingDelay, sandbox.DefaultProcessingDelay
+			}
 		}
 	}
 
-	if key := stringOr(m.EncryptionKey, "VPP_ENCRYPTION_KEY", ""); key != "" {
+	key := stringOr(m.EncryptionKey, "VPP_ENCRYPTION_KEY", "")
+	if key != "" {
 		cfg.EncryptionKey, err = decodeKey(key)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("encryption_key"), "Invalid Encryption Key", err.Error())
 		}
+	}
+	allowPlain, err := boolOr(m.AllowUnencryptedTokens, "VPP_ALLOW_UNENCRYPTED_TOKENS")
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("allow_unencrypted_tokens"), "Invalid Unencrypted Tokens Setting", err.Error())
+	}
+	if key == "" && !allowPlain && err == nil && databaseOK && store.KindOf(cfg.Database) == store.Postgres {
+		resp.Diagnostics.AddAttributeError(path.Root("encryption_key"), "Missing Encryption Key",
+			"database names a PostgreSQL server, and no encryption_key is set (nor VPP_ENCRYPTION_KEY): the engine would "+
+				"store every token file there unencrypted, where everyone who can read the database or its backups could "+
+				"use it. Set encryption_key to a 32-byte key (generate one with `openssl rand -base64 32`, keep it in a "+
+				"secret store, and give every runner the same key; tokens already stored are encrypted on the next run), or "+
+				"set allow_unencrypted_tokens = true in the provider block to store them unencrypted on purpose.")
 	}
 
 	if s := stringOr(m.SyncInterval, "VPP_SYNC_INTERVAL", ""); s != "" {
@@ -222,12 +274,26 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		switch {
 		case err != nil:
 			resp.Diagnostics.AddAttributeError(path.Root("sync_interval"), "Invalid Sync Interval",
-				fmt.Sprintf("sync_interval %q is not a duration; use a Go duration such as \"12h\" or \"30m\".", s))
+				fmt.Sprintf("sync_interval %s is not a duration; use a Go duration such as \"12h\" or \"30m\".", quoteInput(s)))
 		case d < time.Minute:
 			resp.Diagnostics.AddAttributeError(path.Root("sync_interval"), "Invalid Sync Interval",
-				fmt.Sprintf("sync_interval %q is shorter than one minute; Apple asks clients not to poll that often.", s))
+				fmt.Sprintf("sync_interval %s is shorter than one minute; Apple asks clients not to poll that often.", quoteInput(s)))
 		default:
 			cfg.SyncInterval = d
+		}
+	}
+	if s := stringOr(m.EventTimeout, "VPP_EVENT_TIMEOUT", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			resp.Diagnostics.AddAttributeError(path.Root("event_timeout"), "Invalid Event Timeout",
+				fmt.Sprintf("event_timeout %s is not a duration; use a Go duration such as \"10m\" or \"90s\".", quoteInput(s)))
+		case d < time.Second:
+			resp.Diagnostics.AddAttributeError(path.Root("event_timeout"), "Invalid Event Timeout",
+				fmt.Sprintf("event_timeout %s is shorter than one second; Apple takes seconds to minutes to finish a request. "+
+					"Remove it to use Apple's 10 minutes.", quoteInput(s)))
+		default:
+			cfg.EventTimeout = d
 		}
 	}
 	if resp.Diagnostics.HasError() {
@@ -239,11 +305,14 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 
 	eng, err := openEngine(ctx, cfg)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("database"), "Unable to Open the VPP Engine",
+		settingError(&resp.Diagnostics, "database", holdsCredential(cfg.Database), "Unable to Open the VPP Engine",
 			fmt.Sprintf("The engine's database could not be opened: %v", err))
 		return
 	}
-	data := &providerData{engine: eng, now: time.Now, planned: engine.NewPlannedChanges()}
+	if len(cfg.EncryptionKey) == 0 && store.KindOf(cfg.Database) == store.SQLite {
+		warnReadablePlainTokens(ctx, eng, cfg.Database, &resp.Diagnostics)
+	}
+	data := &providerData{engine: eng, now: time.Now, planned: engine.NewPlannedChanges(), sandbox: useSandbox}
 	if cfg.Now != nil {
 		data.now = cfg.Now
 	}
@@ -275,8 +344,8 @@ var (
 
 func openEngine(ctx context.Context, cfg engine.Config) (*engine.Engine, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%x\x00%s\x00%s\x00%v\x00%v", cfg.Database, cfg.AppleBaseURL, cfg.EncryptionKey, cfg.SyncInterval,
-		cfg.Version, cfg.PollInterval, cfg.HTTPClient != nil)
+	fmt.Fprintf(h, "%s\x00%s\x00%x\x00%s\x00%s\x00%v\x00%v\x00%v", cfg.Database, cfg.AppleBaseURL, cfg.EncryptionKey, cfg.SyncInterval,
+		cfg.Version, cfg.PollInterval, cfg.HTTPClient != nil, cfg.EventTimeout)
 	key := hex.EncodeToString(h.Sum(nil))
 	enginesMu.Lock()
 	defer enginesMu.Unlock()
@@ -309,11 +378,50 @@ func Shutdown() {
 	sandboxesMu.Unlock()
 }
 
-func databaseKind(db string) string {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return "postgres"
+// settingError reports an error about a provider setting. When the setting's value holds a
+// credential, the error is not attached to the attribute (its text names the setting): Terraform
+// would print the configuration line under it, credential and all.
+func settingError(diags *diag.Diagnostics, attr string, credential bool, summary, detail string) {
+	if credential {
+		diags.AddError(summary, detail)
+		return
 	}
-	return "sqlite"
+	diags.AddAttributeError(path.Root(attr), summary, detail)
+}
+
+// holdsCredential reports whether a URL or connection string carries a password or user info.
+func holdsCredential(setting string) bool {
+	return strings.Contains(strings.ToLower(setting), "password") || redactedURL(setting) != setting
+}
+
+// databaseKind is the backend a database setting selects ("sqlite" or "postgres"), by the store's
+// rule.
+func databaseKind(db string) string { return string(store.KindOf(db)) }
+
+// warnReadablePlainTokens warns, at plan time, when a SQLite database that holds tokens in plain
+// text (no encryption key) can be read by users other than its owner: the store creates it 0600,
+// but a copy, a restore or a chmod may have widened it.
+func warnReadablePlainTokens(ctx context.Context, eng *engine.Engine, database string, diags *diag.Diagnostics) {
+	file, err := store.SQLitePath(database)
+	if err != nil {
+		return
+	}
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	tokens, err := eng.ListTokens(ctx)
+	if err != nil || len(tokens) == 0 {
+		return
+	}
+	who := "other users of this machine"
+	if fi.Mode().Perm()&0o007 == 0 {
+		who = "the members of its group"
+	}
+	diags.AddAttributeWarning(path.Root("database"), "Unencrypted Tokens Readable by Others",
+		fmt.Sprintf("The engine database %s holds %d token file(s) unencrypted (no encryption_key is set), and its mode "+
+			"is %04o, so %s can read them. Restrict it with `chmod 600 %s`, and set encryption_key (generate one with "+
+			"`openssl rand -base64 32`) to encrypt the tokens at rest.", file, len(tokens), fi.Mode().Perm(), who, file))
 }
 
 func stringOr(v types.String, env, def string) string {
@@ -336,20 +444,27 @@ func boolOr(v types.Bool, env string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, fmt.Errorf("%s=%q is not a boolean; use true or false (or 1 or 0)", env, s)
+		return false, fmt.Errorf("%s=%s is not a boolean; use true or false (or 1 or 0)", env, quoteInput(s))
 	}
 	return b, nil
 }
 
-// checkAppleURL accepts HTTPS anywhere and plain HTTP only on loopback (simulators).
+// checkAppleURL accepts HTTPS anywhere and plain HTTP only on loopback (simulators), without user
+// info. Its errors show the URL with any user info redacted, and cut short when long.
 func checkAppleURL(raw string) error {
+	shown := quoteInput(redactedURL(raw))
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("apple_api_url %q is not an absolute http(s) URL; the default is %s", raw, apple.DefaultBaseURL)
+		return fmt.Errorf("apple_api_url %s is not an absolute http(s) URL; the default is %s", shown, apple.DefaultBaseURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("apple_api_url %s holds a user name or password (user:password@ before the host). Apple's API "+
+			"authenticates with each token file, never with credentials in the URL, and the URL shows in logs and "+
+			"errors: remove them", shown)
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("apple_api_url %q uses plain HTTP on a host that is not loopback; tokens would travel unencrypted. "+
-			"Use https://, or a loopback address (127.0.0.1, ::1, localhost) for a local simulator", raw)
+		return fmt.Errorf("apple_api_url %s uses plain HTTP on a host that is not loopback; tokens would travel unencrypted. "+
+			"Use https://, or a loopback address (127.0.0.1, ::1, localhost) for a local simulator", shown)
 	}
 	return nil
 }

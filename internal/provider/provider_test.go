@@ -29,7 +29,13 @@ import (
 func fastEngine(c *engine.Config) {
 	c.PollInterval = 5 * time.Millisecond
 	c.FirstPoll = time.Millisecond
-	c.EventTimeout = 30 * time.Second
+	// Apple's 10 minutes, scaled to the simulator's processing: how long an event may stay
+	// pending, and how long the work of a request whose answer was lost is awaited before it is
+	// sent again.
+	c.EventTimeout = 5 * time.Second
+	if c.HTTPClient != nil {
+		return // sandbox mode: its Apple has Apple's rate limit, which the client's own pace follows
+	}
 	c.TuneClient = func(a *apple.Config) {
 		a.RequestsPerSecond = 10000
 		a.RetryMax = 3
@@ -53,11 +59,36 @@ var (
 func simulator(t *testing.T) (*applesim.Server, string) {
 	t.Helper()
 	simOnce.Do(func() {
-		testSim = applesim.New(applesim.Options{DisableRateLimit: true})
+		testSim = applesim.New(testSimOptions(applesim.Options{DisableRateLimit: true}))
 		srv := httptest.NewServer(testSim)
 		simURL = srv.URL + "/mdm/v2"
 	})
 	return testSim, simURL
+}
+
+// testSimOptions is how every simulated Apple of the provider's tests behaves: strict (a double
+// spend is recorded as a violation, and checkNoViolations fails the test binary on any), and slow
+// the way Apple is: an event finishes a part at a time after it was accepted, so numCompleted grows
+// over several status polls and the records show the work only once it is done.
+func testSimOptions(o applesim.Options) applesim.Options {
+	o.Strict = true
+	if o.ProcessingDelay == 0 {
+		o.ProcessingDelay = 5 * time.Millisecond
+	}
+	if o.ProgressSteps == 0 {
+		o.ProgressSteps = 2
+	}
+	return o
+}
+
+// checkNoViolations fails the test when the simulator recorded a double spend: an associate of a
+// pair Apple already held, a second user for a person, a users/create of an existing user, or a
+// request re-sent after Apple had done its work.
+func checkNoViolations(t testing.TB, sim *applesim.Server) {
+	t.Helper()
+	for _, v := range sim.Violations() {
+		t.Errorf("violation at the simulated Apple (location %s): %s: %s", v.LocationUID, v.Kind, v.Detail)
+	}
 }
 
 // testAccPreCheck fails fast when the simulated Apple service does not answer.
@@ -86,7 +117,26 @@ type testLocation struct {
 
 var locSeq struct {
 	sync.Mutex
-	n int
+	n      int
+	testOf map[string]string // location uId -> the test that made it
+}
+
+// sharedSimViolations reports every violation the shared simulator recorded, with the test whose
+// location it was at; it returns 1 when there is any.
+func sharedSimViolations() int {
+	if testSim == nil {
+		return 0
+	}
+	vs := testSim.Violations()
+	locSeq.Lock()
+	defer locSeq.Unlock()
+	for _, v := range vs {
+		fmt.Fprintf(os.Stderr, "FAIL: %s: violation at the simulated Apple: %s: %s\n", locSeq.testOf[v.LocationUID], v.Kind, v.Detail)
+	}
+	if len(vs) > 0 {
+		return 1
+	}
+	return 0
 }
 
 // newTestLocation creates a location (managed Apple Accounts under corp.example.com) holding the
@@ -102,6 +152,12 @@ func newTestLocation(t *testing.T, accountType string) testLocation {
 	if err != nil {
 		t.Fatal(err)
 	}
+	locSeq.Lock()
+	if locSeq.testOf == nil {
+		locSeq.testOf = map[string]string{}
+	}
+	locSeq.testOf[loc.UID] = t.Name()
+	locSeq.Unlock()
 	for _, b := range []applesim.BookSpec{
 		{AdamID: testBookA, Title: "The Art of Licensing", Author: "A. Author", Genres: []string{"Business"}, Language: "en", Licenses: 10},
 		{AdamID: testBookB, Title: "Terraform for Librarians", Author: "B. Writer", Genres: []string{"Computers"}, Language: "en", Licenses: 2},
@@ -138,8 +194,8 @@ func providerBlock(t *testing.T, database string) string {
 provider "vpp" {
   database      = %q
   apple_api_url = %q
-}
-`, database, base)
+%s}
+`, database, base, unencryptedOptIn(database))
 }
 
 // testEngine returns the engine the provider opened for database (the same instance), so that

@@ -133,12 +133,12 @@ func (r *ebookAssignmentResource) Schema(ctx context.Context, _ resource.SchemaR
 					"are still to receive it, usually waiting for an invitation) or `partial` (some members are " +
 					"unlicensed or failed).",
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{
+			"timeouts": withTimeoutChecks(timeouts.Attributes(ctx, timeouts.Opts{
 				Create:            true,
 				Update:            true,
-				CreateDescription: "How long creating may take, delivering to the whole group (default `30m`).",
-				UpdateDescription: "How long an update may take, delivering what is due (default `30m`).",
-			}),
+				CreateDescription: "How long creating may take, delivering to the whole group (default `30m`, at least `1s`).",
+				UpdateDescription: "How long an update may take, delivering what is due (default `30m`, at least `1s`).",
+			}), defaultDeliveryTimeout),
 		},
 	}
 }
@@ -384,7 +384,7 @@ func (r *ebookAssignmentResource) Delete(ctx context.Context, req resource.Delet
 func (r *ebookAssignmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	bad := func() {
 		resp.Diagnostics.AddError("Unexpected Import Identifier",
-			fmt.Sprintf("Expected import identifier with format: book_id/group_id or an assignment id. Got: %q", req.ID))
+			fmt.Sprintf("Expected import identifier with format: book_id/group_id or an assignment id. Got: %s", quoteInput(req.ID)))
 	}
 	bookID, groupID, composite := strings.Cut(req.ID, "/")
 	if !composite {
@@ -521,7 +521,7 @@ func (bookIDValidator) ValidateString(_ context.Context, req validator.StringReq
 	}
 	if _, _, _, err := engine.ParseBookID(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Book ID",
-			fmt.Sprintf("Book id %q is not of the form <token_id>:<adam_id>:<pricing_param>. Take it from the vpp_books or "+
-				"vpp_book data source (data.vpp_book.<name>.id).", req.ConfigValue.ValueString()))
+			fmt.Sprintf("Book id %s is not of the form <token_id>:<adam_id>:<pricing_param>. Take it from the vpp_books or "+
+				"vpp_book data source (data.vpp_book.<name>.id).", quoteInput(req.ConfigValue.ValueString())))
 	}
 }

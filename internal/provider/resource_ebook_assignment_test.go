@@ -549,9 +549,13 @@ func TestAccEbookAssignment_resumesInterruptedDelivery(t *testing.T) {
 		CheckDestroy:             testAccCheckEbookAssignmentDestroy(t, db),
 		Steps: []acc.TestStep{
 			{
-				// Apple applies the associate request, but the connection drops before the answer.
+				// Apple applies the associate request, but the connection drops before the answer;
+				// then Apple cannot say how the request went (GET /status down past the retries).
+				// (A lost answer alone no longer stops the apply: the engine reads Apple's records
+				// until they show the work, and goes on.)
 				PreConfig: func() {
 					sim.InjectFault(applesim.Fault{Endpoint: "POST /assets/associate", Kind: applesim.FaultResetAfter})
+					sim.InjectFault(applesim.Fault{Endpoint: "GET /status", Kind: applesim.FaultUnavailable, Count: 40, RetryAfter: "0"})
 				},
 				Config:      config,
 				ExpectError: regexp.MustCompile(`(?s)Error Delivering eBook Assignment.*is saved.*next\s+apply`),

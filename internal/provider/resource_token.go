@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/numbervalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -25,7 +24,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+	"github.com/vppkit/terraform-provider-vpp/internal/sandbox"
 )
 
 var (
@@ -58,7 +59,7 @@ type tokenResourceModel struct {
 	ID                   types.String      `tfsdk:"id"`
 	Token                types.String      `tfsdk:"token"`
 	TokenWO              types.String      `tfsdk:"token_wo"`
-	TokenWOVersion       types.Int64       `tfsdk:"token_wo_version"`
+	TokenWOVersion       types.Number      `tfsdk:"token_wo_version"`
 	AppleID              types.String      `tfsdk:"apple_id"`
 	AccountType          types.String      `tfsdk:"account_type"`
 	DisplayName          types.String      `tfsdk:"display_name"`
@@ -110,7 +111,9 @@ func tokenSchema(ctx context.Context) schema.Schema {
 				Optional:  true,
 				Sensitive: true,
 				MarkdownDescription: "The contents of the `.vpptoken` file, e.g. `file(\"sToken_for_Library.vpptoken\")`. " +
-					"Sensitive, but stored in the state; on Terraform 1.11 or newer use `token_wo` instead. A new file for the " +
+					"Sensitive, which only hides it from plan output: Terraform stores it in the state and in every plan saved " +
+					"with `terraform plan -out`, where anyone who can read the state or the plan file can use it. On " +
+					"Terraform 1.11 or newer (OpenTofu 1.12 or newer) use `token_wo` instead, which is in neither. A new file for the " +
 					"same location renews the token in place; a file for another location is refused. Exactly one of " +
 					"`token` and `token_wo` is required.",
 				Validators: []validator.String{
@@ -131,13 +134,16 @@ func tokenSchema(ctx context.Context) schema.Schema {
 					stringvalidator.AlsoRequires(path.MatchRoot("token_wo_version")),
 				},
 			},
-			"token_wo_version": schema.Int64Attribute{
+			"token_wo_version": schema.NumberAttribute{
 				Optional: true,
-				MarkdownDescription: "Version of the file in `token_wo`. Changing it renews the token in place with the " +
-					"file `token_wo` holds at that time (any value that differs from the previous one works; incrementing " +
-					"by one is conventional).",
-				Validators: []validator.Int64{
-					int64validator.AlsoRequires(path.MatchRoot("token_wo")),
+				MarkdownDescription: "Version of the file in `token_wo`, a whole number. Changing it renews the token in " +
+					"place with the file `token_wo` holds at that time (any value that differs from the previous one works; " +
+					"incrementing by one is conventional).",
+				Validators: []validator.Number{
+					numbervalidator.AlsoRequires(path.MatchRoot("token_wo")),
+					wholeNumberValidator{summary: "Invalid Token File Version", advice: "token_wo_version counts the versions " +
+						"of the file in token_wo: use a whole number such as 1, and increment it by one each time token_wo " +
+						"holds a new file."},
 				},
 			},
 			"apple_id": schema.StringAttribute{
@@ -145,10 +151,7 @@ func tokenSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "Email of the Apple Account (usually a Managed Apple Account) that administers the " +
 					"location in Apple Business Manager or Apple School Manager. Recorded with the token for the people who " +
 					"renew it; Apple does not check it.",
-				Validators: []validator.String{
-					stringvalidator.RegexMatches(regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`),
-						"must be an email address, such as admin@example.com"),
-				},
+				Validators: []validator.String{appleIDValidator{}},
 			},
 			"account_type": schema.StringAttribute{
 				Required: true,
@@ -240,7 +243,12 @@ func tokenSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "How many purchased books (per pricing) the last sync found at the location.",
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true}),
+			"timeouts": withTimeoutChecks(timeouts.Attributes(ctx, timeouts.Opts{
+				Create:            true,
+				Update:            true,
+				CreateDescription: "How long creating may take: uploading the token and its first full sync (default `20m`, at least `1s`).",
+				UpdateDescription: "How long an update may take: a renewal or a sync (default `20m`, at least `1s`).",
+			}), tokenDefaultTimeout),
 		},
 	}
 }
@@ -442,6 +450,16 @@ func (r *tokenResource) checkTokenFile(ctx context.Context, at path.Path, conten
 				"Apple School Manager downloads, unchanged: for example file(\"sToken_for_Library.vpptoken\").", at, err))
 		return
 	}
+	if r.data != nil && r.data.sandbox && !sandbox.IsToken(contents) {
+		diags.AddAttributeError(at, "Not a Sandbox Token File",
+			fmt.Sprintf("The value of %s is a token file for %q, but the provider runs in sandbox mode (sandbox = true), "+
+				"whose simulated Apple accepts only sandbox token files: ones whose inner token starts with %q (%q for an "+
+				"education location). Nothing was sent anywhere. Use examples/quickstart/springfield.vpptoken, or make one: "+
+				"base64encode(jsonencode({token = \"sandbox-my-library\", expDate = \"2099-12-31T23:59:59+0000\", "+
+				"orgName = \"My Library\"})). To use this file with Apple, remove sandbox = true.",
+				at, file.OrganizationName, sandbox.TokenPrefix, sandbox.TokenPrefix+"edu-"))
+		return
+	}
 	now := time.Now
 	if r.data != nil && r.data.now != nil {
 		now = r.data.now
@@ -609,8 +627,8 @@ func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days b
 	if t.DisplayName != "" {
 		m.DisplayName = types.StringValue(t.DisplayName)
 	}
-	m.OrganizationName = types.StringValue(t.OrganizationName)
-	m.LocationName = types.StringValue(t.LocationName)
+	m.OrganizationName = types.StringValue(apple.CleanText(t.OrganizationName))
+	m.LocationName = types.StringValue(apple.CleanText(t.LocationName))
 	m.LocationID = types.StringValue(t.LocationID)
 	m.CountryCode = types.StringValue(t.CountryCode)
 	m.ExpiresAt = timetypes.NewRFC3339TimeValue(t.ExpiresAt.UTC().Truncate(time.Second))
@@ -630,11 +648,39 @@ func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days b
 // maskTokenFile masks the token file in every log line written with ctx: nothing logs it, and this
 // keeps it so should a lower layer ever try. (The engine's Apple client redacts the inner secret.)
 func maskTokenFile(ctx context.Context, contents string) context.Context {
-	raw := strings.TrimSpace(contents)
+	raw := apple.TrimTokenFile(contents)
 	if raw == "" {
 		return ctx // masking "" would garble every message
 	}
-	return tflog.MaskLogStrings(ctx, raw)
+	ctx = tflog.MaskLogStrings(ctx, raw)
+	if trimmed := strings.TrimSpace(contents); trimmed != raw {
+		ctx = tflog.MaskLogStrings(ctx, trimmed) // the file as given, byte-order mark and all
+	}
+	return ctx
+}
+
+// appleIDValidator checks apple_id with the engine's email rule (engine.NormalizeEmail). The
+// summary and the start of the detail are those of stringvalidator.RegexMatches, which it replaced.
+type appleIDValidator struct{}
+
+var _ validator.String = appleIDValidator{}
+
+func (appleIDValidator) Description(_ context.Context) string {
+	return "must be an email address, such as admin@example.com"
+}
+
+func (v appleIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (appleIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var bad *engine.EmailError
+	if _, err := engine.NormalizeEmail(req.ConfigValue.ValueString()); errors.As(err, &bad) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value Match",
+			fmt.Sprintf("Attribute %s must be an email address, such as admin@example.com: the Apple Account that "+
+				"administers the location. %s %s.", req.Path, bad.Quoted(), "is not one: it "+bad.Reason))
+	}
 }
 
 // tokenErrorAttribute picks the attribute to blame for an engine error about a token.
@@ -655,15 +701,15 @@ func tokenErrorAttribute(err error, file path.Path) *path.Path {
 func tokenStateWarning(t engine.Token, diags *diag.Diagnostics) {
 	switch {
 	case t.State != engine.StateValid:
-		detail := t.StateDetail
+		detail := apple.CleanText(t.StateDetail)
 		if detail == "" {
 			detail = "Apple no longer accepts this token."
 		}
 		diags.AddWarning("VPP Token Is Not Usable",
-			fmt.Sprintf("The token for %q is %s: %s", t.LocationName, t.State, detail))
+			fmt.Sprintf("The token for %q is %s: %s", apple.CleanText(t.LocationName), t.State, detail))
 	case t.LastSyncStatus == engine.SyncFailed:
 		diags.AddWarning("VPP Token Sync Failed",
 			fmt.Sprintf("The last sync of the token for %q failed: %s. License counts are as of the last successful "+
-				"sync; the next refresh retries, or change sync_trigger to retry now.", t.LocationName, t.LastSyncError))
+				"sync; the next refresh retries, or change sync_trigger to retry now.", apple.CleanText(t.LocationName), apple.CleanText(t.LastSyncError)))
 	}
 }

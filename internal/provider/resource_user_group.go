@@ -88,8 +88,7 @@ func (r *userGroupResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"the licenses they hold with them.",
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
-					setvalidator.ValueStringsAre(memberEmailValidator{}),
-					uniqueMembersValidator{},
+					membersValidator{},
 				},
 			},
 			"managed_apple_accounts": schema.BoolAttribute{
@@ -427,11 +426,11 @@ func respell(inv types.Map, spelling []string) types.Map {
 	}
 	spell := make(map[string]string, len(spelling))
 	for _, s := range spelling {
-		spell[strings.ToLower(strings.TrimSpace(s))] = s
+		spell[engine.EmailKey(s)] = s
 	}
 	out := make(map[string]attr.Value, len(inv.Elements()))
 	for k, v := range inv.Elements() {
-		if s, ok := spell[strings.ToLower(strings.TrimSpace(k))]; ok {
+		if s, ok := spell[engine.EmailKey(k)]; ok {
 			k = s
 		}
 		out[k] = v
@@ -462,7 +461,7 @@ func sameEmails(a, b []string) bool {
 	norm := func(in []string) []string {
 		out := make([]string, 0, len(in))
 		for _, s := range in {
-			out = append(out, strings.ToLower(strings.TrimSpace(s)))
+			out = append(out, engine.EmailKey(s))
 		}
 		sort.Strings(out)
 		return out
@@ -494,61 +493,49 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// memberEmailValidator checks that a string is an Apple Account email, as the engine reads it.
-type memberEmailValidator struct{}
+// membersValidator checks the members with the engine's email rule (engine.CheckMembers): one
+// diagnostic for the members that are not Apple Account emails and one for those that repeat an
+// Apple Account (emails are case-insensitive; the set would silently shrink), each quoting the
+// first few, however many members are wrong.
+type membersValidator struct{}
 
-var _ validator.String = memberEmailValidator{}
+var _ validator.Set = membersValidator{}
 
-func (memberEmailValidator) Description(_ context.Context) string {
-	return "value must be an email address (name@example.com)"
+func (membersValidator) Description(_ context.Context) string {
+	return "each value must be an Apple Account email (name@example.com), each Apple Account listed once (emails are case-insensitive)"
 }
 
-func (v memberEmailValidator) MarkdownDescription(ctx context.Context) string {
+func (v membersValidator) MarkdownDescription(ctx context.Context) string {
 	return v.Description(ctx)
 }
 
-func (memberEmailValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+func (membersValidator) ValidateSet(_ context.Context, req validator.SetRequest, resp *validator.SetResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if _, err := engine.NormalizeEmail(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Email Address",
-			fmt.Sprintf("%q is not a valid Apple Account email. Use the address the person signs in to Apple with, "+
-				"such as name@example.com.", req.ConfigValue.ValueString()))
-	}
-}
-
-// uniqueMembersValidator refuses members that differ only in case or surrounding space: they are
-// the same Apple Account, and the set would silently shrink.
-type uniqueMembersValidator struct{}
-
-var _ validator.Set = uniqueMembersValidator{}
-
-func (uniqueMembersValidator) Description(_ context.Context) string {
-	return "each Apple Account must be listed once (emails are case-insensitive)"
-}
-
-func (v uniqueMembersValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (uniqueMembersValidator) ValidateSet(_ context.Context, req validator.SetRequest, resp *validator.SetResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	seen := map[string]string{}
+	var members []string
 	for _, el := range req.ConfigValue.Elements() {
-		s, ok := el.(types.String)
-		if !ok || s.IsNull() || s.IsUnknown() {
-			continue
+		if s, ok := el.(types.String); ok && !s.IsNull() && !s.IsUnknown() {
+			members = append(members, s.ValueString())
 		}
-		n := strings.ToLower(strings.TrimSpace(s.ValueString()))
-		if prev, dup := seen[n]; dup {
-			resp.Diagnostics.AddAttributeError(req.Path, "Duplicate Group Member",
-				fmt.Sprintf("Members %q and %q are the same Apple Account: emails are case-insensitive. List it once.",
-					prev, s.ValueString()))
-			continue
-		}
-		seen[n] = s.ValueString()
+	}
+	p := engine.CheckMembers(members)
+	switch n := len(p.Invalid); {
+	case n == 1:
+		bad := p.Invalid[0]
+		resp.Diagnostics.AddAttributeError(req.Path.AtSetValue(types.StringValue(bad.Input)), "Invalid Email Address",
+			fmt.Sprintf("%s is not a valid Apple Account email. Use the address the person signs in to Apple with, such as "+
+				"name@example.com. This one %s.", bad.Quoted(), bad.Reason))
+	case n > 1:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Email Address",
+			fmt.Sprintf("%s. Use the address each person signs in to Apple with, such as name@example.com.", p.InvalidSummary()))
+	}
+	switch n := len(p.Duplicates); {
+	case n == 1:
+		resp.Diagnostics.AddAttributeError(req.Path, "Duplicate Group Member",
+			p.DuplicateSummary()+": emails are case-insensitive. List it once.")
+	case n > 1:
+		resp.Diagnostics.AddAttributeError(req.Path, "Duplicate Group Member",
+			p.DuplicateSummary()+". Emails are case-insensitive and surrounding spaces do not count: list each person once.")
 	}
 }

@@ -37,8 +37,8 @@ const versionTable = "vpp_schema_version"
 // A file path selects SQLite; a postgres:// or postgresql:// URL selects PostgreSQL.
 func Open(ctx context.Context, cfg Config) (Store, error) {
 	cfg.URL = strings.TrimSpace(cfg.URL)
-	if cfg.URL == "" {
-		return nil, errors.New("store: no database configured: set a SQLite file path or a postgres:// URL")
+	if err := CheckURL(cfg.URL); err != nil {
+		return nil, err
 	}
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = DefaultBusyTimeout
@@ -81,16 +81,88 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 	return s, nil
 }
 
-// ---- SQLite -------------------------------------------------------------------------------
+// CheckURL reports, without touching any file or server, why Open would refuse url as the
+// database setting: it is empty, a SQLite path that could not be a file name of its own, or not
+// one of the forms Open reads (a SQLite file path, or a postgres:// or postgresql:// URL). Its
+// errors never quote a setting that may hold a password.
+func CheckURL(url string) error {
+	url = strings.TrimSpace(url)
+	if url == "" {
+		return errors.New("store: no database configured: set a SQLite file path or a postgres:// URL")
+	}
+	if KindOf(url) == Postgres {
+		return nil
+	}
+	_, err := sqlitePath(url)
+	return err
+}
 
-func (s *db) openSQLite(ctx context.Context, path string) error {
-	path = strings.TrimPrefix(path, "sqlite://")
+// libpq's connection keywords: a setting that starts with one of them followed by "=" is a
+// keyword/value connection string, not a file name.
+var pgKeywords = []string{"host", "hostaddr", "port", "dbname", "user", "password", "passfile", "sslmode",
+	"connect_timeout", "application_name", "options", "service", "target_session_attrs", "sslrootcert",
+	"sslcert", "sslkey", "sslpassword", "krbsrvname", "gssencmode", "channel_binding", "require_auth"}
+
+// sqlitePath returns the file path a SQLite setting names (without a sqlite:// prefix), or why it
+// names none. A PostgreSQL keyword/value connection string, or a URL of another scheme, would
+// otherwise become a file (or directory) whose name holds its password.
+func sqlitePath(setting string) (string, error) {
+	path := strings.TrimPrefix(setting, "sqlite://")
+	lower := strings.ToLower(path)
+	keyword := strings.Contains(lower, "password=") || (strings.Contains(path, "=") && strings.ContainsAny(path, " \t\r\n"))
+	for _, f := range strings.Fields(lower) {
+		for _, k := range pgKeywords {
+			keyword = keyword || strings.HasPrefix(f, k+"=")
+		}
+	}
+	if keyword {
+		return "", errors.New("store: the database setting looks like a PostgreSQL keyword/value connection string " +
+			"(host=... user=... password=...), which is not supported, so it was not used as a SQLite file name either. " +
+			"Write it as a URL, postgres://user:password@host:5432/dbname?sslmode=require (percent-encode special " +
+			"characters in the password), or give a SQLite file path without '=' and spaces")
+	}
+	if i := strings.Index(path, "://"); i > 0 && !strings.ContainsAny(path[:i], "/\\.") {
+		return "", fmt.Errorf("store: the database setting is a URL with the scheme %s://, which is not supported: "+
+			"give a SQLite file path, or a postgres:// URL for PostgreSQL", quoteScheme(path[:i]))
+	}
 	if strings.ContainsAny(path, "?#") {
-		return fmt.Errorf("store: SQLite path %q must not contain '?' or '#': choose another file name", path)
+		return "", fmt.Errorf("store: SQLite path %q must not contain '?' or '#': choose another file name", path)
+	}
+	return path, nil
+}
+
+// quoteScheme quotes a URL scheme for a message, at most 20 bytes of it.
+func quoteScheme(s string) string {
+	if len(s) > 20 {
+		s = s[:20] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// SQLitePath returns the absolute path of the SQLite file a database setting names (the file Open
+// creates or opens), or an error when the setting is not a SQLite path (see CheckURL).
+func SQLitePath(setting string) (string, error) {
+	setting = strings.TrimSpace(setting)
+	if KindOf(setting) == Postgres {
+		return "", errors.New("store: the database setting is a PostgreSQL URL, not a SQLite path")
+	}
+	path, err := sqlitePath(setting)
+	if err != nil {
+		return "", err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return fmt.Errorf("store: SQLite path %q: %w", path, err)
+		return "", fmt.Errorf("store: SQLite path %q: %w", path, err)
+	}
+	return abs, nil
+}
+
+// ---- SQLite -------------------------------------------------------------------------------
+
+func (s *db) openSQLite(ctx context.Context, setting string) error {
+	abs, err := SQLitePath(setting)
+	if err != nil {
+		return err
 	}
 	s.where = abs
 	dir := filepath.Dir(abs)
@@ -109,6 +181,11 @@ func (s *db) openSQLite(ctx context.Context, path string) error {
 		}
 		if fi.IsDir() {
 			return fmt.Errorf("store: the engine database path %s is a directory: configure a file path", abs)
+		}
+		if !fi.Mode().IsRegular() {
+			// SQLite would fail on it ("disk I/O error") after creating a -journal beside it.
+			return fmt.Errorf("store: the engine database path %s is %s, not a regular file: configure the path of a file "+
+				"(it is created if missing), not of a device, pipe or socket", abs, fileKind(fi.Mode()))
 		}
 		f, err := os.OpenFile(abs, os.O_RDWR, 0)
 		if err != nil {
@@ -152,6 +229,22 @@ func (s *db) openSQLite(ctx context.Context, path string) error {
 	s.sql = sdb
 	s.writeSem = make(chan struct{}, 1)
 	return nil
+}
+
+// fileKind names the kind of a file that is not a regular file or a directory.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	default:
+		return "a special file"
+	}
 }
 
 func (s *db) sqliteOpenError(err error) error {
