@@ -32,6 +32,17 @@ data "vpp_books" "before" {
   token_id = vpp_token.library.id
 }
 
+# The data source reads Apple's counts at every plan, so after the first apply it shows the licenses
+# already spent. terraform_data keeps the counts as the first apply read them, before the
+# assignments (which depend on it): the output stays put and a second run has nothing to do.
+resource "terraform_data" "licenses_before" {
+  input = { for b in data.vpp_books.before.books : b.title => b.available_licenses if contains(["Pride and Prejudice", "The Elements of Style"], b.title) }
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
 data "vpp_book" "style" {
   token_id = vpp_token.library.id
   title    = "The Elements of Style"
@@ -58,16 +69,18 @@ resource "vpp_user_group" "book_club" {
 
 # Available: a member gets a license once associated (staff are, at once).
 resource "vpp_ebook_assignment" "staff_style" {
-  book_id  = data.vpp_book.style.id
-  group_id = vpp_user_group.staff.id
-  intent   = "available"
+  book_id    = data.vpp_book.style.id
+  group_id   = vpp_user_group.staff.id
+  intent     = "available"
+  depends_on = [terraform_data.licenses_before]
 }
 
 # Required: every member gets a license now, invited or not.
 resource "vpp_ebook_assignment" "club_pride" {
-  book_id  = data.vpp_book.pride.id
-  group_id = vpp_user_group.book_club.id
-  intent   = "required"
+  book_id    = data.vpp_book.pride.id
+  group_id   = vpp_user_group.book_club.id
+  intent     = "required"
+  depends_on = [terraform_data.licenses_before]
 }
 
 # The book club as the engine holds it after the assignments created its members' VPP users: the
@@ -93,7 +106,7 @@ output "token" {
 }
 
 output "licenses_available_before" {
-  value = { for b in data.vpp_books.before.books : b.title => b.available_licenses if contains(["Pride and Prejudice", "The Elements of Style"], b.title) }
+  value = terraform_data.licenses_before.output
 }
 
 output "licenses_available_after" {

@@ -1,7 +1,8 @@
 // Package bench measures the provider against floors set by Apple's documented limits and by
 // Terraform itself, and renders BENCHMARKS.md (make bench). It holds the scenarios of issue 6:
 // delivery to many members, many books to one group, sync of a large location, a Terraform
-// configuration of a thousand assignments in sandbox mode, and the store's share of a delivery.
+// configuration of a thousand assignments in sandbox mode (plan and refresh cost), a Terraform
+// apply that delivers licenses at Apple's rate, and the store's share of a delivery.
 //
 // The code here sets scenarios up, runs the operation under measurement, and computes floors; the
 // tests of the package drive it. TestBench (VPP_BENCH=1, run by make bench) runs every scenario
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,10 +62,14 @@ func (f *inFlight) wrap(next http.Handler) http.Handler {
 // pageSize records. An accepted event is processed before the request that submitted it is
 // answered: how long Apple takes is not the provider's to measure, and the counts do not depend
 // on a race between the simulator's background work and the engine's next request.
+//
+// The simulator runs in strict mode throughout, and CheckStrict turns every double spend it
+// recorded into an error.
 func NewApple(rate, pageSize int) *Apple {
 	sim := applesim.New(applesim.Options{
 		PageSize: pageSize,
 		Limits:   map[string]int{applesim.LimitMaxRequestPerSecond: rate},
+		Strict:   true,
 	})
 	a := &Apple{Sim: sim, Rate: rate, PageSize: pageSize}
 	a.srv = httptest.NewServer(a.inFlight.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +87,30 @@ func NewApple(rate, pageSize int) *Apple {
 		_, _ = w.Write(rec.Body.Bytes())
 	})))
 	return a
+}
+
+// CheckStrict returns an error naming the double spends the simulator recorded in strict mode
+// since it started (or since ResetViolations), nil when there were none. Every scenario asserts
+// it after its setup and after each measured run: a fast delivery that spends a license twice is
+// a failure, not a figure.
+func (a *Apple) CheckStrict() error {
+	return violationsError(a.Sim.Violations())
+}
+
+func violationsError(vs []applesim.Violation) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	const shown = 5
+	lines := make([]string, 0, shown+1)
+	for i, v := range vs {
+		if i == shown {
+			lines = append(lines, fmt.Sprintf("… and %d more", len(vs)-shown))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s", v.Kind, v.Detail))
+	}
+	return fmt.Errorf("the simulated Apple (strict mode) recorded %d double spend(s):\n\t%s", len(vs), strings.Join(lines, "\n\t"))
 }
 
 // URL is the base URL of the API (…/mdm/v2).
@@ -155,8 +185,10 @@ func (a *Apple) Counts() Counts {
 }
 
 // Limited counts the requests subject to the rate limit: all but GET /service/config, which
-// needs no token.
-func (c Counts) Limited() int { return c.Total - c.Requests["GET /service/config"] }
+// needs no token, and GET /lookup, the catalog's metadata service (not the API's).
+func (c Counts) Limited() int {
+	return c.Total - c.Requests["GET /service/config"] - c.Requests["GET /lookup"]
+}
 
 // unthrottledClient makes an engine's Apple client ignore the announced rate (setup only).
 func unthrottledClient(c *apple.Config) { c.RequestsPerSecond = 100_000 }

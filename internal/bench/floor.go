@@ -75,3 +75,22 @@ func IncrementalSyncFloor() Floor {
 	f.add(1, true, "GET /assignments?sinceVersionId")
 	return f
 }
+
+// TerraformDeliveryFloor is the floor of the deliveries of a Terraform apply that creates
+// assignments required assignments, spread over groups groups of members Managed Apple Accounts
+// each (scenario 4b), for a provider that applies each resource on its own: Terraform hands the
+// provider one vpp_ebook_assignment at a time, and the provider reports that assignment's licensed
+// members before it returns. Each group's members are created once (users/create at maxUsers per
+// request) and read back (the pages of the users); each assignment takes one associate (one book,
+// at most maxClientUserIds members) and one confirmation. The token's upload, its client config
+// reads and the book catalog are left out. A provider that merged the assignments Terraform
+// applies concurrently into shared associate requests could go below it.
+func TerraformDeliveryFloor(assignments, groups, members, pageSize int, lim apple.Limits) Floor {
+	var f Floor
+	f.add(groups*ceilDiv(members, lim.MaxUsers), true, fmt.Sprintf("POST /users/create (%d users each, per group)", lim.MaxUsers))
+	f.add(groups*pages(members, pageSize), true, fmt.Sprintf("GET /users pages (%d per page, per group) reading the users back", pageSize))
+	per := ceilDiv(members, lim.MaxClientUserIDs)
+	f.add(assignments*per, true, "POST /assets/associate (one per assignment)")
+	f.add(assignments*per, true, "confirmations (one per associate)")
+	return f
+}

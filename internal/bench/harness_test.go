@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/bench"
 )
@@ -37,6 +38,9 @@ func TestHarness(t *testing.T) {
 			}
 			s := unthrottled(t, a, p)
 			if err := p.Check(s.Result, tc.members); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.CheckStrict(); err != nil {
 				t.Fatal(err)
 			}
 			if s.Counts.Total != p.Floor.Requests {
@@ -76,15 +80,30 @@ func TestHarness(t *testing.T) {
 		if s.Counts.Total > 4 || s.Counts.Total != incr.Floor.Requests {
 			t.Errorf("incremental sync with nothing changed: %d requests (%v), want %d", s.Counts.Total, s.Counts.Requests, incr.Floor.Requests)
 		}
+		if err := a.CheckStrict(); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("report", func(t *testing.T) {
 		var buf bytes.Buffer
 		m := bench.DescribeMachine("")
+		m.Revision = "abc1234-dirty"
 		m.Finish()
-		if err := bench.Render(&buf, m, "`make bench`", sections, []string{"A note."}); err != nil {
+		measured := time.Date(2026, 12, 2, 13, 6, 0, 0, time.UTC)
+		for i := range sections {
+			sections[i].Revision, sections[i].Measured = "abc1234", measured
+		}
+		missing := bench.Section{Title: "5. Store on PostgreSQL", NotMeasured: "No PostgreSQL server could be used.", Revision: "abc1234", Measured: measured}
+		if missing.Pass() {
+			t.Error("a section that was not measured passes")
+		}
+		if err := bench.Render(&buf, m, "`make bench`", append(sections, missing), []string{"A note."}); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"# Benchmarks", "## Machine", "| cores |", "## one book", "| requests (requests) |", "≤ 1.05 × floor", "A note."} {
+		for _, want := range []string{"# Benchmarks", "## Machine", "| cores |", "| commit | abc1234-dirty |", "## one book",
+			"Measured on 2026-12-02 13:06 UTC at commit `abc1234`.", "| requests (requests) |", "≤ 1.05 × floor",
+			"| [5. Store on PostgreSQL](#5-store-on-postgresql) | **FAIL**: not measured |", "**FAIL: not measured.** No PostgreSQL server could be used.",
+			"A note."} {
 			if !strings.Contains(buf.String(), want) {
 				t.Errorf("report lacks %q:\n%s", want, buf.String())
 			}

@@ -109,10 +109,21 @@ type Section struct {
 	Command string   // the command that produced every figure of the section
 	Details []string // how the operation ran, floors' composition, caveats
 	Figures []Figure
+	// Revision is the commit of the code measured (Revision()), and Measured when its figures were
+	// taken: set by the report as the section is added.
+	Revision string
+	Measured time.Time
+	// NotMeasured, when set, says why the section has no figures: the scenario failed or could not
+	// run (no PostgreSQL server, say). The section then fails, so that it cannot vanish from the
+	// report unnoticed.
+	NotMeasured string
 }
 
 // Pass reports whether every judged figure passes.
 func (s Section) Pass() bool {
+	if s.NotMeasured != "" {
+		return false
+	}
 	for _, f := range s.Figures {
 		if f.HasTarget() && !f.Pass() {
 			return false
@@ -133,6 +144,7 @@ type Machine struct {
 	LoadEnd    string
 	Started    time.Time
 	Elapsed    time.Duration
+	Revision   string // the commit measured, as Revision reports it when the run started
 	Scale      float64
 	QuickScale float64 // the scale of the runs at rates above Apple's
 	Runs       int
@@ -199,6 +211,7 @@ func Render(w io.Writer, m Machine, reproduce string, sections []Section, notes 
 	p("| CPU | %s |\n| cores | %d |\n| memory | %.1f GiB |\n| OS | %s |\n| Go | %s |\n| terraform | %s |\n",
 		orUnknown(m.CPU), m.Cores, m.MemoryGB, m.OS, m.Go, orUnknown(m.Terraform))
 	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.LoadStart, m.LoadEnd)
+	p("| commit | %s |\n", orUnknown(m.Revision))
 	p("| started | %s, took %s |\n", m.Started.UTC().Format("2006-01-02 15:04 MST"), m.Elapsed.Round(time.Second))
 	p("| scale | BENCH_SCALE=%g; the simulator's maxRequestPerSecond %s (runs above Apple's 15 at scale %g) |\n\n",
 		m.Scale, joinInts(m.Rates), m.QuickScale)
@@ -206,16 +219,30 @@ func Render(w io.Writer, m Machine, reproduce string, sections []Section, notes 
 	p("## Summary\n\n| scenario | result |\n|---|---|\n")
 	for _, s := range sections {
 		res := "pass"
-		if !s.Pass() {
+		switch {
+		case s.NotMeasured != "":
+			res = "**FAIL**: not measured"
+		case !s.Pass():
 			res = "**FAIL**: " + strings.Join(failing(s), "; ")
 		}
 		p("| [%s](#%s) | %s |\n", s.Title, anchor(s.Title), res)
 	}
 	p("\n")
 	for _, s := range sections {
-		p("## %s\n\n%s\n\n", s.Title, s.What)
-		p("Command: `%s`\n\n", s.Command)
-		p("| figure | median | min | max | floor | ratio | target | result |\n|---|---:|---:|---:|---|---:|---|---|\n")
+		p("## %s\n\n", s.Title)
+		p("Measured %s at commit `%s`.\n\n", measuredAt(s.Measured), orUnknown(s.Revision))
+		if s.What != "" {
+			p("%s\n\n", s.What)
+		}
+		if s.Command != "" {
+			p("Command: `%s`\n\n", s.Command)
+		}
+		if s.NotMeasured != "" {
+			p("**FAIL: not measured.** %s\n\n", s.NotMeasured)
+		}
+		if len(s.Figures) > 0 {
+			p("| figure | median | min | max | floor | ratio | target | result |\n|---|---:|---:|---:|---|---:|---|---|\n")
+		}
 		for _, f := range s.Figures {
 			floor, ratio := "—", "—"
 			if f.Floor > 0 {
@@ -233,7 +260,9 @@ func Render(w io.Writer, m Machine, reproduce string, sections []Section, notes 
 			p("| %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n", f.Name, f.Unit, num(f.Median()), num(f.Min()), num(f.MaxSample()),
 				floor, ratio, f.Target(), res)
 		}
-		p("\n")
+		if len(s.Figures) > 0 {
+			p("\n")
+		}
 		for _, d := range s.Details {
 			p("- %s\n", d)
 		}
@@ -272,6 +301,13 @@ func anchor(title string) string {
 		}
 	}
 	return b.String()
+}
+
+func measuredAt(t time.Time) string {
+	if t.IsZero() {
+		return "at an unknown date"
+	}
+	return "on " + t.UTC().Format("2006-01-02 15:04 MST")
 }
 
 func orUnknown(s string) string {

@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
 	"github.com/vppkit/terraform-provider-vpp/internal/sandbox"
 )
 
@@ -19,6 +22,8 @@ import (
 // sandbox catalog, with one token: Assignments + Groups + 1 resources (and one data source).
 type TerraformShape struct {
 	Assignments, Groups, BooksPerGroup, MembersPerGroup int
+	// Deliver makes the groups Managed Apple Accounts and the intent required (DeliveryConfig).
+	Deliver bool
 }
 
 // NewTerraformShape spreads n assignments over groups of 20 books each.
@@ -77,6 +82,78 @@ resource "vpp_ebook_assignment" "a" {
 `, s.Groups, s.MembersPerGroup, s.Assignments, s.BooksPerGroup, s.BooksPerGroup)
 }
 
+// DeliveryShape is the configuration of the delivering Terraform scenario: like TerraformShape,
+// but the groups are of Managed Apple Accounts (associated at once, no invitation) and the intent
+// is required, so that every assignment spends a license per member at Apple.
+func NewDeliveryShape(n, members int) TerraformShape {
+	s := NewTerraformShape(n)
+	s.MembersPerGroup = members
+	s.Deliver = true
+	return s
+}
+
+// Licenses is the number of licenses the delivering configuration spends: one per member of each
+// assignment's group.
+func (s TerraformShape) Licenses() int { return s.Assignments * s.MembersPerGroup }
+
+// LicensesPerBook is how many licenses each book of the delivering configuration needs: every
+// group holds every book.
+func (s TerraformShape) LicensesPerBook() int { return s.Groups * s.MembersPerGroup }
+
+func (s TerraformShape) intent() string {
+	if s.Deliver {
+		return "required"
+	}
+	return "available"
+}
+
+// DeliveryConfig is the delivering configuration against the Apple service at appleURL (the
+// bench's simulator on loopback, strict and rate-limited like Apple): one vpp_token, Groups groups
+// of MembersPerGroup Managed Apple Accounts, and Assignments required assignments.
+func (s TerraformShape) DeliveryConfig(appleURL string) string {
+	return fmt.Sprintf(`terraform {
+  required_providers {
+    vpp = { source = "vppkit/vpp" }
+  }
+}
+
+provider "vpp" {
+  database      = "${path.module}/.vpp/engine.db"
+  apple_api_url = %q
+}
+
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+resource "vpp_token" "t" {
+  token        = var.token
+  apple_id     = "books-admin@example.com"
+  account_type = "business"
+  display_name = "Benchmark"
+}
+
+data "vpp_books" "all" {
+  token_id = vpp_token.t.id
+}
+
+resource "vpp_user_group" "g" {
+  count                  = %d
+  name                   = "group-${count.index}"
+  managed_apple_accounts = true
+  members                = [for m in range(%d) : "g${count.index}-m${m}@corp.example.com"]
+}
+
+resource "vpp_ebook_assignment" "a" {
+  count    = %d
+  book_id  = data.vpp_books.all.books[count.index %% %d].id
+  group_id = vpp_user_group.g[floor(count.index / %d)].id
+  intent   = "required"
+}
+`, appleURL, s.Groups, s.MembersPerGroup, s.Assignments, s.BooksPerGroup, s.BooksPerGroup)
+}
+
 // FloorConfig is the same graph of terraform_data resources: as many resources, with the same
 // references, expressions and count meta-arguments, and no provider to call.
 func (s TerraformShape) FloorConfig() string {
@@ -100,9 +177,9 @@ resource "terraform_data" "g" {
 
 resource "terraform_data" "a" {
   count = %d
-  input = { book_id = local.books[count.index %% %d], group_id = terraform_data.g[floor(count.index / %d)].id, intent = "available" }
+  input = { book_id = local.books[count.index %% %d], group_id = terraform_data.g[floor(count.index / %d)].id, intent = %q }
 }
-`, s.BooksPerGroup, 1, s.Groups, s.MembersPerGroup, s.Assignments, s.BooksPerGroup, s.BooksPerGroup)
+`, s.BooksPerGroup, 1, s.Groups, s.MembersPerGroup, s.Assignments, s.BooksPerGroup, s.BooksPerGroup, s.intent())
 }
 
 // TokenFile is the sandbox token file the configuration uploads.
@@ -147,8 +224,14 @@ func NewTerraform(ctx context.Context, cli, root, dir string) (*Terraform, error
 	return &Terraform{CLI: cli, Env: env}, nil
 }
 
-// Workspace writes config and the token variable into a new directory under parent.
+// Workspace writes config and the token variable (the sandbox's TokenFile) into a new directory
+// under parent.
 func (t *Terraform) Workspace(parent, name, config string) (string, error) {
+	return t.WorkspaceWithToken(parent, name, config, TokenFile())
+}
+
+// WorkspaceWithToken writes config and the token variable token into a new directory under parent.
+func (t *Terraform) WorkspaceWithToken(parent, name, config, token string) (string, error) {
 	dir, err := os.MkdirTemp(parent, name+"-")
 	if err != nil {
 		return "", err
@@ -156,7 +239,7 @@ func (t *Terraform) Workspace(parent, name, config string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
 		return "", err
 	}
-	vars := fmt.Sprintf("token = %q\n", TokenFile())
+	vars := fmt.Sprintf("token = %q\n", token)
 	return dir, os.WriteFile(filepath.Join(dir, "terraform.tfvars"), []byte(vars), 0o600)
 }
 
@@ -208,4 +291,93 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// StateCounts reads a workspace's state (terraform.tfstate, the local backend): the number of
+// vpp_ebook_assignment instances and the sum of their licensed_count.
+func StateCounts(dir string) (assignments, licensed int, err error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		return 0, 0, err
+	}
+	var st struct {
+		Resources []struct {
+			Mode, Type string
+			Instances  []struct {
+				Attributes struct {
+					LicensedCount int `json:"licensed_count"`
+				} `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return 0, 0, fmt.Errorf("reading %s: %w", filepath.Join(dir, "terraform.tfstate"), err)
+	}
+	for _, r := range st.Resources {
+		if r.Mode != "managed" || r.Type != "vpp_ebook_assignment" {
+			continue
+		}
+		for _, in := range r.Instances {
+			assignments++
+			licensed += in.Attributes.LicensedCount
+		}
+	}
+	return assignments, licensed, nil
+}
+
+// SandboxApple is what the sandbox's saved state (sandbox.json beside the engine's database)
+// shows of Apple after a run: users, their addresses, and licenses spent.
+type SandboxApple struct {
+	Users       int // active users of every location
+	Assignments int // licenses held (assignments) at every location
+	// Shared lists the addresses (email or Managed Apple Account, normalised) that more than one
+	// active user has: a person made a VPP user twice, which strict mode calls second_user.
+	Shared []string
+}
+
+// ReadSandbox loads the sandbox state at path into a simulator of its own and reads it. The sandbox
+// runs its simulator inside the provider, out of the bench's reach, and not in strict mode; what
+// a double spend leaves behind in the state is checked here instead (see the terraform scenario).
+func ReadSandbox(path string) (SandboxApple, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return SandboxApple{}, err
+	}
+	var f struct {
+		Simulator json.RawMessage `json:"simulator"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil || len(f.Simulator) == 0 {
+		return SandboxApple{}, fmt.Errorf("sandbox state %s: no simulator state (%v)", path, err)
+	}
+	sim := applesim.New(applesim.Options{DisableRateLimit: true})
+	defer sim.Close()
+	if err := sim.LoadState(bytes.NewReader(f.Simulator)); err != nil {
+		return SandboxApple{}, fmt.Errorf("sandbox state %s: %w", path, err)
+	}
+	var out SandboxApple
+	for _, loc := range sim.Locations() {
+		owners := map[string]int{}
+		for _, u := range sim.Users(loc.UID) {
+			if u.Status != applesim.StatusRegistered && u.Status != applesim.StatusAssociated {
+				continue // retired or deleted
+			}
+			out.Users++
+			seen := map[string]bool{}
+			for _, a := range []string{u.Email, u.ManagedAppleID} {
+				a = strings.ToLower(strings.TrimSpace(a))
+				if a != "" && !seen[a] {
+					seen[a] = true
+					owners[a]++
+				}
+			}
+		}
+		for a, n := range owners {
+			if n > 1 {
+				out.Shared = append(out.Shared, a)
+			}
+		}
+		out.Assignments += len(sim.Assignments(loc.UID))
+	}
+	sort.Strings(out.Shared)
+	return out, nil
 }

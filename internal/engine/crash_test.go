@@ -15,11 +15,12 @@ import (
 )
 
 // A provider killed after the engine stored a new token or assignment, but before Terraform
-// recorded it, leaves Terraform with nothing in state: the next apply creates the same object
-// again. The engine takes the token up again (its record is not held yet), or the same assignment,
-// instead of refusing it, and nothing is sent to Apple twice. Once a create completed the location
-// is held: another create for it, with the same file or another, is refused and names the holder.
-// The same book and group with other settings are refused too.
+// recorded it, leaves Terraform with nothing in state: the next apply, a new provider process
+// with a new engine on the same database, creates the same object again. The engine takes the
+// token up again (its record is not held yet), or the same assignment, instead of refusing it,
+// and nothing is sent to Apple twice. Once a create completed the location is held: another
+// create for it, with the same file or another, is refused and names the holder. The same book
+// and group with other settings are refused too.
 func TestCrash_createAgainAfterAnUnrecordedCreate(t *testing.T) {
 	each(t, func(t *testing.T, kind store.Kind) {
 		e := newEnv(t, kind, applesim.Options{})
@@ -36,6 +37,9 @@ func TestCrash_createAgainAfterAnUnrecordedCreate(t *testing.T) {
 			t.Fatal("the interrupted create succeeded; the case proves nothing")
 		}
 		e.setInterpose(nil)
+		// The killed process is gone: the next apply runs a new engine on the same database, which
+		// knows only what the database holds (nothing this process kept in memory).
+		e.reopen(nil)
 		ctx := context.Background()
 		first, err := e.eng.AddToken(ctx, engine.TokenInput{Contents: e.token, AccountType: engine.AccountBusiness, AppleID: "new@example.com", DisplayName: "Again"})
 		if err != nil {
@@ -66,6 +70,9 @@ func TestCrash_createAgainAfterAnUnrecordedCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// That apply is killed too before Terraform records the assignment; the next one, again a
+		// new process, creates it again.
+		e.reopen(nil)
 		e.sim.ResetStats()
 		b, err := e.eng.CreateAssignment(ctx, in)
 		if err != nil {

@@ -98,8 +98,8 @@ func (e *echoingApple) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // token through token_wo, seals the database with an encryption key, and delivers a book; a plan
 // saved to a file and shown; and an apply that fails because Apple answers errors quoting the
 // token. Then it searches everything left behind for the token file, its inner secret and the
-// key: the trace log, the CLI output and its error text, the saved plan, the state, the audit
-// log, and the database (the SQLite file with its WAL, or every PostgreSQL table). It also checks
+// key: the trace log, the CLI output and its error text, every entry of the saved plan (a ZIP
+// archive, searched unpacked), the state, the audit log, and the database (the SQLite file with its WAL, or every PostgreSQL table). It also checks
 // that the SQLite database is created 0600 in a 0700 directory, and that every server the test
 // runs listens on loopback only.
 func TestProcess_secretsStayOut(t *testing.T) {
@@ -186,13 +186,23 @@ func TestProcess_secretsStayOut(t *testing.T) {
 				t.Fatal("TF_LOG=TRACE shows none of the plugin framework's or protocol's trace lines")
 			}
 			places := map[string][]byte{"the TF_LOG=TRACE log": logs, "the CLI output and its errors": output.Bytes()}
-			for _, name := range []string{"tfplan", "terraform.tfstate", "terraform.tfstate.backup"} {
+			for _, name := range []string{"terraform.tfstate", "terraform.tfstate.backup"} {
 				if b, err := os.ReadFile(filepath.Join(w.dir, name)); err == nil {
 					places[name] = b
 				}
 			}
-			if len(places["terraform.tfstate"]) == 0 || len(places["tfplan"]) == 0 {
-				t.Fatal("no state or saved plan to search")
+			if len(places["terraform.tfstate"]) == 0 {
+				t.Fatal("no state to search")
+			}
+			// The saved plan is a ZIP archive: its entries are searched unpacked, each on its own.
+			// A member's email, which the plan holds in its configuration and planned values, shows
+			// that the search reads what the plan holds.
+			plan := savedPlanEntries(t, filepath.Join(w.dir, "tfplan"))
+			if len(entriesContaining(plan, []byte(members[0]))) == 0 {
+				t.Fatalf("no entry of the saved plan (%s) holds the member %s; the search of the plan would prove nothing", entryNames(plan), members[0])
+			}
+			for name, b := range plan {
+				places["the saved plan's entry "+name] = b
 			}
 
 			if kind == store.SQLite {
