@@ -488,7 +488,8 @@ func terraformScenario(t *testing.T, c config, r *report) {
 			"It delivers no license**: the intent is `available` and the invited members never accept, so nothing is associated at Apple "+
 			"(scenario 4b measures an apply that delivers). "+
 			"A configuration of %d resources in sandbox mode (`sandbox = true`: the simulator runs inside the provider and keeps its "+
-			"state in a file): one `vpp_token`, %d `vpp_user_group` of %d invited members, and %d `vpp_ebook_assignment` (%d books per group, "+
+			"state in a file; `VPP_SANDBOX_PACE=instant`, so that it answers at once, without Apple's rate limit and processing time, "+
+			"which scenario 4b measures): one `vpp_token`, %d `vpp_user_group` of %d invited members, and %d `vpp_ebook_assignment` (%d books per group, "+
 			"intent `available`, invitations never accepted), against the same graph of `terraform_data` resources (same count, references "+
 			"and expressions) applied and planned by the same terraform binary. Each run starts from an empty directory: `%s`, then `%s` "+
 			"(untimed: it takes in the invitations the assignments created), then the measured `%s`.",

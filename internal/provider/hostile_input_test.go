@@ -476,3 +476,20 @@ func TestConfigure_eventTimeout(t *testing.T) {
 		}
 	}
 }
+
+// VPP_SANDBOX_PACE takes "apple" (the default) or "instant"; anything else is refused, not ignored.
+func TestOpenSandbox_pace(t *testing.T) {
+	for value, ok := range map[string]bool{"": true, "apple": true, "instant": true, "fast": false} {
+		t.Setenv("VPP_SANDBOX_PACE", value)
+		sb, err := openSandbox(filepath.Join(t.TempDir(), "engine.db"))
+		switch {
+		case ok && err != nil:
+			t.Errorf("VPP_SANDBOX_PACE=%q: %v", value, err)
+		case !ok && (err == nil || !strings.Contains(err.Error(), `VPP_SANDBOX_PACE="fast" is neither "apple"`)):
+			t.Errorf("VPP_SANDBOX_PACE=%q: %v, want it refused", value, err)
+		}
+		if sb != nil {
+			sb.Close()
+		}
+	}
+}

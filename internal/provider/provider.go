@@ -147,6 +147,8 @@ func (p *vppProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 					"account needed. Its state is kept in `sandbox.json` beside the engine's database, so plan and apply see " +
 					"the same simulated Apple. It accepts sandbox token files (see the quickstart) and seeds each new location " +
 					"with sample books; invited users accept after `VPP_SANDBOX_ACCEPT_AFTER` (default `2m`, or `never`). " +
+					"Like Apple, it allows 15 requests a second per location and finishes requests in the background over a " +
+					"few tenths of a second; `VPP_SANDBOX_PACE=instant` lifts both, for tests that want speed over realism. " +
 					"Defaults to `false`, or `VPP_SANDBOX`.",
 			},
 			"encryption_key": schema.StringAttribute{

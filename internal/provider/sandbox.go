@@ -37,12 +37,22 @@ func openSandbox(database string) (*sandbox.Sandbox, error) {
 			return nil, fmt.Errorf("VPP_SANDBOX_ACCEPT_AFTER=%q is not a positive duration (e.g. \"30s\", \"10m\") or \"never\"", s)
 		}
 	}
+	opts := sandbox.Options{StatePath: statePath, AcceptDelay: delay}
+	switch pace := strings.TrimSpace(os.Getenv("VPP_SANDBOX_PACE")); pace {
+	case "", "apple":
+	case "instant":
+		// No rate limit, and every event finished before its request is answered: for tests that
+		// want speed over Apple's realism (and benchmarks of the provider's own cost).
+		opts.DisableRateLimit, opts.ProcessingDelay, opts.ProgressSteps, opts.SettleEvents = true, -1, 1, true
+	default:
+		return nil, fmt.Errorf("VPP_SANDBOX_PACE=%q is neither \"apple\" (the default: Apple's rate limit and processing time) nor \"instant\"", pace)
+	}
 	sandboxesMu.Lock()
 	defer sandboxesMu.Unlock()
 	if sb, ok := sandboxes[statePath]; ok {
 		return sb, nil
 	}
-	sb, err := sandbox.Open(sandbox.Options{StatePath: statePath, AcceptDelay: delay})
+	sb, err := sandbox.Open(opts)
 	if err != nil {
 		return nil, err
 	}
