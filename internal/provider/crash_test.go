@@ -246,11 +246,19 @@ func TestProcess_crashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	points := make([]killPoint, kills)
 	for i := range points {
-		points[i] = killPoint{Request: 1 + rng.IntN(total), Mode: killMode(rng.IntN(3)), Delay: time.Duration(rng.IntN(40)) * time.Millisecond}
+		// Apple finishes events over time, so an apply's status polls, and its request count, vary
+		// a little from run to run: kill points are drawn from the first 90% of the requests.
+		points[i] = killPoint{Request: 1 + rng.IntN(max(1, total*9/10)), Mode: killMode(rng.IntN(3)), Delay: time.Duration(rng.IntN(40)) * time.Millisecond}
 	}
 
 	for _, kind := range []store.Kind{store.SQLite, store.Postgres} {
 		t.Run(string(kind), func(t *testing.T) {
+			fired := 0
+			defer func() {
+				if fired == 0 && !t.Failed() {
+					t.Errorf("no kill point was reached: the test proved nothing")
+				}
+			}()
 			for i, p := range points {
 				r := newRun(t, kind, fmt.Sprintf("Crash %s %d", kind, i))
 				cmd := r.ws.command(t.Context(), "apply", "-auto-approve", "-no-color", "-input=false")
@@ -261,14 +269,22 @@ func TestProcess_crashRecovery(t *testing.T) {
 				}
 				ks.arm(p, cmd.Process.Pid)
 				err := cmd.Wait()
+				reached := true
 				select {
 				case <-ks.fired:
+					fired++
 				case <-time.After(5 * time.Second): // a delayed kill fires within milliseconds
-					t.Fatalf("kill %d (request %d, %s): the apply ended before the kill point: %v\n%s", i+1, p.Request, p.Mode, err, out.String())
+					if err != nil {
+						t.Fatalf("kill %d (request %d, %s): the apply failed before the kill point: %v\n%s", i+1, p.Request, p.Mode, err, out.String())
+					}
+					// This run sent fewer requests than the calibration: the checks below still run.
+					t.Logf("kill %d: the apply finished in fewer than %d requests, before the kill point", i+1, p.Request)
+					reached = false
 				}
 				ks.reset()
 				killed := ks.pids()
 				switch {
+				case !reached:
 				case len(killed) == 0 && p.Mode == killAfterAnswer:
 					t.Logf("kill %d: request %d of %d was the apply's last; it finished before the kill", i+1, p.Request, total)
 				case len(killed) == 0:
