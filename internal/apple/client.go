@@ -274,13 +274,11 @@ func (c *Client) check(r request, resp *response) error {
 // error (any 5xx but 501, or Apple's 9603, 9729 or 9644 in whatever status) can come after Apple
 // queued the work. Refusals for the request itself (4xx, the rate limit, the token) cannot.
 func mayHaveApplied(err *APIError) bool {
-	switch err.Code {
-	case CodeInternal, CodeServiceUnavailable, CodeMaintenance:
-		return true
-	case 0:
+	if err.Code == 0 {
 		return err.StatusCode >= 500 && err.StatusCode != http.StatusNotImplemented
 	}
-	return false
+	// Apple's transient numbers but the rate limit, which it checks before the request.
+	return err.Code.retryable() && err.Code != CodeTooManyRequests
 }
 
 // redact removes the token from text Apple sent back, in case it echoes it.

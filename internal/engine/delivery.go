@@ -607,13 +607,16 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 	}
 	eventOf := make([]string, len(requests))
 	journaled := func(i int) (int64, error) { return ids[i], nil }
-	_, events, sendErr := e.sendAll(ctx, rec.ID, opAssociate, len(requests), journaled, func(i int) (*apple.EventResponse, int, error) {
+	sent, events, sendErr := e.sendAll(ctx, rec.ID, opAssociate, len(requests), journaled, func(i int) (*apple.EventResponse, int, error) {
 		resp, err := c.AssociateAssets(ctx, requests[i])
 		if err == nil {
 			eventOf[i] = resp.EventID
 		}
 		return resp, len(requests[i].Assets) * len(requests[i].ClientUserIDs), err
 	})
+	if err := e.dropUnsent(ctx, ids[len(sent):]); err != nil && sendErr == nil {
+		return false, err
+	}
 	statuses, pending, err := e.waitEvents(ctx, c, events)
 	if err != nil {
 		return false, e.appleError(rec.ID, "following license delivery (GET /status)", err)
@@ -808,6 +811,24 @@ func (e *Engine) sendAll(ctx context.Context, tokenID, op string, n int, prepare
 		}
 	}
 	return ids, events, nil
+}
+
+// dropUnsent closes journal entries that were prepared together but never sent, because the
+// sending stopped at an earlier one: nothing of them can be at Apple, so no later run need wait
+// for their work (a prepared entry left open is one a killed run may have sent).
+func (e *Engine) dropUnsent(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := e.now()
+	return e.tx(ctx, func(tx store.Tx) error {
+		for _, id := range ids {
+			if err := tx.UpdateJournal(ctx, store.JournalEntry{ID: id, State: journalFailed, Error: "not sent: an earlier request of the delivery failed", UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // settleEntries marks journal entries settled once their events are done (or never got one).

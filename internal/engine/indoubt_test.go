@@ -78,3 +78,34 @@ func TestDelivery_lostAnswerWithoutWorkIsSentAgainAfterTheTimeout(t *testing.T) 
 		}
 	})
 }
+
+// A delivery journals all its associate requests before it sends the first. When Apple refuses
+// one outright, the ones after it are never sent: the next run must not wait the event timeout
+// for their work, as it must for a request whose answer was lost.
+func TestDelivery_requestsNeverSentAreNotAwaited(t *testing.T) {
+	each(t, func(t *testing.T, db store.Kind) {
+		e := newEnv(t, db, applesim.Options{Limits: map[string]int{applesim.LimitMaxClientUserIDs: 4}})
+		_ = e.eng.Close()
+		e.eng = e.openWith(func(c *engine.Config) { c.EventTimeout = 20 * time.Second })
+		ctx := context.Background()
+		tok := e.addToken()
+		members := emails("n", 10) // three associate requests of at most 4 users
+		g := e.group("Unsent", false, members...)
+		in := engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookC, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired}
+		e.sim.InjectFault(applesim.Fault{Endpoint: "POST /assets/associate", Kind: applesim.FaultErrorBody, ErrorNumber: 9602, Count: 1})
+		if _, err := e.eng.CreateAssignment(ctx, in); err == nil {
+			t.Fatal("the refused associate did not stop the delivery")
+		}
+		start := time.Now()
+		if err := e.eng.Deliver(ctx, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("the next delivery took %s: it waited for requests that were never sent", took)
+		}
+		e.sim.ProcessPendingEvents()
+		if err := e.checkApple(members, true); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
