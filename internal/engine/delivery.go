@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-log/tflog"
-
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
@@ -56,7 +54,7 @@ func (e *Engine) deliverReporting(ctx context.Context, tokenID string, sc *scope
 			if pass == maxDeliveryPasses || !errors.Is(err, apple.ErrOutcomeUnknown) || ctx.Err() != nil {
 				return err
 			}
-			tflog.Info(ctx, "An answer from Apple was lost; reconciling before the delivery goes on", map[string]any{"token_id": tokenID, "pass": pass})
+			e.info(ctx, "An answer from Apple was lost; reconciling before the delivery goes on", "token_id", tokenID, "pass", pass)
 		}
 	})
 	return rep, err
@@ -271,7 +269,7 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 	}); err != nil || len(open) == 0 {
 		return err
 	}
-	tflog.Info(ctx, "Reconciling requests an earlier run left open", map[string]any{"token_id": rec.ID, "open": len(open)})
+	e.info(ctx, "Reconciling requests an earlier run left open", "token_id", rec.ID, "open", len(open))
 	var events []string
 	var doubt []store.JournalEntry
 	for _, j := range open {
@@ -346,8 +344,8 @@ func (e *Engine) awaitInDoubt(ctx context.Context, tokenID string, doubt []store
 		if doubt = still; len(doubt) == 0 {
 			break
 		}
-		tflog.Info(ctx, "Waiting for Apple's records to show requests whose answer was lost", map[string]any{
-			"token_id": tokenID, "requests": len(doubt), "resend_after": wait.Round(time.Second).String()})
+		e.info(ctx, "Waiting for Apple's records to show requests whose answer was lost",
+			"token_id", tokenID, "requests", len(doubt), "resend_after", wait.Round(time.Second).String())
 		t := time.NewTimer(min(wait, e.cfg.PollInterval))
 		select {
 		case <-ctx.Done():

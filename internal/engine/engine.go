@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -60,6 +61,8 @@ type Config struct {
 	Version string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Logger receives the engine's progress records, each with its operation's context (nil: none).
+	Logger *slog.Logger
 	// TuneClient adjusts each Apple client's configuration (tests shorten retries).
 	TuneClient func(*apple.Config)
 }

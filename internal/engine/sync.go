@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-log/tflog"
-
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
@@ -82,7 +80,7 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 	}); err != nil {
 		return err
 	}
-	tflog.Debug(ctx, "Syncing token", map[string]any{"token_id": id, "kind": kind})
+	e.debug(ctx, "Syncing token", "token_id", id, "kind", kind)
 
 	res, syncErr := e.fetch(ctx, rec, kind == "full")
 	now := e.now()
@@ -297,7 +295,7 @@ func (e *Engine) withMetadata(ctx context.Context, c *apple.Client, tokenID, pla
 	}
 	meta, err := e.lookupMetadata(ctx, c, dedupe(missing), platform, country)
 	if err != nil {
-		tflog.Warn(ctx, "Book metadata lookup failed", map[string]any{"token_id": tokenID, "error": err.Error()})
+		e.warn(ctx, "Book metadata lookup failed", "token_id", tokenID, "error", err.Error())
 	}
 	now := e.now()
 	for i := range books {

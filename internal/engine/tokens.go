@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-log/tflog"
-
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
@@ -573,7 +571,7 @@ func (e *Engine) checkLocation(ctx context.Context, rec store.Token) error {
 		state, detail = verdictOf(err)
 	case err != nil:
 		// Apple could not be asked: the state stands until it can (the last sync's verdict holds).
-		tflog.Debug(ctx, "Could not check the token's location at Apple", map[string]any{"token_id": id, "error": err.Error()})
+		e.debug(ctx, "Could not check the token's location at Apple", "token_id", id, "error", err.Error())
 		return nil //nolint:nilerr // a refresh goes on with the recorded state
 	case foreign != nil:
 		state, detail = verdictOf(&ExternalMDMError{LocationName: rec.LocationName, MDMName: foreign.Name, MDMID: foreign.ID})

@@ -207,7 +207,7 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		return
 	}
 
-	cfg := engine.Config{Version: p.version}
+	cfg := engine.Config{Version: p.version, Logger: engineLogger}
 	cfg.Database = stringOr(m.Database, "VPP_DATABASE", engine.DefaultDatabase)
 	databaseOK := false
 	if cfg.Database == "" {
