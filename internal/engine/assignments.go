@@ -78,7 +78,22 @@ func validateAssignment(in AssignmentInput) (tokenID, adamID, pricing string, er
 // early, so the next apply resumes it; the error says what is left. Creating an assignment that
 // exists with the same intent and oversubscription resumes it (a run that stored it may have died
 // before Terraform recorded it); with other settings it is refused.
+//
+// When ctx ends first, the record may be stored all the same (by this call, or by an earlier run
+// that died): it is looked up and returned with the error, so that the caller keeps it and the
+// next run resumes delivery instead of creating it again.
 func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assignment, error) {
+	a, err := e.createAssignment(ctx, in)
+	if a.ID == "" && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		found, ferr := e.FindAssignment(context.WithoutCancel(ctx), in.BookID, in.GroupID)
+		if ferr == nil && found.Intent == in.Intent && found.AllowOversubscription == in.AllowOversubscription {
+			return found, err
+		}
+	}
+	return a, err
+}
+
+func (e *Engine) createAssignment(ctx context.Context, in AssignmentInput) (Assignment, error) {
 	tokenID, adamID, pricing, err := validateAssignment(in)
 	if err != nil {
 		return Assignment{}, err
@@ -98,8 +113,7 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 			a = existing
 			return nil
 		case err == nil:
-			return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s (intent %q); import it instead of creating another",
-				ErrInvalidInput, in.BookID, in.GroupID, existing.ID, existing.Intent)
+			return &AssignmentExistsError{BookID: in.BookID, GroupID: in.GroupID, ExistingID: existing.ID, Intent: existing.Intent}
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -108,8 +122,7 @@ func (e *Engine) CreateAssignment(ctx context.Context, in AssignmentInput) (Assi
 		}
 		if err := tx.InsertAssignment(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("%w: book %s is already assigned to group %s by another assignment; import it instead of creating another",
-					ErrInvalidInput, in.BookID, in.GroupID)
+				return &AssignmentExistsError{BookID: in.BookID, GroupID: in.GroupID}
 			}
 			return err
 		}

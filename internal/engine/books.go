@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
@@ -51,6 +49,37 @@ func (e *Engine) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
 	return out, err
 }
 
+// RefreshBooks brings the books about to be read up to date: it refreshes the token tokenID, or
+// (when empty) every token, syncing each whose last sync is older than the sync interval. A token
+// that is not in the engine's database is a NotFoundError when named (one removed meanwhile took its
+// books with it); a failed sync is recorded in the token's state and does not fail the read, whose
+// books then carry the counts of the last sync.
+func (e *Engine) RefreshBooks(ctx context.Context, tokenID string) error {
+	ids := []string{tokenID}
+	if tokenID == "" {
+		tokens, err := e.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for _, t := range tokens {
+			ids = append(ids, t.ID)
+		}
+	}
+	for _, id := range ids {
+		_, err := e.RefreshToken(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound) && tokenID != "":
+			return &NotFoundError{Kind: KindToken, ID: tokenID}
+		case errors.Is(err, ErrNotFound):
+			// removed concurrently: its books went with it
+		case err != nil:
+			e.warn(ctx, "Token refresh failed before reading books", "token_id", id, "error", err.Error())
+		}
+	}
+	return nil
+}
+
 // GetBook reads one book by its BookID.
 func (e *Engine) GetBook(ctx context.Context, id string) (Book, error) {
 	tokenID, adamID, pricing, err := ParseBookID(id)
@@ -69,9 +98,6 @@ func (e *Engine) GetBook(ctx context.Context, id string) (Book, error) {
 	return out, err
 }
 
-// ErrAmbiguous means a lookup matched several books.
-var ErrAmbiguous = errors.New("ambiguous")
-
 // FindBook finds exactly one book by adamId (optionally within one token) or by exact title
 // (case-sensitive, as Apple spells it).
 func (e *Engine) FindBook(ctx context.Context, adamID, tokenID, title string) (Book, error) {
@@ -85,32 +111,14 @@ func (e *Engine) FindBook(ctx context.Context, adamID, tokenID, title string) (B
 			matches = append(matches, b)
 		}
 	}
-	what := describeLookup(adamID, tokenID, title)
-	switch len(matches) {
-	case 0:
-		return Book{}, fmt.Errorf("%w: no purchased book matches %s; list what the engine holds with the vpp_books data source (books appear after a token's first sync)", ErrNotFound, what)
-	case 1:
+	if len(matches) == 1 {
 		return matches[0], nil
 	}
-	ids := make([]string, len(matches))
-	for i, b := range matches {
-		ids[i] = b.ID
+	miss := &BookQueryError{AdamID: adamID, TokenID: tokenID, Title: title}
+	for _, b := range matches {
+		miss.Matches = append(miss.Matches, b.ID)
 	}
-	return Book{}, fmt.Errorf("%w: %d books match %s (%s); narrow it with token_id or adam_id", ErrAmbiguous, len(matches), what, strings.Join(ids, ", "))
-}
-
-func describeLookup(adamID, tokenID, title string) string {
-	var parts []string
-	if adamID != "" {
-		parts = append(parts, fmt.Sprintf("adam_id %q", adamID))
-	}
-	if title != "" {
-		parts = append(parts, fmt.Sprintf("title %q", title))
-	}
-	if tokenID != "" {
-		parts = append(parts, fmt.Sprintf("token_id %q", tokenID))
-	}
-	return strings.Join(parts, " and ")
+	return Book{}, miss
 }
 
 func bookView(b store.Book) Book {

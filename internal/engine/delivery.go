@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,11 +244,11 @@ func (e *Engine) usableToken(ctx context.Context, tokenID string) (store.Token, 
 	}
 	switch {
 	case rec.State == StateExternalMDM:
-		return rec, nil, &ExternalMDMError{LocationName: rec.LocationName, MDMName: "another MDM", MDMID: "see the token's state_detail"}
+		return rec, nil, &ExternalMDMError{TokenID: tokenID, LocationName: rec.LocationName, Recorded: rec.StateDetail}
 	case rec.State == StateExpired || rec.State == StateRevoked || rec.State == StateInvalid:
-		return rec, nil, &TokenUnusableError{TokenID: tokenID, State: rec.State, Cause: errors.New(rec.StateDetail)}
+		return rec, nil, &TokenUnusableError{TokenID: tokenID, State: rec.State, Recorded: rec.StateDetail}
 	case !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(e.now()):
-		return rec, nil, &TokenUnusableError{TokenID: tokenID, State: StateExpired, Cause: fmt.Errorf("expired %s", rec.ExpiresAt.Format(time.RFC3339))}
+		return rec, nil, &TokenUnusableError{TokenID: tokenID, State: StateExpired, ExpiredAt: rec.ExpiresAt}
 	}
 	c, err := e.client(rec)
 	return rec, c, err
@@ -519,215 +518,6 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 		return &IncompleteError{Pending: len(pending), Reason: fmt.Sprintf("Apple has not finished creating users (event %s)", pending[0])}
 	}
 	return nil
-}
-
-// associate sends the planned licenses: users needing the same set of books share requests,
-// split by maxAssets x maxClientUserIds, journaled, then confirmed from the events' status.
-func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client, w *work, p *deliveryPlan, failures map[pairKey]failure) (current bool, err error) {
-	// Per confirmed user, the books due now: a row of bits over the plan's books, in their order.
-	books := make([]bookKey, 0, len(p.grant))
-	for bk := range p.grant {
-		books = append(books, bk)
-	}
-	sort.Slice(books, func(i, j int) bool {
-		return books[i].adamID+"/"+books[i].pricing < books[j].adamID+"/"+books[j].pricing
-	})
-	words := (len(books) + 63) / 64
-	row := map[string]int{} // clientUserId -> its row
-	var uids []string
-	var bits []uint64
-	for b, bk := range books {
-		for _, m := range p.grant[bk] {
-			u, ok := w.users[m]
-			if !ok || !confirmed(u) {
-				continue
-			}
-			r, seen := row[u.ClientUserID]
-			if !seen {
-				r = len(uids)
-				row[u.ClientUserID] = r
-				uids = append(uids, u.ClientUserID)
-				bits = append(bits, make([]uint64, words)...)
-			}
-			bits[r*words+b/64] |= 1 << (b % 64)
-		}
-	}
-	if len(uids) == 0 {
-		return true, nil
-	}
-	lim, err := c.Limits(ctx)
-	if err != nil {
-		return false, e.appleError(rec.ID, "reading Apple's limits (GET /service/config)", err)
-	}
-	// Group users by identical book sets so several books for the same users share a request.
-	type set struct {
-		books []apple.AssetRef
-		name  string // the books, for a stable order of requests
-		users []string
-	}
-	setOf := map[string]int{} // a row's bits, as bytes -> its set
-	var sets []*set
-	key := make([]byte, 8*words)
-	for r, uid := range uids {
-		for i := range words {
-			binary.LittleEndian.PutUint64(key[8*i:], bits[r*words+i])
-		}
-		k, ok := setOf[string(key)]
-		if !ok {
-			k = len(sets)
-			setOf[string(key)] = k
-			st := &set{}
-			var names []string
-			for b, bk := range books {
-				if bits[r*words+b/64]&(1<<(b%64)) != 0 {
-					st.books = append(st.books, apple.AssetRef{AdamID: bk.adamID, PricingParam: bk.pricing})
-					names = append(names, bk.adamID+"/"+bk.pricing)
-				}
-			}
-			st.name = strings.Join(names, ",")
-			sets = append(sets, st)
-		}
-		sets[k].users = append(sets[k].users, uid)
-	}
-	sort.Slice(sets, func(i, j int) bool { return sets[i].name < sets[j].name })
-	var requests []apple.ManageAssetsRequest
-	for _, st := range sets {
-		sort.Strings(st.users)
-		requests = append(requests, apple.SplitAssociations(st.books, st.users, lim)...)
-	}
-	payloads := make([][]byte, len(requests))
-	for i, r := range requests {
-		payloads[i], _ = json.Marshal(associatePayload{Assets: r.Assets, ClientUserIDs: r.ClientUserIDs})
-	}
-	ids, err := e.journal(ctx, rec.ID, opAssociate, payloads, nil)
-	if err != nil {
-		return false, err
-	}
-	eventOf := make([]string, len(requests))
-	journaled := func(i int) (int64, error) { return ids[i], nil }
-	sent, events, sendErr := e.sendAll(ctx, rec.ID, opAssociate, len(requests), journaled, func(i int) (*apple.EventResponse, int, error) {
-		resp, err := c.AssociateAssets(ctx, requests[i])
-		if err == nil {
-			eventOf[i] = resp.EventID
-		}
-		return resp, len(requests[i].Assets) * len(requests[i].ClientUserIDs), err
-	})
-	if err := e.dropUnsent(ctx, ids[len(sent):]); err != nil && sendErr == nil {
-		return false, err
-	}
-	statuses, pending, err := e.waitEvents(ctx, c, events)
-	if err != nil {
-		return false, e.appleError(rec.ID, "following license delivery (GET /status)", err)
-	}
-
-	// A COMPLETE event licensed every pair it carried; a FAILED one names what failed.
-	var granted []store.License
-	now := e.now()
-	countByBook := map[bookKey]int{}
-	needRead := false
-	for i, r := range requests {
-		st, known := statuses[eventOf[i]]
-		if st == nil {
-			if known {
-				needRead = true // Apple forgot the event (9708): its records say what it did
-			}
-			continue // not sent, or still pending: the next run settles it
-		}
-		failed := map[pairKey]failure{}
-		for _, f := range st.Failures {
-			assets := f.Assets
-			if len(assets) == 0 {
-				assets = r.Assets
-			}
-			if len(f.ClientUserIDs) == 0 {
-				needRead = true // Apple did not say whom; read the truth below
-				continue
-			}
-			for _, uid := range f.ClientUserIDs {
-				for _, a := range assets {
-					failed[pairKey{bookKey{a.AdamID, pricingOr(a.PricingParam)}, uid}] = failure{code: int(f.Code), message: f.Message}
-				}
-			}
-		}
-		if st.Failed() && len(failed) == 0 {
-			needRead = true
-		}
-		for _, a := range r.Assets {
-			bk := bookKey{a.AdamID, pricingOr(a.PricingParam)}
-			for _, uid := range r.ClientUserIDs {
-				pk := pairKey{bk, uid}
-				if f, bad := failed[pk]; bad {
-					failures[pk] = f
-					continue
-				}
-				if st.Failed() && needRead {
-					continue
-				}
-				granted = append(granted, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: uid, AssignedAt: now})
-				countByBook[bk]++
-			}
-		}
-	}
-	// In the table's key order, the rows append to the index instead of landing all over it.
-	sort.Slice(granted, func(i, j int) bool {
-		a, b := granted[i], granted[j]
-		if a.AdamID != b.AdamID {
-			return a.AdamID < b.AdamID
-		}
-		if a.PricingParam != b.PricingParam {
-			return a.PricingParam < b.PricingParam
-		}
-		return a.ClientUserID < b.ClientUserID
-	})
-	if err := e.tx(ctx, func(tx store.Tx) error {
-		if err := tx.TouchDeliveries(ctx, rec.ID); err != nil {
-			return err
-		}
-		if err := tx.UpsertLicenses(ctx, granted); err != nil {
-			return err
-		}
-		// Keep counts true until the next sync reads Apple's.
-		for bk, n := range countByBook {
-			b, err := tx.GetBook(ctx, rec.ID, bk.adamID, bk.pricing)
-			if err != nil {
-				return err
-			}
-			b.Assigned += n
-			b.Available = max(b.Available-n, 0)
-			if err := tx.UpsertBooks(ctx, []store.Book{b}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return false, err
-	}
-	for _, l := range granted {
-		w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
-	}
-	for bk, n := range countByBook {
-		b := w.books[bk]
-		b.Assigned += n
-		b.Available = max(b.Available-n, 0)
-		w.books[bk] = b
-	}
-	current = true
-	if needRead || sendErr != nil {
-		current = false
-		if err := e.sync(ctx, rec.ID, false); err != nil {
-			return false, err
-		}
-	}
-	if err := e.settleEntries(ctx, ids, statuses, eventOf, pending); err != nil {
-		return current, err
-	}
-	if sendErr != nil {
-		return current, sendErr
-	}
-	if len(pending) > 0 {
-		return current, &IncompleteError{Pending: len(pending), Reason: fmt.Sprintf("Apple has not finished delivering licenses (event %s)", pending[0])}
-	}
-	return current, nil
 }
 
 func pricingOr(p string) string {

@@ -187,7 +187,7 @@ func (e *Engine) withTokenLock(ctx context.Context, tokenID string, fn func() er
 	unlock, err := e.store.LockToken(ctx, tokenID)
 	if err != nil {
 		if errors.Is(err, store.ErrBusy) {
-			return fmt.Errorf("another terraform run is working on token %s and did not finish in time; retry when it has finished: %w", tokenID, err)
+			return &BusyError{TokenID: tokenID, Cause: err}
 		}
 		return err
 	}

@@ -5,13 +5,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 )
 
-// Sentinels for errors.Is. The typed errors below match them too, so the provider can choose a
-// diagnostic by kind and still print the typed error's full text.
+// The engine's errors carry domain facts only: what is wrong, with which book, group, token or
+// location, and Apple's error number when Apple gave one. They name no Terraform attribute and say
+// nothing of how a caller fixes its configuration: the provider's diagnostics (one place) add the
+// attribute to blame and what to do. Their Error() texts are sentences for logs and for the
+// records the engine keeps (a token's state detail, a member's delivery detail).
+//
+// Sentinels for errors.Is. The typed errors below match them, so a caller can choose by kind and
+// still read the typed error's facts with errors.As.
 var (
 	ErrInvalidInput       = errors.New("invalid input")
 	ErrNotFound           = errors.New("not found")
+	ErrAmbiguous          = errors.New("ambiguous")
 	ErrDuplicateLocation  = errors.New("duplicate location")
 	ErrExternalMDM        = errors.New("location managed by another MDM")
 	ErrAccountType        = errors.New("account type mismatch")
@@ -19,21 +28,98 @@ var (
 	ErrTokenUnusable      = errors.New("token unusable")
 	ErrNotEnoughLicenses  = errors.New("not enough licenses")
 	ErrDeliveryIncomplete = errors.New("delivery incomplete")
+	ErrBusy               = errors.New("token busy")
+	// ErrOutcomeUnknown: a request reached Apple, or may have, and its answer was lost, so whether
+	// Apple applied it is not known. The next run reads Apple's records before it sends anything.
+	ErrOutcomeUnknown = apple.ErrOutcomeUnknown
 )
 
-// NotFoundError names the missing object.
+// Kinds of record, in NotFoundError.
+const (
+	KindToken      = "token"
+	KindBook       = "book"
+	KindGroup      = "group"
+	KindAssignment = "assignment"
+)
+
+// NotFoundError names the missing record. In is the token whose books were searched, for a book.
 type NotFoundError struct {
-	Kind string // token, book, group, assignment
+	Kind string // KindToken, KindBook, KindGroup, KindAssignment
 	ID   string
+	In   string
 }
 
 func (e *NotFoundError) Error() string {
+	if e.Kind == KindBook && e.In != "" {
+		return fmt.Sprintf("book %s is not among the books of token %s", e.ID, e.In)
+	}
 	return fmt.Sprintf("%s %q not found in the engine's database", e.Kind, e.ID)
 }
 
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
-// DuplicateLocationError: the location of a new token is already managed through another token.
+// BookQueryError: a lookup of one book matched none, or several (Matches, by book id).
+type BookQueryError struct {
+	AdamID, TokenID, Title string
+	Matches                []string
+}
+
+func (e *BookQueryError) Error() string {
+	what := e.Criteria("adamId", "title", "token")
+	if len(e.Matches) == 0 {
+		return "no purchased book matches " + what
+	}
+	return fmt.Sprintf("%d books match %s (%s)", len(e.Matches), what, strings.Join(e.Matches, ", "))
+}
+
+// Criteria describes what was looked for ("adamId "1" and token "t"), under the names given for
+// the adamId, the title and the token.
+func (e *BookQueryError) Criteria(adamID, title, token string) string {
+	var parts []string
+	for _, c := range [][2]string{{adamID, e.AdamID}, {title, e.Title}, {token, e.TokenID}} {
+		if c[1] != "" {
+			parts = append(parts, fmt.Sprintf("%s %q", c[0], c[1]))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+func (e *BookQueryError) Is(target error) bool {
+	if len(e.Matches) == 0 {
+		return target == ErrNotFound
+	}
+	return target == ErrAmbiguous
+}
+
+// BookIDError: text that is not a book id (BookID: the token record's id, Apple's adamId and
+// pricingParam, joined by colons).
+type BookIDError struct{ Input string }
+
+func (e *BookIDError) Error() string {
+	return fmt.Sprintf("book id %s is not of the form <token>:<adamId>:<pricingParam>", QuoteInput(e.Input))
+}
+
+func (e *BookIDError) Is(target error) bool { return target == ErrInvalidInput }
+
+// AssignmentExistsError: the book is already assigned to the group, by another assignment record
+// (ExistingID, "" when a concurrent writer's record is not known yet).
+type AssignmentExistsError struct {
+	BookID, GroupID string
+	ExistingID      string
+	Intent          string
+}
+
+func (e *AssignmentExistsError) Error() string {
+	if e.ExistingID == "" {
+		return fmt.Sprintf("book %s is already assigned to group %s by another assignment", e.BookID, e.GroupID)
+	}
+	return fmt.Sprintf("book %s is already assigned to group %s by assignment %s (intent %q)", e.BookID, e.GroupID, e.ExistingID, e.Intent)
+}
+
+func (e *AssignmentExistsError) Is(target error) bool { return target == ErrInvalidInput }
+
+// DuplicateLocationError: the location of a new token is already managed through another token
+// record (ExistingTokenID; "" when the holder is a record being created at the same time).
 type DuplicateLocationError struct {
 	LocationName    string
 	LocationUID     string
@@ -41,81 +127,99 @@ type DuplicateLocationError struct {
 }
 
 func (e *DuplicateLocationError) Error() string {
-	return fmt.Sprintf("location %q (uId %s) is already held by vpp_token %s in this engine; one location has one "+
-		"token record, and a second would share and then erase its books, users and assignments. To manage the "+
-		"location from this configuration as well, import that token (an import block with id = %q) instead of "+
-		"creating another; to replace its token file, renew it in place (change its token, or token_wo_version)",
-		e.LocationName, e.LocationUID, e.ExistingTokenID, e.ExistingTokenID)
+	holder := "another token record"
+	if e.ExistingTokenID != "" {
+		holder = "token " + e.ExistingTokenID
+	}
+	return fmt.Sprintf("location %q (uId %s) is already held by %s in this engine; one location has one token record, "+
+		"and a second would share and then erase its books, users and assignments", e.LocationName, e.LocationUID, holder)
 }
 
 func (e *DuplicateLocationError) Is(target error) bool { return target == ErrDuplicateLocation }
 
 // ExternalMDMError: Apple's client config names another management system for the location.
+// MDMName and MDMID are Apple's; both are empty when the verdict was recorded earlier (Recorded,
+// its detail as recorded).
 type ExternalMDMError struct {
+	TokenID      string
 	LocationName string
 	MDMName      string
 	MDMID        string
+	Recorded     string
 }
 
 func (e *ExternalMDMError) Error() string {
-	return fmt.Sprintf("location %q is managed by another system (%q, id %s). Two systems managing one location "+
-		"can lose license assignments and user records. Remove the token from the other system, or set "+
-		"take_over_from_other_mdm = true to make this provider the location's manager",
-		e.LocationName, e.MDMName, e.MDMID)
+	if e.MDMName == "" && e.MDMID == "" && e.Recorded != "" {
+		return e.Recorded
+	}
+	return fmt.Sprintf("location %q is managed by another system (%q, id %s); two systems managing one location can "+
+		"lose license assignments and user records", e.LocationName, e.MDMName, e.MDMID)
 }
 
 func (e *ExternalMDMError) Is(target error) bool { return target == ErrExternalMDM }
 
-// AccountTypeError: the configured account type does not match Apple's store for the location.
+// AccountTypeError: the account type given does not match Apple's store for the location.
 type AccountTypeError struct {
 	Configured string
 	Actual     string
 }
 
 func (e *AccountTypeError) Error() string {
-	return fmt.Sprintf("account_type is %q but Apple reports this location as %q (enterprisestore is business, "+
-		"volumestore is education); set account_type = %q", e.Configured, e.Actual, e.Actual)
+	return fmt.Sprintf("the account type given is %q but Apple reports this location as %q (enterprisestore is "+
+		"business, volumestore is education)", e.Configured, e.Actual)
 }
 
 func (e *AccountTypeError) Is(target error) bool { return target == ErrAccountType }
 
 // LocationChangedError: a renewal token belongs to another location than the one it replaces.
+// CurrentName is empty when the record's name is not known (a record being rebuilt).
 type LocationChangedError struct {
-	Current, New string
+	CurrentName, CurrentUID string
+	NewName, NewUID         string
 }
 
 func (e *LocationChangedError) Error() string {
-	return fmt.Sprintf("the new token file belongs to location %q, but this token manages %q; a renewal must come "+
-		"from the same location. Download the token for %q, or create a separate vpp_token for %q",
-		e.New, e.Current, e.Current, e.New)
+	return fmt.Sprintf("the new token file belongs to location %s, but this token manages %s; a renewal must come "+
+		"from the same location", describeLocation(e.NewName, e.NewUID), describeLocation(e.CurrentName, e.CurrentUID))
 }
 
 func (e *LocationChangedError) Is(target error) bool { return target == ErrLocationChanged }
 
-// TokenUnusableError: Apple refuses the token (expired, revoked or invalid).
+func describeLocation(name, uid string) string {
+	switch {
+	case name == "":
+		return "uId " + uid
+	case uid == "":
+		return fmt.Sprintf("%q", name)
+	}
+	return fmt.Sprintf("%q (uId %s)", name, uid)
+}
+
+// TokenUnusableError: Apple refuses the token (expired, revoked or invalid). Cause is Apple's
+// refusal; Recorded the detail of a verdict recorded earlier, when there is no new refusal.
 type TokenUnusableError struct {
-	TokenID string
-	State   string
-	Cause   error
+	TokenID  string
+	State    string // StateExpired, StateRevoked, StateInvalid
+	Cause    error
+	Recorded string
+	// ExpiredAt is the token file's expiry, when the engine's clock (not Apple) found it past.
+	ExpiredAt time.Time
 }
 
 func (e *TokenUnusableError) Error() string {
-	var advice string
-	switch e.State {
-	case StateExpired:
-		advice = "tokens last one year; download a new one in Apple Business Manager or Apple School Manager " +
-			"(Settings > Payments and Billing > Content Tokens) and renew the vpp_token in place"
-	case StateRevoked:
-		advice = "Apple revoked it; download a new token for the location and renew the vpp_token in place"
-	default:
-		advice = "Apple does not accept it; a token becomes invalid when the password of the Managed Apple Account " +
-			"that downloaded it changes. Download a new token and renew the vpp_token in place"
-	}
 	which := "the token file"
 	if e.TokenID != "" {
 		which = "token " + e.TokenID
 	}
-	return fmt.Sprintf("%s is %s: %s (Apple: %v)", which, e.State, advice, e.Cause)
+	switch {
+	case e.Cause != nil:
+		return fmt.Sprintf("%s is %s (Apple: %v)", which, e.State, e.Cause)
+	case !e.ExpiredAt.IsZero():
+		return fmt.Sprintf("%s expired on %s", which, e.ExpiredAt.UTC().Format(time.RFC3339))
+	case e.Recorded != "":
+		return e.Recorded
+	}
+	return fmt.Sprintf("%s is %s", which, e.State)
 }
 
 func (e *TokenUnusableError) Is(target error) bool { return target == ErrTokenUnusable }
@@ -143,27 +247,26 @@ type GroupDemand struct {
 	AllowOversubscription bool
 }
 
+// Short is how many licenses are missing.
+func (e *ShortageError) Short() int { return e.Needed - e.Available }
+
 func (e *ShortageError) Error() string {
-	short := e.Needed - e.Available
-	fixes := fmt.Sprintf("Buy at least %d more licenses in Apple Business Manager or Apple School Manager and sync, or set "+
-		"allow_oversubscription = true to license members in email order until licenses run out", short)
 	if len(e.Demand) <= 1 {
-		return fmt.Sprintf("book %q (%s) has %d available licenses but group %q needs %d now: %d short. %s",
-			e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, short, fixes)
+		return fmt.Sprintf("book %q (%s) has %d available licenses but group %q needs %d now: %d short",
+			e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, e.Short())
 	}
 	parts := make([]string, len(e.Demand))
 	for i, d := range e.Demand {
 		parts[i] = fmt.Sprintf("group %q %d", d.GroupName, d.Needed)
 	}
 	return fmt.Sprintf("book %q (%s) has %d available licenses but its assignments need %d now (%s; a member of "+
-		"several groups counts once): %d short. %s on every assignment of the book, or assign it to fewer groups",
-		e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), short, fixes)
+		"several groups counts once): %d short", e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), e.Short())
 }
 
 func (e *ShortageError) Is(target error) bool { return target == ErrNotEnoughLicenses }
 
 // IncompleteError: delivery stopped with work left (an event still pending at Apple, or a
-// failure); the next apply resumes it.
+// failure); the next delivery resumes it.
 type IncompleteError struct {
 	AssignmentID string
 	Pending      int
@@ -177,8 +280,43 @@ func (e *IncompleteError) Error() string {
 	if e.AssignmentID != "" {
 		what = "delivery of assignment " + e.AssignmentID
 	}
-	return fmt.Sprintf("%s is incomplete: %d pending, %d failed (%s); run apply again to resume",
-		what, e.Pending, e.Failed, e.Reason)
+	return fmt.Sprintf("%s is incomplete: %d pending, %d failed (%s)", what, e.Pending, e.Failed, e.Reason)
 }
 
 func (e *IncompleteError) Is(target error) bool { return target == ErrDeliveryIncomplete }
+
+// BusyError: another run (process or runner sharing the database) held the token's lock for
+// longer than this run could wait.
+type BusyError struct {
+	TokenID string
+	Cause   error
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("another run is working on token %s and did not finish in time (%v)", e.TokenID, e.Cause)
+}
+
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+func (e *BusyError) Unwrap() error { return e.Cause }
+
+// ManagedAccountsSwitchError: a group cannot switch to Managed Apple Accounts, because members
+// already have VPP users invited to use their own Apple Account (Invited, the first few of them).
+type ManagedAccountsSwitchError struct {
+	GroupName string
+	Count     int
+	Invited   []string
+}
+
+func (e *ManagedAccountsSwitchError) Error() string {
+	return fmt.Sprintf("user group %q cannot switch to Managed Apple Accounts: %d of its members (%s) already have VPP "+
+		"users created with an invitation they have not accepted, and Apple keeps them invited, so licenses given "+
+		"through the group would wait for invitations that never come", e.GroupName, e.Count, strings.Join(e.Invited, ", "))
+}
+
+func (e *ManagedAccountsSwitchError) Is(target error) bool { return target == ErrInvalidInput }
+
+// QuoteInput quotes text a user gave, for a message: escaped (control and invisible characters
+// show as \u escapes), and cut to a short prefix when long, so that a mistake the size of a file
+// is not echoed back in full.
+func QuoteInput(s string) string { return apple.QuotePrefix(s, 80) }

@@ -179,8 +179,8 @@ func clearAppleError(err error) error {
 			return fmt.Errorf("the outcome-unknown error does not name the request: %v", err)
 		}
 	case errors.Is(err, engine.ErrDeliveryIncomplete):
-		if !strings.Contains(msg, "run apply again") {
-			return fmt.Errorf("the incomplete-delivery error does not say what to do: %v", err)
+		if !strings.Contains(msg, "is incomplete: ") {
+			return fmt.Errorf("the incomplete-delivery error does not say what is left: %v", err)
 		}
 	case strings.Contains(msg, "apple: GET /") || strings.Contains(msg, "apple: POST /"):
 		// a transport error on a named endpoint (connection reset, timeout)

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -176,8 +175,7 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	}
 	book, ok := w.books[bk]
 	if !ok {
-		return Forecast{}, fmt.Errorf("%w: book %s is not among the books of token %s; check book_id against the vpp_books data source (a token's books appear after its first sync)",
-			ErrNotFound, in.BookID, tokenID)
+		return Forecast{}, &NotFoundError{Kind: KindBook, ID: in.BookID, In: tokenID}
 	}
 	planned, members := plan.snapshot(in.BookID)
 	planned = append(planned, in) // in wins over an earlier record of the same book and group

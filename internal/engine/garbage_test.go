@@ -178,7 +178,7 @@ func TestFaults_garbageFromApple(t *testing.T) {
 
 		{"unknown event status", deliver, "GET /status", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["eventStatus"] = "EXPLODED" })), clearError,
-			[]string{"delivery is incomplete: 1 pending, 0 failed (Apple has not finished delivering licenses (event ", "); run apply again to resume"}},
+			[]string{"delivery is incomplete: 1 pending, 0 failed (Apple has not finished delivering licenses (event ", "))"}},
 		{"unknown user status", deliver, "GET /users", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) {
 				eachItem(m, "users", func(u map[string]any) { u["status"] = "Frozen" })

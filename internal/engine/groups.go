@@ -266,11 +266,7 @@ func invitedBeforeManaged(ctx context.Context, tx store.Tx, g store.Group, manag
 	}
 	invited = dedupe(invited)
 	sort.Strings(invited)
-	return fmt.Errorf("%w: user group %q cannot switch to Managed Apple Accounts: %d of its members (%s) already have VPP users "+
-		"created with an invitation they have not accepted, and Apple keeps them invited, so licenses given through the "+
-		"group would wait for invitations that never come. Keep managed_apple_accounts = false for this group (members can "+
-		"still accept their invitations), or create a new group with managed_apple_accounts = true for the people who "+
-		"should use Managed Apple Accounts", ErrInvalidInput, g.Name, len(invited), strings.Join(firstN(invited, 3), ", "))
+	return &ManagedAccountsSwitchError{GroupName: g.Name, Count: len(invited), Invited: firstN(invited, 3)}
 }
 
 func firstN(s []string, n int) []string {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -21,7 +20,7 @@ func BookID(tokenID, adamID, pricingParam string) string {
 func ParseBookID(id string) (tokenID, adamID, pricingParam string, err error) {
 	parts := strings.Split(id, ":")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return "", "", "", fmt.Errorf("%w: book id %q is not of the form <token_id>:<adam_id>:<pricing_param>; take it from the vpp_books or vpp_book data source", ErrInvalidInput, id)
+		return "", "", "", &BookIDError{Input: id}
 	}
 	return parts[0], parts[1], parts[2], nil
 }

@@ -340,7 +340,7 @@ func deliveriesOf(w *work, p *deliveryPlan, a store.Assignment, userFailures map
 		case p.short[bk] != nil:
 			d.State, d.Detail = DeliveryQueued, "waiting for licenses: "+p.short[bk].Error()
 		default:
-			d.State, d.Detail = DeliveryQueued, "due; the next apply delivers it"
+			d.State, d.Detail = DeliveryQueued, "due; the next delivery sends it"
 		}
 		list = append(list, d)
 	}

@@ -338,7 +338,7 @@ func (e *Engine) RestoreToken(ctx context.Context, id, locationUID string, in To
 		case err != nil:
 			return err
 		case locationUID != "" && cc.UID != locationUID:
-			return &LocationChangedError{Current: "uId " + locationUID, New: cc.LocationName + " (uId " + cc.UID + ")"}
+			return &LocationChangedError{CurrentUID: locationUID, NewName: cc.LocationName, NewUID: cc.UID}
 		}
 		rec := e.newTokenRecord(id, tok, cc, in, now)
 		rec.Held = true
@@ -432,7 +432,7 @@ func (e *Engine) UpdateToken(ctx context.Context, id string, in TokenInput) (Tok
 				return err
 			}
 			if cc.UID != rec.LocationUID {
-				return &LocationChangedError{Current: rec.LocationName, New: cc.LocationName}
+				return &LocationChangedError{CurrentName: rec.LocationName, CurrentUID: rec.LocationUID, NewName: cc.LocationName, NewUID: cc.UID}
 			}
 			claimed, err := e.claim(ctx, c, cc, foreign, in.TakeOver)
 			if err != nil {
@@ -514,22 +514,24 @@ func (e *Engine) ListTokens(ctx context.Context) ([]Token, error) {
 	return out, err
 }
 
+// tokenFromRecord is the engine's view of a token record. Text that came from Apple or from a token
+// file is cleaned (apple.CleanText), whatever an older engine stored.
 func tokenFromRecord(rec store.Token, books int) Token {
 	return Token{
 		ID:               rec.ID,
 		DisplayName:      rec.DisplayName,
 		AppleID:          rec.AppleID,
 		AccountType:      rec.AccountType,
-		OrganizationName: rec.OrganizationName,
-		LocationName:     rec.LocationName,
+		OrganizationName: apple.CleanText(rec.OrganizationName),
+		LocationName:     apple.CleanText(rec.LocationName),
 		LocationID:       rec.LocationUID,
 		CountryCode:      rec.CountryCode,
 		ExpiresAt:        rec.ExpiresAt,
 		State:            rec.State,
-		StateDetail:      rec.StateDetail,
+		StateDetail:      apple.CleanText(rec.StateDetail),
 		LastSyncAt:       rec.LastSyncAt,
 		LastSyncStatus:   rec.LastSyncStatus,
-		LastSyncError:    rec.LastSyncError,
+		LastSyncError:    apple.CleanText(rec.LastSyncError),
 		BookCount:        books,
 	}
 }

@@ -130,8 +130,9 @@ func TestAccAccounting_groupGrowsPastLicenses(t *testing.T) {
 			{Config: withAssignments(groupsConfig(t, db, two), bookID, 1)},
 			{
 				Config: withAssignments(groupsConfig(t, db, three), bookID, 1),
-				ExpectError: expectDiag("Not Enough Licenses", `The members planned for user group "Group 0" need more licenses than there are: book`,
-					`"Terraform for Librarians" \(`+regexp.QuoteMeta(bookID)+`\) has 0 available licenses but group "Group 0" needs 1 now: 1 short\.`),
+				ExpectError: expectDiag("Not Enough Licenses", `The members planned for user group "Group 0" need more licenses than there are\. Book`,
+					`"Terraform for Librarians" \(`+regexp.QuoteMeta(bookID)+`\) has 0 available licenses but group "Group 0" needs 1 now: 1 short\.`,
+					`allow_oversubscription = true`),
 			},
 			{
 				PreConfig: func() {
@@ -187,7 +188,7 @@ resource "vpp_ebook_assignment" "a" {
 			{Config: config(false)},
 			{
 				Config: config(true),
-				ExpectError: expectDiag("Cannot Switch to Managed Apple Accounts", `user group "Staff" cannot switch to Managed Apple Accounts: 2 of its members`,
+				ExpectError: expectDiag("Cannot Switch to Managed Apple Accounts", `User group "Staff" cannot switch to Managed Apple Accounts: 2 of its members`,
 					`\(ann@corp\.example\.com, bob@corp\.example\.com\) already have VPP users created with an invitation`,
 					`create a new group with managed_apple_accounts = true`),
 			},

@@ -94,10 +94,10 @@ func TestAccBadInput_catalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return tokenConfig(t, testDatabase(t), loc.Token)
-		}, want: expectDiag("Error Creating VPP Token", `the token file is revoked: Apple revoked it; download a new token for the location and renew the vpp_token in place`, `9625`)},
+		}, want: expectDiag("VPP Token Not Usable", `The token file is revoked \(Apple: `, `9625`, `\)\. Apple revoked it: download a new token for the location and renew the vpp_token in place\.`)},
 		{name: "token file unknown to Apple", config: func(t *testing.T) string {
 			return tokenConfig(t, testDatabase(t), tokenFile(`{"token":"bm90LWEtcmVhbC10b2tlbg==","expDate":"`+future+`","orgName":"Org"}`))
-		}, want: expectDiag("Error Creating VPP Token", `the token file is invalid: Apple does not accept it; a token becomes invalid when the password`, `9622`),
+		}, want: expectDiag("VPP Token Not Usable", `The token file is invalid \(Apple: `, `9622`, `Apple does not accept it; a token becomes invalid when the password`),
 			secrets: func(*testing.T) []string { return []string{"bm90LWEtcmVhbC10b2tlbg=="} }},
 
 		// ---- group members
@@ -135,7 +135,7 @@ func TestAccBadInput_catalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return assignmentConfig(t, db, engine.BookID(tokenID, testBookA, "STDQ"), "alice@example.com")
-		}, want: expectDiag("Unknown Book", `book `+uuidRE+`:1000000001:STDQ is not among the books of token `+uuidRE+`; check book_id against the vpp_books data source`)},
+		}, want: expectDiag("Unknown Book", `Book `+uuidRE+`:1000000001:STDQ is not among the books of token `+uuidRE+`\. Take book_id from the vpp_books or vpp_book data source`)},
 		{name: "assignment of a token that expired since", config: func(t *testing.T) string {
 			db := testDatabase(t)
 			loc := newTestLocation(t, "business")
@@ -159,7 +159,7 @@ func TestAccBadInput_catalog(t *testing.T) {
 			clock := &testClock{}
 			clock.Advance(400 * 24 * time.Hour) // the token lasted 300 days
 			return providerFactoriesWithClock(clock)
-		}, want: expectDiag("Error Delivering eBook Assignment", `is expired: tokens last one year; download a new one`, `renew the vpp_token in place`)},
+		}, want: expectDiag("Error Delivering eBook Assignment", `expired on `, `Tokens last one year: download a new one`, `renew the vpp_token in place`)},
 		{name: "assignment of a token Apple expired since", config: func(t *testing.T) string {
 			sim, _ := simulator(t)
 			db := testDatabase(t)
@@ -169,7 +169,7 @@ func TestAccBadInput_catalog(t *testing.T) {
 				t.Fatal(err)
 			}
 			return assignmentConfig(t, db, engine.BookID(tokenID, testBookA, "STDQ"), "alice@example.com")
-		}, want: expectDiag("Error Delivering eBook Assignment", `token `+uuidRE+` is expired: tokens last one year; download a new one`, `9621`)},
+		}, want: expectDiag("Error Delivering eBook Assignment", `Token `+uuidRE+` is expired \(Apple: `, `9621`, `Tokens last one year: download a new one`)},
 		{name: "over-assignment", config: func(t *testing.T) string {
 			db := testDatabase(t)
 			loc := newTestLocation(t, "business")
@@ -188,8 +188,8 @@ resource "vpp_ebook_assignment" "again" {
   depends_on = [vpp_ebook_assignment.test]
 }
 `, engine.BookID(tokenID, testBookA, "STDQ"))
-		}, want: expectDiag("Error Creating eBook Assignment", `book `+uuidRE+`:1000000001:STDQ is already assigned to group `+uuidRE+
-			` by assignment `+uuidRE+` \(intent "required"\); import it instead of creating another`)},
+		}, want: expectDiag("eBook Assignment Already Exists", `Book `+uuidRE+`:1000000001:STDQ is already assigned to group `+uuidRE+
+			` by assignment `+uuidRE+` \(intent "required"\)\. One book has one assignment per group: import the existing one \(an import block with id = "`+uuidRE+`"\)`)},
 
 		// ---- provider settings
 		{name: "unreachable apple_api_url", config: func(t *testing.T) string {

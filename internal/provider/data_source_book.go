@@ -2,16 +2,12 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-
-	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
 var _ datasource.DataSourceWithConfigure = (*bookDataSource)(nil)
@@ -74,25 +70,22 @@ func (d *bookDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	adamID, tokenID, title := m.AdamID.ValueString(), m.TokenID.ValueString(), m.Title.ValueString()
-	refreshBookTokens(ctx, d.data.engine, tokenID, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_book data source") {
 		return
 	}
+	adamID, tokenID, title := m.AdamID.ValueString(), m.TokenID.ValueString(), m.Title.ValueString()
 	blame := path.Root("adam_id")
 	if adamID == "" {
 		blame = path.Root("title")
 	}
+	at := attrs{aboutToken: path.Root("token_id"), aboutBook: blame}
+	if err := d.data.engine.RefreshBooks(ctx, tokenID); err != nil {
+		engineError(&resp.Diagnostics, "Unable to Read Book", err, at)
+		return
+	}
 	b, err := d.data.engine.FindBook(ctx, adamID, tokenID, title)
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		resp.Diagnostics.AddAttributeError(blame, "Book Not Found", lookupErrorText(err, engine.ErrNotFound))
-		return
-	case errors.Is(err, engine.ErrAmbiguous):
-		resp.Diagnostics.AddAttributeError(blame, "Several Books Match", lookupErrorText(err, engine.ErrAmbiguous))
-		return
-	case err != nil:
-		engineError(&resp.Diagnostics, nil, "Unable to Read Book", err)
+	if err != nil {
+		engineError(&resp.Diagnostics, "Unable to Read Book", err, at)
 		return
 	}
 	out, diags := newBookModel(ctx, b)
@@ -101,14 +94,4 @@ func (d *bookDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &out)...)
-}
-
-// lookupErrorText turns FindBook's error into a sentence: without the sentinel's prefix, with a
-// capital letter and a full stop.
-func lookupErrorText(err, sentinel error) string {
-	s := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s + "."
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -15,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
@@ -141,8 +139,12 @@ func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	refreshBookTokens(ctx, d.data.engine, m.TokenID.ValueString(), &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_books data source") {
+		return
+	}
+	at := attrs{aboutToken: path.Root("token_id")}
+	if err := d.data.engine.RefreshBooks(ctx, m.TokenID.ValueString()); err != nil {
+		engineError(&resp.Diagnostics, "Unable to Read Books", err, at)
 		return
 	}
 	books, err := d.data.engine.ListBooks(ctx, engine.BookFilter{
@@ -151,7 +153,7 @@ func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		MinAvailable:  int(m.MinAvailable.ValueInt64()),
 	})
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Unable to Read Books", err)
+		engineError(&resp.Diagnostics, "Unable to Read Books", err, at)
 		return
 	}
 	h := sha256.New()
@@ -167,38 +169,6 @@ func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-// refreshBookTokens syncs, when their last sync is stale, the token tokenID or (when empty) every
-// token, so that the books read next carry current counts. An unknown token_id is an error on
-// token_id; a failed sync is recorded in the token's state and does not fail the read.
-func refreshBookTokens(ctx context.Context, eng *engine.Engine, tokenID string, diags *diag.Diagnostics) {
-	ids := []string{tokenID}
-	if tokenID == "" {
-		tokens, err := eng.ListTokens(ctx)
-		if err != nil {
-			engineError(diags, nil, "Unable to Read Books", err)
-			return
-		}
-		ids = ids[:0]
-		for _, t := range tokens {
-			ids = append(ids, t.ID)
-		}
-	}
-	for _, id := range ids {
-		_, err := eng.RefreshToken(ctx, id)
-		switch {
-		case errors.Is(err, engine.ErrNotFound) && tokenID != "":
-			diags.AddAttributeError(path.Root("token_id"), "Unknown VPP Token",
-				fmt.Sprintf("No vpp_token with id %q is in the engine's database. Pass the id attribute of a vpp_token "+
-					"managed with this provider configuration (the same database).", tokenID))
-			return
-		case errors.Is(err, engine.ErrNotFound):
-			// removed concurrently: its books went with it
-		case err != nil:
-			tflog.Warn(ctx, "Token refresh failed before reading books", map[string]any{"token_id": id, "error": err.Error()})
-		}
-	}
 }
 
 func newBookModel(ctx context.Context, b engine.Book) (bookModel, diag.Diagnostics) {

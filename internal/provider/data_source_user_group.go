@@ -2,13 +2,12 @@ package provider
 
 import (
 	"context"
-	"errors"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
 var _ datasource.DataSourceWithConfigure = (*userGroupDataSource)(nil)
@@ -69,13 +68,12 @@ func (d *userGroupDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_user_group data source") {
+		return
+	}
 	g, err := d.data.engine.GetGroup(ctx, m.ID.ValueString())
 	if err != nil {
-		summary := "Unable to Read VPP User Group"
-		if errors.Is(err, engine.ErrNotFound) {
-			summary = "Unknown VPP User Group"
-		}
-		engineError(&resp.Diagnostics, attrPath("id"), summary, err)
+		engineError(&resp.Diagnostics, "Unable to Read VPP User Group", err, attrs{aboutGroup: path.Root("id")})
 		return
 	}
 	members, diags := types.SetValueFrom(ctx, types.StringType, g.Members)

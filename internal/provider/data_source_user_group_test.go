@@ -59,7 +59,7 @@ data "vpp_user_group" "club" {
 			},
 			{
 				Config:      providerBlock(t, db) + `data "vpp_user_group" "x" { id = "no-such-group" }`,
-				ExpectError: regexp.MustCompile(`Unknown VPP User Group`),
+				ExpectError: expectDiag("Unknown User Group", `Group "`, `not found in the engine's database\. Use the id of a vpp_user_group`),
 			},
 		},
 	})

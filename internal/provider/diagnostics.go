@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
-	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
@@ -35,32 +34,247 @@ func configuredData(data any, diags *diag.Diagnostics, kind string) *providerDat
 	return d
 }
 
-// engineError adds a diagnostic for an engine error: on attr when given (the attribute to blame),
-// otherwise on the resource. The engine's error texts already say what is wrong and what to do.
-func engineError(diags *diag.Diagnostics, attr *path.Path, summary string, err error) {
-	detail := err.Error()
+// What an engine error is about: the domain field to blame. Each resource or data source maps the
+// fields it has to its own attributes (an attrs map); an error about a field it does not map is
+// reported on the resource as a whole.
+type subject int
+
+const (
+	aboutNothing         subject = iota
+	aboutToken                   // a token id (a data source's token_id)
+	aboutTokenFile               // the token file (token or token_wo)
+	aboutAccountType             // account_type
+	aboutTakeOver                // take_over_from_other_mdm
+	aboutBook                    // a book id, or what finds a book (adam_id, title)
+	aboutGroup                   // a group id
+	aboutMembers                 // a group's members
+	aboutInput                   // the input as a whole, when the error names no field of it
+	aboutManagedAccounts         // managed_apple_accounts
+)
+
+// attrs maps subjects to the attributes that hold them.
+type attrs map[subject]path.Path
+
+// explanation is the diagnostic for one engine error: summary ("" keeps the operation's), the
+// detail (what is wrong, and what to do), and the subject to blame.
+type explanation struct {
+	summary string
+	detail  string
+	about   subject
+}
+
+// explain turns an engine error into the words of a diagnostic. It is the one place that says,
+// for each fact the engine reports, which attribute it concerns and what the user does about it.
+func explain(err error) explanation {
+	var (
+		notFound  *engine.NotFoundError
+		query     *engine.BookQueryError
+		badID     *engine.BookIDError
+		exists    *engine.AssignmentExistsError
+		dup       *engine.DuplicateLocationError
+		external  *engine.ExternalMDMError
+		account   *engine.AccountTypeError
+		moved     *engine.LocationChangedError
+		unusable  *engine.TokenUnusableError
+		shortage  *engine.ShortageError
+		busy      *engine.BusyError
+		switching *engine.ManagedAccountsSwitchError
+	)
+	text := sentence(err.Error())
 	switch {
+	case errors.As(err, &shortage):
+		return explanation{"Not Enough Licenses", text + " " + shortageAdvice(shortage), aboutGroup}
+	case errors.As(err, &notFound) && notFound.Kind == engine.KindGroup:
+		return explanation{"Unknown User Group", text + " Use the id of a vpp_user_group managed with this provider's " +
+			"database (vpp_user_group.<name>.id).", aboutGroup}
+	case errors.As(err, &notFound) && notFound.Kind == engine.KindAssignment:
+		return explanation{"Unknown eBook Assignment", text + " Use the id of a vpp_ebook_assignment managed with this " +
+			"provider's database (vpp_ebook_assignment.<name>.id).", aboutNothing}
+	case errors.As(err, &notFound) && notFound.Kind == engine.KindToken:
+		return explanation{"Unknown VPP Token", fmt.Sprintf("No vpp_token with id %q is in the engine's database. Pass "+
+			"the id attribute of a vpp_token managed with this provider configuration (the same database).", notFound.ID), aboutToken}
+	case errors.As(err, &notFound) && notFound.Kind == engine.KindBook:
+		return explanation{"Unknown Book", text + " " + bookIDAdvice + " A token's books appear after its first sync.", aboutBook}
+	case errors.As(err, &query):
+		return explainQuery(query)
+	case errors.As(err, &badID):
+		return explanation{"Invalid Book ID", fmt.Sprintf("Book id %s is not of the form <token_id>:<adam_id>:<pricing_param>. %s",
+			quoteInput(badID.Input), bookIDAdvice), aboutBook}
+	case errors.As(err, &exists):
+		id := exists.ExistingID
+		if id == "" {
+			id = exists.BookID + "/" + exists.GroupID
+		}
+		return explanation{"eBook Assignment Already Exists", fmt.Sprintf("%s One book has one assignment per group: "+
+			"import the existing one (an import block with id = %q) instead of creating another, or change its intent there.",
+			text, id), aboutGroup}
+	case errors.As(err, &dup):
+		advice := "Keep one vpp_token for the location and refer to it (vpp_token.<name>.id) wherever it is needed."
+		if dup.ExistingTokenID != "" {
+			advice = fmt.Sprintf("To manage the location from this configuration as well, import that token (an import "+
+				"block with id = %q) instead of creating another; to replace its token file, renew it in place (change "+
+				"its token, or token_wo_version).", dup.ExistingTokenID)
+		}
+		return explanation{"Location Already Held", text + " " + advice, aboutTokenFile}
+	case errors.As(err, &external):
+		return explanation{"Location Managed by Another System", text + " " + externalMDMAdvice, aboutTakeOver}
+	case errors.As(err, &account):
+		return explanation{"Account Type Mismatch", fmt.Sprintf("%s Set account_type = %q.", text, account.Actual), aboutAccountType}
+	case errors.As(err, &moved):
+		return explanation{"Token File of Another Location", text + " Download the token file of the location this " +
+			"vpp_token manages, or create a separate vpp_token for the other location.", aboutTokenFile}
+	case errors.As(err, &unusable):
+		return explanation{"VPP Token Not Usable", text + " " + tokenStateAdvice(unusable.State), aboutTokenFile}
+	case errors.As(err, &busy):
+		return explanation{"VPP Token Busy", text + " Another terraform run, or a runner sharing this database, is working " +
+			"on the token: run again when it has finished.", aboutNothing}
+	case errors.As(err, &switching):
+		return explanation{"Cannot Switch to Managed Apple Accounts", text + " Keep managed_apple_accounts = false for " +
+			"this group (members can still accept their invitations), or create a new group with managed_apple_accounts " +
+			"= true for the people who should use Managed Apple Accounts.", aboutManagedAccounts}
 	case errors.Is(err, engine.ErrDeliveryIncomplete):
-		detail += "\n\nNothing was lost: the engine journals every request and the next apply resumes where this one stopped."
-	case errors.Is(err, apple.ErrOutcomeUnknown):
-		detail += "\n\n" + outcomeUnknownHint
-	case errors.Is(err, engine.ErrTokenUnusable), errors.Is(err, engine.ErrExternalMDM):
-		// the engine's text names the cause and the remedy
+		return explanation{"", text + " Run apply again to resume. Nothing was lost: the engine journals every request " +
+			"and the next apply resumes where this one stopped.", aboutNothing}
+	case errors.Is(err, engine.ErrOutcomeUnknown):
+		return explanation{"", text + "\n\n" + outcomeUnknownHint, aboutNothing}
+	case errors.As(err, new(*engine.EmailError)):
+		return explanation{"", text, aboutMembers}
+	case errors.Is(err, engine.ErrInvalidInput):
+		return explanation{"", text, aboutInput}
 	}
-	if attr != nil {
-		diags.AddAttributeError(*attr, summary, detail)
+	return explanation{"", text, aboutNothing}
+}
+
+// explainQuery words a lookup of one book that matched none or several, in the data source's
+// attribute names.
+func explainQuery(q *engine.BookQueryError) explanation {
+	what := q.Criteria("adam_id", "title", "token_id")
+	if len(q.Matches) == 0 {
+		return explanation{"Book Not Found", fmt.Sprintf("No purchased book matches %s; list what the engine holds with "+
+			"the vpp_books data source (books appear after a token's first sync).", what), aboutBook}
+	}
+	return explanation{"Several Books Match", fmt.Sprintf("%d books match %s (%s); narrow it with token_id or adam_id.",
+		len(q.Matches), what, strings.Join(q.Matches, ", ")), aboutBook}
+}
+
+// bookIDAdvice says where a book id comes from.
+const bookIDAdvice = "Take book_id from the vpp_books or vpp_book data source (data.vpp_book.<name>.id)."
+
+// externalMDMAdvice says what to do about a location another system manages.
+const externalMDMAdvice = "Remove the " +
+	"token from the other system, or set take_over_from_other_mdm = true to make this provider the location's manager."
+
+// shortageAdvice says what to do about a shortage of licenses.
+func shortageAdvice(e *engine.ShortageError) string {
+	advice := fmt.Sprintf("Buy at least %d more licenses in Apple Business Manager or Apple School Manager and sync, or "+
+		"set allow_oversubscription = true to license members in email order until licenses run out", e.Short())
+	if len(e.Demand) > 1 {
+		return advice + " on every assignment of the book, or assign it to fewer groups."
+	}
+	return advice + "."
+}
+
+// tokenStateAdvice says what to do about a token in state (engine.State*); "" for a valid one.
+func tokenStateAdvice(state string) string {
+	switch state {
+	case engine.StateValid:
+		return ""
+	case engine.StateExpired:
+		return "Tokens last one year: download a new one in Apple Business Manager or Apple School Manager " +
+			"(Settings > Payments and Billing > Content Tokens) and renew the vpp_token in place (change token, or token_wo and token_wo_version)."
+	case engine.StateRevoked:
+		return "Apple revoked it: download a new token for the location and renew the vpp_token in place."
+	case engine.StateExternalMDM:
+		return externalMDMAdvice
+	}
+	return "Apple does not accept it; a token becomes invalid when the password of the Managed Apple Account that " +
+		"downloaded it changes. Download a new token and renew the vpp_token in place."
+}
+
+// engineError adds the diagnostic for an engine error (see explain): its summary, or op's when the
+// error is no fact of its own ("Error Creating VPP Token"), on the attribute that at maps its
+// subject to, or on the resource. A nil at reports every error on the resource.
+func engineError(diags *diag.Diagnostics, op string, err error, at attrs) {
+	x := explain(err)
+	summary := x.summary
+	if summary == "" {
+		summary = op
+	}
+	report(diags, summary, x.detail, at, x.about)
+}
+
+// engineErrorIn adds the diagnostic for an engine error met while doing something the user did not
+// ask for directly (rebuilding a record, say): summary names that, and why says it before the
+// engine error's own detail.
+func engineErrorIn(diags *diag.Diagnostics, summary, why string, err error, at attrs) {
+	x := explain(err)
+	report(diags, summary, why+" "+x.detail, at, x.about)
+}
+
+// report adds an error on the attribute at maps about to (aboutNothing maps the attribute to blame
+// when the error names no subject), or on the resource.
+func report(diags *diag.Diagnostics, summary, detail string, at attrs, about subject) {
+	if p, ok := at[about]; ok {
+		diags.AddAttributeError(p, summary, detail)
 		return
 	}
 	diags.AddError(summary, detail)
+}
+
+// sentence makes an engine error's text a sentence: a capital letter and a full stop.
+func sentence(s string) string {
+	s = upperFirst(s)
+	if s != "" && !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // outcomeUnknownHint explains a request whose outcome is unknown, and what to do.
 const outcomeUnknownHint = "The connection to Apple broke after the request was sent, so whether Apple applied it is not " +
 	"known. Apply again: the engine first reads Apple's records and sends only what is still missing, so nothing is done twice."
 
-func attrPath(name string) *path.Path {
-	p := path.Root(name)
-	return &p
+// notConfigured reports, from a resource operation, a provider that was never configured; it
+// returns true when it did. (The framework configures the provider before any operation that
+// reaches the engine, so this is a bug, not a user's mistake.)
+func notConfigured(data *providerData, diags *diag.Diagnostics, doing string) bool {
+	if data != nil {
+		return false
+	}
+	diags.AddError("Provider Not Configured", "The vpp provider was not configured before "+doing+". This is always a "+
+		"bug in the provider and should be reported to the provider developers.")
+	return true
+}
+
+// warnLicensesKept is the one wording of a fact every removal meets: book licenses already given
+// stay with their users. what says what is (or would be) removed, as a sentence; whom, who keeps
+// them. at, when not nil, is the attribute the warning belongs to.
+func warnLicensesKept(diags *diag.Diagnostics, at *path.Path, what string, kept int, whom string) {
+	if kept <= 0 {
+		return
+	}
+	detail := fmt.Sprintf("%s %s with %s: Apple does not allow reclaiming books, so they still count as assigned at Apple.",
+		what, upperFirst(licensesStay(kept)), whom)
+	if at != nil {
+		diags.AddAttributeWarning(*at, "Book Licenses Stay With Their Users", detail)
+		return
+	}
+	diags.AddWarning("Book Licenses Stay With Their Users", detail)
+}
+
+// licensesStay says that n book licenses stay (with someone).
+func licensesStay(n int) string {
+	if n == 1 {
+		return "1 book license stays"
+	}
+	return fmt.Sprintf("%d book licenses stay", n)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // warnAdopted reports the existing VPP users a delivery recognised at Apple instead of creating
@@ -75,10 +289,8 @@ func warnAdopted(diags *diag.Diagnostics, a engine.Adoption) {
 			"was created for them and none of those licenses was spent again.", a.Users, a.Licenses))
 }
 
-// quoteInput quotes what a user wrote for a diagnostic: escaped (control and invisible characters
-// show as \u escapes), and cut to a short prefix when long, so that a mistake the size of a file is
-// not echoed back in full.
-func quoteInput(s string) string { return apple.QuotePrefix(s, 80) }
+// quoteInput quotes what a user wrote for a diagnostic (engine.QuoteInput).
+func quoteInput(s string) string { return engine.QuoteInput(s) }
 
 // redactedURL returns raw with any user info (user:password@) replaced by "xxxxx", for messages
 // and logs. It also masks what looks like user info in text net/url cannot parse.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
@@ -32,7 +33,7 @@ func TestDeliveryStoppedByUnknownOutcome(t *testing.T) {
 			t.Fatalf("%s: %d diagnostics, want 1", name, len(diags))
 		}
 		detail := diags[0].Detail()
-		for _, want := range []string{tc.err.Error(), "So far 288 member(s) are licensed, 212 pending, 0 failed", "The next apply resumes delivery."} {
+		for _, want := range []string{sentence(tc.err.Error()), "So far 288 member(s) are licensed, 212 pending, 0 failed", "The next apply resumes delivery."} {
 			if !strings.Contains(detail, want) {
 				t.Errorf("%s: detail %q lacks %q", name, detail, want)
 			}
@@ -57,5 +58,84 @@ func TestWarnAdopted(t *testing.T) {
 		"and none of those licenses was spent again."
 	if len(diags) != 1 || diags[0].Severity() != diag.SeverityWarning || diags[0].Summary() != "Existing VPP Users Adopted" || diags[0].Detail() != want {
 		t.Fatalf("adoption: %v, want one warning %q", diags, want)
+	}
+}
+
+// Every fact the engine reports has one diagnostic: its summary, the attribute it concerns and
+// what to do, all worded here (explain), none of it in the engine's text.
+func TestExplainEngineErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err     error
+		summary string
+		about   subject
+		want    []string
+	}{
+		{&engine.ShortageError{BookID: "t:1:STDQ", BookTitle: "Go", GroupName: "Staff", Needed: 3, Available: 2},
+			"Not Enough Licenses", aboutGroup, []string{`Book "Go" (t:1:STDQ) has 2 available licenses but group "Staff" needs 3 now: 1 short.`,
+				"Buy at least 1 more licenses", "allow_oversubscription = true"}},
+		{&engine.ShortageError{Needed: 5, Available: 1, Demand: []engine.GroupDemand{{GroupName: "A", Needed: 3}, {GroupName: "B", Needed: 2}}},
+			"Not Enough Licenses", aboutGroup, []string{"4 short", "on every assignment of the book, or assign it to fewer groups."}},
+		{&engine.NotFoundError{Kind: engine.KindGroup, ID: "g1"}, "Unknown User Group", aboutGroup, []string{"vpp_user_group.<name>.id"}},
+		{&engine.NotFoundError{Kind: engine.KindToken, ID: "t1"}, "Unknown VPP Token", aboutToken, []string{`No vpp_token with id "t1"`}},
+		{&engine.NotFoundError{Kind: engine.KindBook, ID: "t1:9:STDQ", In: "t1"}, "Unknown Book", aboutBook,
+			[]string{"Book t1:9:STDQ is not among the books of token t1.", "vpp_books"}},
+		{&engine.BookQueryError{AdamID: "9", TokenID: "t1"}, "Book Not Found", aboutBook,
+			[]string{`No purchased book matches adam_id "9" and token_id "t1"; list what the engine holds with the vpp_books data source`}},
+		{&engine.BookQueryError{Title: "Go", Matches: []string{"a", "b"}}, "Several Books Match", aboutBook,
+			[]string{`2 books match title "Go" (a, b); narrow it with token_id or adam_id.`}},
+		{&engine.BookIDError{Input: "nope"}, "Invalid Book ID", aboutBook, []string{`Book id "nope" is not of the form`, "data.vpp_book.<name>.id"}},
+		{&engine.AssignmentExistsError{BookID: "b", GroupID: "g", ExistingID: "a1", Intent: "required"}, "eBook Assignment Already Exists",
+			aboutGroup, []string{`an import block with id = "a1"`}},
+		{&engine.DuplicateLocationError{LocationName: "HQ", LocationUID: "u1", ExistingTokenID: "t1"}, "Location Already Held",
+			aboutTokenFile, []string{"held by token t1", `import that token (an import block with id = "t1")`, "token_wo_version"}},
+		{&engine.ExternalMDMError{LocationName: "HQ", MDMName: "Jamf Pro", MDMID: "j1"}, "Location Managed by Another System",
+			aboutTakeOver, []string{`"Jamf Pro"`, "take_over_from_other_mdm = true"}},
+		{&engine.AccountTypeError{Configured: "business", Actual: "education"}, "Account Type Mismatch", aboutAccountType,
+			[]string{`Set account_type = "education".`}},
+		{&engine.LocationChangedError{CurrentName: "HQ", CurrentUID: "u1", NewName: "Branch", NewUID: "u2"}, "Token File of Another Location",
+			aboutTokenFile, []string{`location "Branch" (uId u2), but this token manages "HQ" (uId u1)`, "separate vpp_token"}},
+		{&engine.TokenUnusableError{TokenID: "t1", State: engine.StateExpired, Cause: errors.New("error 9622")}, "VPP Token Not Usable",
+			aboutTokenFile, []string{"Token t1 is expired (Apple: error 9622).", "renew the vpp_token in place"}},
+		{&engine.BusyError{TokenID: "t1", Cause: errors.New("lock wait")}, "VPP Token Busy", aboutNothing, []string{"run again when it has finished"}},
+		{&engine.ManagedAccountsSwitchError{GroupName: "Staff", Count: 2, Invited: []string{"a@x.org"}}, "Cannot Switch to Managed Apple Accounts",
+			aboutManagedAccounts, []string{"Keep managed_apple_accounts = false"}},
+		{&engine.IncompleteError{Pending: 1, Reason: "event e1"}, "", aboutNothing, []string{"Run apply again to resume."}},
+		{fmt.Errorf("sending: %w", &apple.OutcomeUnknownError{Method: "POST", Path: "/users/create", Err: errors.New("reset")}), "", aboutNothing,
+			[]string{outcomeUnknownHint}},
+	} {
+		x := explain(tc.err)
+		if x.summary != tc.summary || x.about != tc.about {
+			t.Errorf("%T: summary %q about %d, want %q about %d", tc.err, x.summary, x.about, tc.summary, tc.about)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(x.detail, w) {
+				t.Errorf("%T: detail %q lacks %q", tc.err, x.detail, w)
+			}
+		}
+	}
+}
+
+// engineError blames the attribute the resource maps the error's subject to, keeps the
+// operation's summary for an error that is no fact of its own, and falls back to the resource.
+func TestEngineErrorBlame(t *testing.T) {
+	var diags diag.Diagnostics
+	engineError(&diags, "Error Creating eBook Assignment", &engine.NotFoundError{Kind: engine.KindGroup, ID: "g"}, assignmentAttrs)
+	engineError(&diags, "Error Reading VPP Token", errors.New("database is locked"), tokenAttrs(path.Root("token")))
+	engineError(&diags, "Error Syncing VPP Token", errors.New("boom"), attrs{aboutNothing: path.Root("sync_trigger")})
+	want := []struct {
+		summary string
+		at      string
+	}{{"Unknown User Group", "group_id"}, {"Error Reading VPP Token", ""}, {"Error Syncing VPP Token", "sync_trigger"}}
+	if len(diags) != len(want) {
+		t.Fatalf("%d diagnostics, want %d", len(diags), len(want))
+	}
+	for i, w := range want {
+		at := ""
+		if d, ok := diags[i].(diag.DiagnosticWithPath); ok {
+			at = d.Path().String()
+		}
+		if diags[i].Summary() != w.summary || at != w.at {
+			t.Errorf("diagnostic %d: %q on %q, want %q on %q", i, diags[i].Summary(), at, w.summary, w.at)
+		}
 	}
 }

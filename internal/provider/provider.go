@@ -26,10 +26,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 	"github.com/vppkit/terraform-provider-vpp/internal/sandbox"
-	"github.com/vppkit/terraform-provider-vpp/internal/store"
 )
 
 var (
@@ -137,7 +135,7 @@ func (p *vppProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			},
 			"apple_api_url": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Apple's App and Book Management API. Defaults to `" + apple.DefaultBaseURL + "`, or " +
+				MarkdownDescription: "Apple's App and Book Management API. Defaults to `" + engine.DefaultAppleBaseURL + "`, or " +
 					"`VPP_APPLE_API_URL`. Any compatible endpoint works; it must use HTTPS, except on a loopback address " +
 					"(for simulators).",
 			},
@@ -212,17 +210,16 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	databaseOK := false
 	if cfg.Database == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("database"), "Invalid Database", "database is empty; remove it to use "+engine.DefaultDatabase+" or give a file path or postgres:// URL.")
-	} else if err := store.CheckURL(cfg.Database); err != nil {
-		// The store's rule: a setting that is not a SQLite path or a postgres:// URL (a keyword/value
+	} else if err := engine.CheckDatabase(cfg.Database); err != nil {
+		// The engine's rule: a setting that is not a SQLite path or a postgres:// URL (a keyword/value
 		// connection string, another scheme) would otherwise become a file named after it. The
 		// message never quotes the setting, which may hold a password.
-		settingError(&resp.Diagnostics, "database", holdsCredential(cfg.Database), "Invalid Database",
-			upperFirst(strings.TrimPrefix(err.Error(), "store: "))+".")
+		settingError(&resp.Diagnostics, "database", holdsCredential(cfg.Database), "Invalid Database", sentence(err.Error()))
 	} else {
 		databaseOK = true
 	}
 
-	rawURL := stringOr(m.AppleAPIURL, "VPP_APPLE_API_URL", apple.DefaultBaseURL)
+	rawURL := stringOr(m.AppleAPIURL, "VPP_APPLE_API_URL", engine.DefaultAppleBaseURL)
 	if err := checkAppleURL(rawURL); err != nil {
 		settingError(&resp.Diagnostics, "apple_api_url", holdsCredential(rawURL), "Invalid Apple API URL", err.Error())
 	}
@@ -262,7 +259,7 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("allow_unencrypted_tokens"), "Invalid Unencrypted Tokens Setting", err.Error())
 	}
-	if key == "" && !allowPlain && err == nil && databaseOK && store.KindOf(cfg.Database) == store.Postgres {
+	if key == "" && !allowPlain && err == nil && databaseOK && engine.DatabaseKind(cfg.Database) == engine.DatabasePostgres {
 		resp.Diagnostics.AddAttributeError(path.Root("encryption_key"), "Missing Encryption Key",
 			"database names a PostgreSQL server, and no encryption_key is set (nor VPP_ENCRYPTION_KEY): the engine would "+
 				"store every token file there unencrypted, where everyone who can read the database or its backups could "+
@@ -311,7 +308,7 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 			fmt.Sprintf("The engine's database could not be opened: %v", err))
 		return
 	}
-	if len(cfg.EncryptionKey) == 0 && store.KindOf(cfg.Database) == store.SQLite {
+	if len(cfg.EncryptionKey) == 0 && engine.DatabaseKind(cfg.Database) == engine.DatabaseSQLite {
 		warnReadablePlainTokens(ctx, eng, cfg.Database, &resp.Diagnostics)
 	}
 	data := &providerData{engine: eng, now: time.Now, planned: engine.NewPlannedChanges(), sandbox: useSandbox}
@@ -354,7 +351,7 @@ func openEngine(ctx context.Context, cfg engine.Config) (*engine.Engine, error) 
 	if e, ok := engines[key]; ok {
 		return e, nil
 	}
-	tflog.Debug(ctx, "Opening the VPP engine", map[string]any{"database_kind": databaseKind(cfg.Database)})
+	tflog.Debug(ctx, "Opening the VPP engine", map[string]any{"database_kind": engine.DatabaseKind(cfg.Database)})
 	e, err := engine.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -396,15 +393,11 @@ func holdsCredential(setting string) bool {
 	return strings.Contains(strings.ToLower(setting), "password") || redactedURL(setting) != setting
 }
 
-// databaseKind is the backend a database setting selects ("sqlite" or "postgres"), by the store's
-// rule.
-func databaseKind(db string) string { return string(store.KindOf(db)) }
-
 // warnReadablePlainTokens warns, at plan time, when a SQLite database that holds tokens in plain
 // text (no encryption key) can be read by users other than its owner: the store creates it 0600,
 // but a copy, a restore or a chmod may have widened it.
 func warnReadablePlainTokens(ctx context.Context, eng *engine.Engine, database string, diags *diag.Diagnostics) {
-	file, err := store.SQLitePath(database)
+	file, err := engine.SQLiteFile(database)
 	if err != nil {
 		return
 	}
@@ -457,7 +450,7 @@ func checkAppleURL(raw string) error {
 	shown := quoteInput(redactedURL(raw))
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("apple_api_url %s is not an absolute http(s) URL; the default is %s", shown, apple.DefaultBaseURL)
+		return fmt.Errorf("apple_api_url %s is not an absolute http(s) URL; the default is %s", shown, engine.DefaultAppleBaseURL)
 	}
 	if u.User != nil {
 		return fmt.Errorf("apple_api_url %s holds a user name or password (user:password@ before the host). Apple's API "+

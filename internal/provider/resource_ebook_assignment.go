@@ -21,7 +21,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
@@ -190,11 +189,11 @@ func (r *ebookAssignmentResource) ModifyPlan(ctx context.Context, req resource.M
 			// Nothing in the configuration changed: the book ran short since it was assigned (a refund,
 			// a member who accepted). Say so without blocking the rest of the configuration.
 			resp.Diagnostics.AddAttributeWarning(path.Root("group_id"), "Not Enough Licenses",
-				"Members of the group are waiting for this book: "+err.Error()+". Until then they receive nothing, and "+
-					"deliveries of this token's books fail while the shortage lasts.")
+				"Members of the group are waiting for this book. "+explain(err).detail+" Until then they receive nothing, "+
+					"and deliveries of this token's books fail while the shortage lasts.")
 			return
 		}
-		assignmentError(&resp.Diagnostics, "Cannot Plan eBook Assignment", err)
+		engineError(&resp.Diagnostics, "Cannot Plan eBook Assignment", err, assignmentAttrs)
 		return
 	}
 	if !unchanged {
@@ -224,12 +223,8 @@ func (r *ebookAssignmentResource) warnKept(ctx context.Context, diags *diag.Diag
 	if f, err := r.data.engine.Forecast(ctx, state.input(), nil); err == nil {
 		kept = f.LicensesKept
 	}
-	if kept == 0 {
-		return
-	}
-	diags.AddWarning("Book Licenses Stay With Their Users", fmt.Sprintf("%s the assignment of book %s to group %s "+
-		"removes it from the engine only: %s with their users, because Apple does not allow reclaiming books.", doing,
-		state.BookID.ValueString(), state.GroupID.ValueString(), licensesStay(kept)))
+	warnLicensesKept(diags, nil, fmt.Sprintf("%s the assignment of book %s to group %s removes it from the engine only.",
+		doing, state.BookID.ValueString(), state.GroupID.ValueString()), kept, "their users")
 }
 
 func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -238,9 +233,7 @@ func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.Creat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before creating an eBook "+
-			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+	if notConfigured(r.data, &resp.Diagnostics, "creating an eBook assignment") {
 		return
 	}
 	timeout, diags := plan.Timeouts.Create(ctx, defaultDeliveryTimeout)
@@ -251,19 +244,14 @@ func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.Creat
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	// The engine returns the assignment whenever it is stored, even when the timeout cut the run.
 	a, err := r.data.engine.CreateAssignment(dctx, plan.input())
-	if a.ID == "" && err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-		// The timeout may have cut delivery after the assignment was stored: find it, so that the
-		// next apply resumes instead of creating it again.
-		if found, ferr := r.data.engine.FindAssignment(ctx, plan.BookID.ValueString(), plan.GroupID.ValueString()); ferr == nil {
-			a = found
-		}
-	}
 	if a.ID != "" {
 		// Stored, even if delivery stopped early: save it so that the next apply resumes delivery.
 		tflog.Debug(ctx, "Created eBook assignment", map[string]any{"assignment_id": a.ID, "licensed": a.Licensed, "status": a.Status})
 		plan.fromAssignment(a)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 		if err != nil {
 			deliveryStopped(&resp.Diagnostics, "Error Delivering eBook Assignment", a, err,
 				"Terraform marks the new assignment as tainted because its creation reported an error, so the next apply "+
@@ -272,7 +260,7 @@ func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.Creat
 		}
 	}
 	if err != nil {
-		assignmentError(&resp.Diagnostics, "Error Creating eBook Assignment", err)
+		engineError(&resp.Diagnostics, "Error Creating eBook Assignment", err, assignmentAttrs)
 		return
 	}
 	warnAdopted(&resp.Diagnostics, a.Adopted)
@@ -282,7 +270,7 @@ func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.Creat
 func (r *ebookAssignmentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state ebookAssignmentResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || r.data == nil {
+	if resp.Diagnostics.HasError() || notConfigured(r.data, &resp.Diagnostics, "reading an eBook assignment") {
 		return
 	}
 	id := state.ID.ValueString()
@@ -297,23 +285,23 @@ func (r *ebookAssignmentResource) Read(ctx context.Context, req resource.ReadReq
 		if _, err = r.data.engine.RestoreAssignment(ctx, id, state.input()); err == nil {
 			a, err = r.data.engine.RefreshAssignment(ctx, id)
 		} else if errors.Is(err, engine.ErrNotFound) {
-			engineError(&resp.Diagnostics, attrPath("book_id"), "Cannot Rebuild eBook Assignment",
-				fmt.Errorf("the engine's database has no record of assignment %s, and it cannot be rebuilt from the state: %w. "+
+			resp.Diagnostics.AddAttributeError(path.Root("book_id"), "Cannot Rebuild eBook Assignment",
+				fmt.Sprintf("The engine's database has no record of assignment %s, and it cannot be rebuilt from the state: %s "+
 					"The vpp_token and vpp_user_group resources rebuild their records when they are planned; keep them in "+
 					"this configuration and let book_id come from the vpp_book or vpp_books data source (so that they are "+
-					"planned first), or run the plan again", id, err))
+					"planned first), or run the plan again.", id, sentence(err.Error())))
 			return
 		}
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Unable to Read eBook Assignment", err)
+		engineError(&resp.Diagnostics, "Unable to Read eBook Assignment", err, nil)
 		return
 	}
-	if state.holds(a) {
-		return // the response already carries the prior state: no need to write it again
+	if !state.holds(a) { // else the response already carries the prior state: no need to write it again
+		state.fromAssignment(a)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	}
-	state.fromAssignment(a)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -323,9 +311,7 @@ func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.Updat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before updating an eBook "+
-			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+	if notConfigured(r.data, &resp.Diagnostics, "updating an eBook assignment") {
 		return
 	}
 	timeout, diags := plan.Timeouts.Update(ctx, defaultDeliveryTimeout)
@@ -340,6 +326,7 @@ func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.Updat
 	if a.ID != "" {
 		plan.fromAssignment(a)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 		if err != nil {
 			deliveryStopped(&resp.Diagnostics, "Error Delivering eBook Assignment", a, err,
 				"The change is saved; the next apply resumes delivery.")
@@ -347,7 +334,7 @@ func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.Updat
 		}
 	}
 	if err != nil {
-		assignmentError(&resp.Diagnostics, "Error Updating eBook Assignment", err)
+		engineError(&resp.Diagnostics, "Error Updating eBook Assignment", err, assignmentAttrs)
 		return
 	}
 	warnAdopted(&resp.Diagnostics, a.Adopted)
@@ -360,9 +347,7 @@ func (r *ebookAssignmentResource) Delete(ctx context.Context, req resource.Delet
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before deleting an eBook "+
-			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+	if notConfigured(r.data, &resp.Diagnostics, "deleting an eBook assignment") {
 		return
 	}
 	rep, err := r.data.engine.DeleteAssignment(ctx, state.ID.ValueString())
@@ -370,18 +355,30 @@ func (r *ebookAssignmentResource) Delete(ctx context.Context, req resource.Delet
 		return
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Error Deleting eBook Assignment", err)
+		engineError(&resp.Diagnostics, "Error Deleting eBook Assignment", err, nil)
 		return
 	}
-	if rep.LicensesKept > 0 {
-		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
-			fmt.Sprintf("The assignment of book %s to group %s was removed. %s with their users: Apple does not "+
-				"allow reclaiming books.", state.BookID.ValueString(), state.GroupID.ValueString(), upperFirst(licensesStay(rep.LicensesKept))))
-	}
+	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("The assignment of book %s to group %s was removed.",
+		state.BookID.ValueString(), state.GroupID.ValueString()), rep.LicensesKept, "their users")
 }
 
-// ImportState accepts an assignment id or "<book_id>/<group_id>".
+// ImportState accepts an assignment id, "<book_id>/<group_id>", or (import by identity) the book
+// and the group.
 func (r *ebookAssignmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	var ident assignmentIdentityModel
+	if importIdentity(ctx, req, &ident, &resp.Diagnostics) {
+		bookID := ident.BookID.ValueString()
+		if _, _, _, err := engine.ParseBookID(bookID); err != nil {
+			x := explain(err)
+			resp.Diagnostics.AddAttributeError(path.Root("book_id"), x.summary, x.detail)
+			return
+		}
+		r.importPair(ctx, bookID, ident.GroupID.ValueString(), resp)
+		return
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	bad := func() {
 		resp.Diagnostics.AddError("Unexpected Import Identifier",
 			fmt.Sprintf("Expected import identifier with format: book_id/group_id or an assignment id. Got: %s", quoteInput(req.ID)))
@@ -403,9 +400,12 @@ func (r *ebookAssignmentResource) ImportState(ctx context.Context, req resource.
 		bad()
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before importing an eBook "+
-			"assignment. This is always a bug in the provider and should be reported to the provider developers.")
+	r.importPair(ctx, bookID, groupID, resp)
+}
+
+// importPair imports the assignment of book bookID to group groupID.
+func (r *ebookAssignmentResource) importPair(ctx context.Context, bookID, groupID string, resp *resource.ImportStateResponse) {
+	if notConfigured(r.data, &resp.Diagnostics, "importing an eBook assignment") {
 		return
 	}
 	a, err := r.data.engine.FindAssignment(ctx, bookID, groupID)
@@ -416,7 +416,7 @@ func (r *ebookAssignmentResource) ImportState(ctx context.Context, req resource.
 					"the vpp_books data source, the group's from vpp_user_group), or create the assignment instead.", bookID, groupID))
 			return
 		}
-		engineError(&resp.Diagnostics, nil, "Unable to Import eBook Assignment", err)
+		engineError(&resp.Diagnostics, "Unable to Import eBook Assignment", err, nil)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), a.ID)...)
@@ -457,36 +457,16 @@ func (m ebookAssignmentResourceModel) holds(a engine.Assignment) bool {
 		fresh.DeliveryStatus.Equal(m.DeliveryStatus)
 }
 
-// assignmentError reports an engine error on the attribute to blame: a shortage or an unknown group
-// on group_id, an unknown or malformed book on book_id.
-func assignmentError(diags *diag.Diagnostics, summary string, err error) {
-	var shortage *engine.ShortageError
-	var missing *engine.NotFoundError
-	switch {
-	case errors.As(err, &shortage):
-		engineError(diags, attrPath("group_id"), "Not Enough Licenses", err)
-	case errors.As(err, &missing) && missing.Kind == "group":
-		diags.AddAttributeError(path.Root("group_id"), "Unknown User Group",
-			fmt.Sprintf("%s. Use the id of a vpp_user_group managed with this provider's database (vpp_user_group.<name>.id).", upperFirst(err.Error())))
-	case errors.As(err, &missing) && missing.Kind == "token":
-		engineError(diags, attrPath("book_id"), "Unknown Token", err)
-	case errors.Is(err, engine.ErrNotFound):
-		engineError(diags, attrPath("book_id"), "Unknown Book", err)
-	default:
-		engineError(diags, nil, summary, err)
-	}
-}
+// assignmentAttrs are the attributes an engine error about an assignment is blamed on: a shortage
+// or an unknown group on group_id, an unknown or malformed book (or its token) on book_id.
+var assignmentAttrs = attrs{aboutGroup: path.Root("group_id"), aboutBook: path.Root("book_id"), aboutToken: path.Root("book_id")}
 
 // deliveryStopped reports an assignment that is saved but whose delivery stopped early.
 func deliveryStopped(diags *diag.Diagnostics, summary string, a engine.Assignment, err error, next string) {
-	cause := err.Error()
-	if errors.Is(err, apple.ErrOutcomeUnknown) {
-		cause += "\n\n" + outcomeUnknownHint
-	}
 	diags.AddError(summary, fmt.Sprintf("The assignment of book %s to group %s is saved, but delivering it stopped "+
 		"early: %s\n\nSo far %d member(s) are licensed, %d pending, %d failed. Nothing is lost or sent twice: the engine "+
 		"journals every request to Apple and reconciles with Apple before sending more. %s",
-		a.BookID, a.GroupID, cause, a.Licensed, a.Pending, a.Failed, next))
+		a.BookID, a.GroupID, explain(err).detail, a.Licensed, a.Pending, a.Failed, next))
 }
 
 // warnFailures lists the members Apple refused: a warning, since the rest was delivered.
@@ -520,8 +500,7 @@ func (bookIDValidator) ValidateString(_ context.Context, req validator.StringReq
 		return
 	}
 	if _, _, _, err := engine.ParseBookID(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Book ID",
-			fmt.Sprintf("Book id %s is not of the form <token_id>:<adam_id>:<pricing_param>. Take it from the vpp_books or "+
-				"vpp_book data source (data.vpp_book.<name>.id).", quoteInput(req.ConfigValue.ValueString())))
+		x := explain(err)
+		resp.Diagnostics.AddAttributeError(req.Path, x.summary, x.detail)
 	}
 }

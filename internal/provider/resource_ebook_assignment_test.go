@@ -522,7 +522,7 @@ resource "vpp_ebook_assignment" "test" {
 			},
 			{
 				Config: config("1000000001", g.ID, "required"),
-				ExpectError: expectDiag("Invalid Book ID", `Book id "1000000001" is not of the form <token_id>:<adam_id>:<pricing_param>\. Take it from the vpp_books or`,
+				ExpectError: expectDiag("Invalid Book ID", `Book id "1000000001" is not of the form <token_id>:<adam_id>:<pricing_param>\. Take book_id from the vpp_books or`,
 					`vpp_book data source \(data\.vpp_book\.<name>\.id\)\.`),
 			},
 			{

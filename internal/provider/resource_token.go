@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -24,7 +23,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/vppkit/terraform-provider-vpp/internal/apple"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 	"github.com/vppkit/terraform-provider-vpp/internal/sandbox"
 )
@@ -376,7 +374,7 @@ func (r *tokenResource) checkNewLocation(ctx context.Context, contents string, d
 	}
 	if errors.As(err, &dup) {
 		// Not on the attribute: Terraform would quote the configuration line, a literal token with it.
-		diags.AddError("Location Already Held", upperFirst(err.Error())+".")
+		engineError(diags, "Location Already Held", err, nil)
 		return
 	}
 	if err != nil {
@@ -417,9 +415,8 @@ func (r *tokenResource) restoreRecord(ctx context.Context, state, plan tokenReso
 	}
 	t, restored, err := r.data.engine.RestoreToken(ctx, id, state.LocationID.ValueString(), tokenInput(plan, contents))
 	if err != nil {
-		engineError(diags, tokenErrorAttribute(err, at), "Cannot Rebuild VPP Token Record",
-			fmt.Errorf("the engine's database has no record of this token (a new or restored database), and rebuilding it "+
-				"from the token file failed: %w", err))
+		engineErrorIn(diags, "Cannot Rebuild VPP Token Record", "The engine's database has no record of this token (a new "+
+			"or restored database), and rebuilding it from the token file failed:", err, tokenAttrs(at))
 		return
 	}
 	if restored {
@@ -488,6 +485,9 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if notConfigured(r.data, &resp.Diagnostics, "creating a VPP token") {
+		return
+	}
 	timeout, diags := plan.Timeouts.Create(ctx, tokenDefaultTimeout)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -501,12 +501,13 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	tflog.Debug(ctx, "Uploading VPP token", map[string]any{"from": at.String()})
 	t, err := r.data.engine.AddToken(ctx, tokenInput(plan, contents.ValueString()))
 	if err != nil {
-		engineError(&resp.Diagnostics, tokenErrorAttribute(err, at), "Error Creating VPP Token", err)
+		engineError(&resp.Diagnostics, "Error Creating VPP Token", err, tokenAttrs(at))
 		return
 	}
 	tflog.Debug(ctx, "Uploaded VPP token", map[string]any{"token_id": t.ID, "last_sync_status": t.LastSyncStatus})
 	r.fromEngine(&plan, t, true)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 	tokenStateWarning(t, &resp.Diagnostics)
 }
 
@@ -514,6 +515,9 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	var state tokenResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if notConfigured(r.data, &resp.Diagnostics, "reading a VPP token") {
 		return
 	}
 	r.data.locations.refreshed(state.ID.ValueString())
@@ -524,13 +528,14 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		// when the plan reads it from the configuration (token_wo). The state stands meanwhile.
 		if state.Token.IsNull() || state.Token.IsUnknown() {
 			tflog.Info(ctx, "VPP token not in the engine's database; the plan rebuilds its record from the configuration", map[string]any{"token_id": state.ID.ValueString()})
+			state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 			return
 		}
 		ctx = maskTokenFile(ctx, state.Token.ValueString())
 		t, _, err = r.data.engine.RestoreToken(ctx, state.ID.ValueString(), state.LocationID.ValueString(), tokenInput(state, state.Token.ValueString()))
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Error Reading VPP Token", err)
+		engineError(&resp.Diagnostics, "Error Reading VPP Token", err, nil)
 		return
 	}
 	if state.TakeOverFromOtherMDM.IsNull() {
@@ -538,6 +543,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	r.fromEngine(&state, t, true)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 	tokenStateWarning(t, &resp.Diagnostics)
 }
 
@@ -547,6 +553,9 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if notConfigured(r.data, &resp.Diagnostics, "updating a VPP token") {
 		return
 	}
 	timeout, diags := plan.Timeouts.Update(ctx, tokenDefaultTimeout)
@@ -572,13 +581,13 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	tflog.Debug(ctx, "Updating VPP token", map[string]any{"token_id": id, "renew": in.Contents != ""})
 	t, err := r.data.engine.UpdateToken(ctx, id, in)
 	if err != nil {
-		engineError(&resp.Diagnostics, tokenErrorAttribute(err, at), "Error Updating VPP Token", err)
+		engineError(&resp.Diagnostics, "Error Updating VPP Token", err, tokenAttrs(at))
 		return
 	}
 	if syncTriggered(plan, state) {
 		tflog.Debug(ctx, "Syncing VPP token now (sync_trigger changed)", map[string]any{"token_id": id})
 		if t, err = r.data.engine.SyncToken(ctx, id, true); err != nil {
-			engineError(&resp.Diagnostics, attrPath("sync_trigger"), "Error Syncing VPP Token", err)
+			engineError(&resp.Diagnostics, "Error Syncing VPP Token", err, attrs{aboutNothing: path.Root("sync_trigger")})
 			return
 		}
 	}
@@ -586,6 +595,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	// have changed (the plan then left it unknown).
 	r.fromEngine(&plan, t, plan.DaysUntilExpiry.IsUnknown())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 	tokenStateWarning(t, &resp.Diagnostics)
 }
 
@@ -595,24 +605,29 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if notConfigured(r.data, &resp.Diagnostics, "deleting a VPP token") {
+		return
+	}
 	rep, err := r.data.engine.RemoveToken(ctx, state.ID.ValueString())
 	if errors.Is(err, engine.ErrNotFound) {
 		return
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Error Deleting VPP Token", err)
+		engineError(&resp.Diagnostics, "Error Deleting VPP Token", err, nil)
 		return
 	}
-	if rep.LicensesKept > 0 {
-		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
-			fmt.Sprintf("The engine forgot the token for %q with its books and assignments. The %d book licenses given "+
-				"through it stay with their users: Apple does not let books be reclaimed, so they still count as assigned "+
-				"at Apple.",
-				state.LocationName.ValueString(), rep.LicensesKept))
-	}
+	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("The engine forgot the token for %q with its books and assignments.",
+		state.LocationName.ValueString()), rep.LicensesKept, "the users they were given to")
 }
 
+// ImportState accepts the token's id, or (import by identity) its location's uId: the id is
+// derived from it.
 func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	var id tokenIdentityModel
+	if importIdentity(ctx, req, &id, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), engine.TokenID(id.LocationID.ValueString()))...)
+		return
+	}
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
@@ -627,8 +642,8 @@ func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days b
 	if t.DisplayName != "" {
 		m.DisplayName = types.StringValue(t.DisplayName)
 	}
-	m.OrganizationName = types.StringValue(apple.CleanText(t.OrganizationName))
-	m.LocationName = types.StringValue(apple.CleanText(t.LocationName))
+	m.OrganizationName = types.StringValue(t.OrganizationName)
+	m.LocationName = types.StringValue(t.LocationName)
 	m.LocationID = types.StringValue(t.LocationID)
 	m.CountryCode = types.StringValue(t.CountryCode)
 	m.ExpiresAt = timetypes.NewRFC3339TimeValue(t.ExpiresAt.UTC().Truncate(time.Second))
@@ -648,15 +663,8 @@ func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days b
 // maskTokenFile masks the token file in every log line written with ctx: nothing logs it, and this
 // keeps it so should a lower layer ever try. (The engine's Apple client redacts the inner secret.)
 func maskTokenFile(ctx context.Context, contents string) context.Context {
-	raw := apple.TrimTokenFile(contents)
-	if raw == "" {
-		return ctx // masking "" would garble every message
-	}
-	ctx = tflog.MaskLogStrings(ctx, raw)
-	if trimmed := strings.TrimSpace(contents); trimmed != raw {
-		ctx = tflog.MaskLogStrings(ctx, trimmed) // the file as given, byte-order mark and all
-	}
-	return ctx
+	// None for a blank file: masking "" would garble every message.
+	return tflog.MaskLogStrings(ctx, engine.TokenFileSecrets(contents)...)
 }
 
 // appleIDValidator checks apple_id with the engine's email rule (engine.NormalizeEmail). The
@@ -683,33 +691,26 @@ func (appleIDValidator) ValidateString(_ context.Context, req validator.StringRe
 	}
 }
 
-// tokenErrorAttribute picks the attribute to blame for an engine error about a token.
-func tokenErrorAttribute(err error, file path.Path) *path.Path {
-	switch {
-	case errors.Is(err, engine.ErrAccountType):
-		return attrPath("account_type")
-	case errors.Is(err, engine.ErrExternalMDM):
-		return attrPath("take_over_from_other_mdm")
-	case errors.Is(err, engine.ErrInvalidInput), errors.Is(err, engine.ErrDuplicateLocation),
-		errors.Is(err, engine.ErrLocationChanged), errors.Is(err, engine.ErrTokenUnusable):
-		return &file
-	}
-	return nil
+// tokenAttrs are the attributes an engine error about a token is blamed on; file is the token
+// file's (token or token_wo).
+func tokenAttrs(file path.Path) attrs {
+	return attrs{aboutAccountType: path.Root("account_type"), aboutTakeOver: path.Root("take_over_from_other_mdm"),
+		aboutTokenFile: file, aboutInput: file}
 }
 
 // tokenStateWarning surfaces Apple's verdict on a token that is not valid, or a failed sync.
 func tokenStateWarning(t engine.Token, diags *diag.Diagnostics) {
 	switch {
 	case t.State != engine.StateValid:
-		detail := apple.CleanText(t.StateDetail)
+		detail := sentence(t.StateDetail)
 		if detail == "" {
 			detail = "Apple no longer accepts this token."
 		}
 		diags.AddWarning("VPP Token Is Not Usable",
-			fmt.Sprintf("The token for %q is %s: %s", apple.CleanText(t.LocationName), t.State, detail))
+			fmt.Sprintf("The token for %q is %s: %s %s", t.LocationName, t.State, detail, tokenStateAdvice(t.State)))
 	case t.LastSyncStatus == engine.SyncFailed:
 		diags.AddWarning("VPP Token Sync Failed",
 			fmt.Sprintf("The last sync of the token for %q failed: %s. License counts are as of the last successful "+
-				"sync; the next refresh retries, or change sync_trigger to retry now.", apple.CleanText(t.LocationName), apple.CleanText(t.LastSyncError)))
+				"sync; the next refresh retries, or change sync_trigger to retry now.", t.LocationName, t.LastSyncError))
 	}
 }

@@ -471,8 +471,8 @@ func TestAccToken_accountTypeMismatch(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: testAccTokenConfig(t, db, loc.Token, "education", ""),
-				ExpectError: expectDiag("Error Creating VPP Token",
-					`account_type is "education" but Apple reports this location as "business"`, `set account_type = "business"`),
+				ExpectError: expectDiag("Account Type Mismatch",
+					`account type given is "education" but Apple reports this location as "business"`, `Set account_type = "business"`),
 			},
 			{
 				Config:            testAccTokenConfig(t, db, loc.Token, "business", ""),
@@ -497,7 +497,7 @@ func TestAccToken_foreignMDMAndTakeOver(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: testAccTokenConfig(t, db, loc.Token, "business", ""),
-				ExpectError: expectDiag("Error Creating VPP Token",
+				ExpectError: expectDiag("Location Managed by Another System",
 					`is managed by another system \("Other MDM", id 6d1b7f3e-other\)`, "take_over_from_other_mdm = true"),
 			},
 			{
@@ -534,7 +534,7 @@ resource "vpp_token" "again" {
   account_type = "business"
 }
 `, second)
-	held := expectDiag("Location Already Held", `Location "`+regexp.QuoteMeta(loc.Name)+`" \(uId `+loc.UID+`\) is already held by vpp_token `+
+	held := expectDiag("Location Already Held", `Location "`+regexp.QuoteMeta(loc.Name)+`" \(uId `+loc.UID+`\) is already held by token `+
 		engine.TokenID(loc.UID)+` in this engine; one location has one token record`, `import that token \(an import block with id = "`+engine.TokenID(loc.UID)+`"\)`)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -580,8 +580,8 @@ func TestAccToken_renewalWithAnotherLocation(t *testing.T) {
 			{Config: testAccTokenConfig(t, db, loc.Token, "business", "")},
 			{
 				Config: testAccTokenConfig(t, db, other.Token, "business", ""),
-				ExpectError: expectDiag("Error Updating VPP Token",
-					`belongs to location "`+regexp.QuoteMeta(other.Name)+`", but this token manages "`+regexp.QuoteMeta(loc.Name)+`"`),
+				ExpectError: expectDiag("Token File of Another Location",
+					`belongs to location "`+regexp.QuoteMeta(other.Name)+`" \(uId `+other.UID+`\), but this token manages "`+regexp.QuoteMeta(loc.Name)+`"`),
 			},
 			{ // the refused renewal changed nothing
 				Config:            testAccTokenConfig(t, db, loc.Token, "business", ""),
@@ -662,8 +662,8 @@ func TestAccToken_revokedAtApple(t *testing.T) {
 				Check: func(s *terraform.State) error {
 					id := s.RootModule().Resources[testTokenAddr].Primary.ID
 					return expectTokenWarning(t, db, id, "VPP Token Is Not Usable", fmt.Sprintf(
-						"The token for %q is revoked: token %s is revoked: Apple revoked it; download a new token for the location "+
-							"and renew the vpp_token in place (Apple: ", loc.Name, id))
+						"The token for %q is revoked: Token %s is revoked (Apple: ", loc.Name, id), "error 9625",
+						"). Apple revoked it: download a new token for the location and renew the vpp_token in place.")
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -918,7 +918,7 @@ func TestTokenResource_deleteWarnsLicensesKept(t *testing.T) {
 		t.Fatalf("want one warning, got %v", diags)
 	}
 	w := diags.Warnings()[0]
-	if w.Summary() != "Book Licenses Stay With Their Users" || !strings.Contains(w.Detail(), "The 2 book licenses given through it stay with their users") ||
+	if w.Summary() != "Book Licenses Stay With Their Users" || !strings.Contains(w.Detail(), "2 book licenses stay with the users they were given to: Apple does not allow reclaiming books") ||
 		!strings.Contains(w.Detail(), loc.Name) {
 		t.Errorf("warning %q: %q", w.Summary(), w.Detail())
 	}
@@ -957,8 +957,8 @@ func TestAccToken_claimedByAnotherMDMLater(t *testing.T) {
 				// The refresh warns, with the remedy.
 				Check: func(s *terraform.State) error {
 					return expectTokenWarning(t, db, s.RootModule().Resources[testTokenAddr].Primary.ID, "VPP Token Is Not Usable",
-						fmt.Sprintf("The token for %q is assigned_to_external_mdm: location %q", loc.Name, loc.Name),
-						` is managed by another system ("Other MDM", id 6d1b7f3e-other). Two systems managing one location can `+
+						fmt.Sprintf("The token for %q is assigned_to_external_mdm: Location %q", loc.Name, loc.Name),
+						` is managed by another system ("Other MDM", id 6d1b7f3e-other); two systems managing one location can `+
 							`lose license assignments and user records. Remove the token from the other system, or set `+
 							`take_over_from_other_mdm = true to make this provider the location's manager`)
 				},

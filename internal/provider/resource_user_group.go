@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -151,7 +150,7 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	if in, diags := groupInput(ctx, plan); !diags.HasError() && r.data != nil {
 		if err := r.data.engine.CheckGroupChange(ctx, state.ID.ValueString(), in); errors.Is(err, engine.ErrInvalidInput) {
-			engineError(&resp.Diagnostics, attrPath("managed_apple_accounts"), "Cannot Switch to Managed Apple Accounts", err)
+			engineError(&resp.Diagnostics, "Cannot Switch to Managed Apple Accounts", err, groupAttrs)
 			return
 		}
 	}
@@ -165,8 +164,8 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	}
 	// New members need the group's books: forecast them with the rest of the plan.
 	if err := r.data.engine.ForecastGroup(ctx, state.ID.ValueString(), planned, r.data.planned); errors.Is(err, engine.ErrNotEnoughLicenses) {
-		resp.Diagnostics.AddAttributeError(path.Root("members"), "Not Enough Licenses",
-			fmt.Sprintf("The members planned for user group %q need more licenses than there are: %s.", state.Name.ValueString(), err))
+		engineErrorIn(&resp.Diagnostics, "Not Enough Licenses", fmt.Sprintf("The members planned for user group %q need "+
+			"more licenses than there are.", state.Name.ValueString()), err, groupAttrs)
 		return
 	} else if err != nil {
 		tflog.Debug(ctx, "Could not forecast the group's books", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
@@ -177,12 +176,9 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		tflog.Debug(ctx, "Could not count the licenses removed members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
 		return
 	}
-	if kept > 0 {
-		resp.Diagnostics.AddAttributeWarning(path.Root("members"), "Book Licenses Stay With Removed Members",
-			fmt.Sprintf("Removing members from user group %q does not take their books back: %s with the removed "+
-				"members, because Apple does not allow reclaiming books. They simply receive no further books through "+
-				"this group.", state.Name.ValueString(), licensesStay(kept)))
-	}
+	members := path.Root("members")
+	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Removing members from user group %q does not take their "+
+		"books back: they receive no further books through this group.", state.Name.ValueString()), kept, "the removed members")
 }
 
 // warnDestroy warns, in the plan, how many book licenses the members of a group being destroyed keep.
@@ -200,11 +196,8 @@ func (r *userGroupResource) warnDestroy(ctx context.Context, req resource.Modify
 		tflog.Debug(ctx, "Could not count the licenses a deleted group's members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
 		return
 	}
-	if kept > 0 {
-		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
-			fmt.Sprintf("Destroying user group %q removes it and its assignments from the engine only: %s with its "+
-				"members, because Apple does not allow reclaiming books.", state.Name.ValueString(), licensesStay(kept)))
-	}
+	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("Destroying user group %q removes it and its assignments from "+
+		"the engine only.", state.Name.ValueString()), kept, "its members")
 }
 
 func (r *userGroupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -213,9 +206,7 @@ func (r *userGroupResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before creating a user group. "+
-			"This is always a bug in the provider and should be reported to the provider developers.")
+	if notConfigured(r.data, &resp.Diagnostics, "creating a user group") {
 		return
 	}
 	in, diags := groupInput(ctx, plan)
@@ -225,18 +216,19 @@ func (r *userGroupResource) Create(ctx context.Context, req resource.CreateReque
 	}
 	g, err := r.data.engine.CreateGroup(ctx, in)
 	if err != nil {
-		groupError(&resp.Diagnostics, "Error Creating User Group", err)
+		engineError(&resp.Diagnostics, "Error Creating User Group", err, groupAttrs)
 		return
 	}
 	tflog.Debug(ctx, "Created user group", map[string]any{"group_id": g.ID, "members": len(g.Members)})
 	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state userGroupResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || r.data == nil {
+	if resp.Diagnostics.HasError() || notConfigured(r.data, &resp.Diagnostics, "reading a user group") {
 		return
 	}
 	var g engine.Group
@@ -268,7 +260,7 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 		}
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Unable to Read User Group", err)
+		engineError(&resp.Diagnostics, "Unable to Read User Group", err, nil)
 		return
 	}
 	var spelling []string
@@ -288,6 +280,7 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 	}
 	resp.Diagnostics.Append(state.fromGroup(ctx, g, spelling, keep)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -297,9 +290,7 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before updating a user group. "+
-			"This is always a bug in the provider and should be reported to the provider developers.")
+	if notConfigured(r.data, &resp.Diagnostics, "updating a user group") {
 		return
 	}
 	in, diags := groupInput(ctx, plan)
@@ -315,20 +306,20 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 		plan.ID = state.ID
 		resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, types.MapUnknown(types.StringType))...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 	}
 	if err != nil {
-		groupError(&resp.Diagnostics, "Error Updating User Group", err)
+		engineError(&resp.Diagnostics, "Error Updating User Group", err, groupAttrs)
 		return
 	}
 	plan.ID = state.ID
 	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
 	warnAdopted(&resp.Diagnostics, change.Adopted)
-	if change.LicensesKept > 0 {
-		resp.Diagnostics.AddAttributeWarning(path.Root("members"), "Book Licenses Stay With Removed Members",
-			fmt.Sprintf("%s with the members removed from user group %q: Apple does not allow reclaiming books.",
-				upperFirst(licensesStay(change.LicensesKept)), g.Name))
-	}
+	members := path.Root("members")
+	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Members were removed from user group %q.", g.Name),
+		change.LicensesKept, "the removed members")
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *userGroupResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -337,9 +328,7 @@ func (r *userGroupResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider Not Configured", "The vpp provider was not configured before deleting a user group. "+
-			"This is always a bug in the provider and should be reported to the provider developers.")
+	if notConfigured(r.data, &resp.Diagnostics, "deleting a user group") {
 		return
 	}
 	rep, err := r.data.engine.DeleteGroup(ctx, state.ID.ValueString())
@@ -347,18 +336,15 @@ func (r *userGroupResource) Delete(ctx context.Context, req resource.DeleteReque
 		return
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, nil, "Error Deleting User Group", err)
+		engineError(&resp.Diagnostics, "Error Deleting User Group", err, nil)
 		return
 	}
-	if rep.LicensesKept > 0 {
-		resp.Diagnostics.AddWarning("Book Licenses Stay With Their Users",
-			fmt.Sprintf("User group %q was removed from the engine, with its assignments. %s with its members: Apple "+
-				"does not allow reclaiming books.", state.Name.ValueString(), upperFirst(licensesStay(rep.LicensesKept))))
-	}
+	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("User group %q was removed from the engine, with its assignments.",
+		state.Name.ValueString()), rep.LicensesKept, "its members")
 }
 
 func (r *userGroupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resource.ImportStatePassthroughWithIdentity(ctx, path.Root("id"), path.Root("id"), req, resp)
 }
 
 // groupInput maps the plan onto the engine's input, keeping the user's spelling of members (the
@@ -438,14 +424,9 @@ func respell(inv types.Map, spelling []string) types.Map {
 	return types.MapValueMust(types.StringType, out)
 }
 
-// groupError reports an engine error on a group: invalid members on the members attribute.
-func groupError(diags *diag.Diagnostics, summary string, err error) {
-	if errors.Is(err, engine.ErrInvalidInput) {
-		engineError(diags, attrPath("members"), summary, err)
-		return
-	}
-	engineError(diags, nil, summary, err)
-}
+// groupAttrs are the attributes an engine error about a group is blamed on.
+var groupAttrs = attrs{aboutMembers: path.Root("members"), aboutInput: path.Root("members"), aboutGroup: path.Root("members"),
+	aboutManagedAccounts: path.Root("managed_apple_accounts")}
 
 func stringsOfSet(ctx context.Context, s types.Set) ([]string, diag.Diagnostics) {
 	if s.IsNull() || s.IsUnknown() {
@@ -476,21 +457,6 @@ func sameEmails(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// licensesStay says that n book licenses stay (with someone).
-func licensesStay(n int) string {
-	if n == 1 {
-		return "1 book license stays"
-	}
-	return fmt.Sprintf("%d book licenses stay", n)
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // membersValidator checks the members with the engine's email rule (engine.CheckMembers): one

@@ -22,7 +22,7 @@ var (
 // or under .vpp/ when the engine is on PostgreSQL.
 func openSandbox(database string) (*sandbox.Sandbox, error) {
 	dir := filepath.Dir(engine.DefaultDatabase)
-	if databaseKind(database) == "sqlite" {
+	if engine.DatabaseKind(database) == engine.DatabaseSQLite {
 		dir = filepath.Dir(database)
 	}
 	statePath, err := filepath.Abs(filepath.Join(dir, "sandbox.json"))

@@ -1,0 +1,100 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// Resource identity (Terraform and OpenTofu 1.12 and later): what names each resource's object
+// for as long as it lives, so that an import block can name it by identity. Every operation that
+// leaves state also sets identity (create, read, update, import): a path that did not would fail
+// with "Missing Resource Identity After ..." on the CLIs that support identity. On older CLIs the
+// identity argument is nil and nothing is set.
+//
+// - vpp_token: the location (Apple's uId). A renewal keeps the location, so the identity survives
+//   it; the token's id is derived from the location (engine.TokenID).
+// - vpp_user_group: its id.
+// - vpp_ebook_assignment: the book and the group, as one book has one assignment per group.
+
+type tokenIdentityModel struct {
+	LocationID types.String `tfsdk:"location_id"`
+}
+
+type groupIdentityModel struct {
+	ID types.String `tfsdk:"id"`
+}
+
+type assignmentIdentityModel struct {
+	BookID  types.String `tfsdk:"book_id"`
+	GroupID types.String `tfsdk:"group_id"`
+}
+
+var (
+	_ resource.ResourceWithIdentity = (*tokenResource)(nil)
+	_ resource.ResourceWithIdentity = (*userGroupResource)(nil)
+	_ resource.ResourceWithIdentity = (*ebookAssignmentResource)(nil)
+)
+
+func (r *tokenResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{Attributes: map[string]identityschema.Attribute{
+		"location_id": identityschema.StringAttribute{RequiredForImport: true,
+			Description: "Apple's identifier (uId) of the location the token manages; it stays the same when the token is renewed."},
+	}}
+}
+
+func (r *userGroupResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{Attributes: map[string]identityschema.Attribute{
+		"id": identityschema.StringAttribute{RequiredForImport: true, Description: "The user group's id."},
+	}}
+}
+
+func (r *ebookAssignmentResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{Attributes: map[string]identityschema.Attribute{
+		"book_id":  identityschema.StringAttribute{RequiredForImport: true, Description: "The assigned book's id (<token_id>:<adam_id>:<pricing_param>)."},
+		"group_id": identityschema.StringAttribute{RequiredForImport: true, Description: "The id of the user group the book is assigned to."},
+	}}
+}
+
+// setIdentity stores v as the resource's identity, when the CLI supports identity and v is known.
+func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, known bool, v any, diags *diag.Diagnostics) {
+	if identity == nil || !known {
+		return
+	}
+	diags.Append(identity.Set(ctx, v)...)
+}
+
+func known(vs ...types.String) bool {
+	for _, v := range vs {
+		if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (m tokenResourceModel) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
+	setIdentity(ctx, identity, known(m.LocationID), tokenIdentityModel{LocationID: m.LocationID}, diags)
+}
+
+func (m userGroupResourceModel) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
+	setIdentity(ctx, identity, known(m.ID), groupIdentityModel{ID: m.ID}, diags)
+}
+
+func (m ebookAssignmentResourceModel) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
+	setIdentity(ctx, identity, known(m.BookID, m.GroupID), assignmentIdentityModel{BookID: m.BookID, GroupID: m.GroupID}, diags)
+}
+
+// importIdentity reads the identity an import block gave into v; false when the import gave an
+// id instead (or reading failed, with a diagnostic).
+func importIdentity(ctx context.Context, req resource.ImportStateRequest, v any, diags *diag.Diagnostics) bool {
+	if req.ID != "" || req.Identity == nil || req.Identity.Raw.IsNull() {
+		return false
+	}
+	diags.Append(req.Identity.Get(ctx, v)...)
+	return !diags.HasError()
+}
