@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
@@ -44,6 +45,12 @@ func TestAccIdentity_token(t *testing.T) {
 				ResourceName:    testTokenAddr,
 				ImportState:     true,
 				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+				// The token file is not Apple's to return: the plan adds it to the state (as an import
+				// by id does, TestAccToken_basic), and changes nothing else at Apple.
+				ExpectNonEmptyPlan: true,
+				ImportPlanChecks: resource.ImportPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(testTokenAddr, plancheck.ResourceActionUpdate)},
+				},
 			},
 		},
 	})
