@@ -67,7 +67,12 @@ func (e *Engine) RefreshBooks(ctx context.Context, tokenID string) error {
 		}
 	}
 	for _, id := range ids {
-		_, err := e.RefreshToken(ctx, id)
+		// A read proves nothing of who holds the token: unlike RefreshToken, it leaves a record an
+		// interrupted create left unheld, so that the create's retry takes it up.
+		rec, err := e.tokenRecord(ctx, id)
+		if err == nil {
+			_, err = e.refresh(ctx, rec)
+		}
 		switch {
 		case errors.Is(err, ErrNotFound) && tokenID != "":
 			return &NotFoundError{Kind: KindToken, ID: tokenID}

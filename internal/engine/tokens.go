@@ -545,6 +545,14 @@ func (e *Engine) RefreshToken(ctx context.Context, id string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
+	return e.refresh(ctx, rec)
+}
+
+// refresh syncs the token when its last sync is stale, or else checks its location at Apple, and
+// returns it.
+func (e *Engine) refresh(ctx context.Context, rec store.Token) (Token, error) {
+	id := rec.ID
+	var err error
 	if e.stale(tokenFromRecord(rec, 0)) {
 		err = e.syncIfStale(ctx, id)
 	} else {
