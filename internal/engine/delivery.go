@@ -297,8 +297,13 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 	return e.tx(ctx, func(tx store.Tx) error {
 		for _, j := range open {
 			j.State, j.UpdatedAt = journalSettled, now
-			if st := statuses[j.EventID]; st != nil && st.Failed() {
-				j.Error = summarizeFailures(st.Failures)
+			if st, followed := statuses[j.EventID]; followed {
+				// Apple's verdict replaces an earlier error (an answer that failed a check): a
+				// settled entry's error means its event failed.
+				j.Error = ""
+				if st != nil && st.Failed() {
+					j.Error = summarizeFailures(st.Failures)
+				}
 			}
 			if unseen[j.ID] {
 				j.Error = fmt.Sprintf("answer lost; its work was not in Apple's records %s after it was sent, so it may be sent again", e.cfg.EventTimeout)

@@ -327,7 +327,7 @@ func (p *vppProvider) Resources(_ context.Context) []func() resource.Resource {
 }
 
 func (p *vppProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewBooksDataSource, NewBookDataSource, NewUserGroupDataSource}
+	return []func() datasource.DataSource{NewBooksDataSource, NewBookDataSource, NewUserGroupDataSource, NewTokensDataSource, NewEbookAssignmentMembersDataSource, NewAuditLogDataSource}
 }
 
 func (p *vppProvider) Functions(_ context.Context) []func() function.Function {

@@ -215,6 +215,26 @@ type AuditEntry struct {
 	Detail    string // never a secret
 }
 
+// AuditFilter narrows FindAudit; zero values do not filter.
+type AuditFilter struct {
+	TokenID    string
+	Since      time.Time // only entries at or after Since (inclusive)
+	Until      time.Time // only entries before Until (exclusive)
+	Operations []string  // only entries of one of these operations
+	Limit      int       // at most this many entries, the oldest
+}
+
+// AuditRecord is an audit entry with the journal entry of the request it records: the entry of
+// the same token carrying its event id. Journaled is false when there is none (the audit entry
+// has no event, or the journal entry went with its token); JournalState and JournalError are
+// then empty.
+type AuditRecord struct {
+	AuditEntry
+	Journaled    bool
+	JournalState string
+	JournalError string
+}
+
 // BookFilter narrows ListBooks; zero values do not filter.
 type BookFilter struct {
 	TokenID       string
@@ -343,4 +363,7 @@ type Tx interface {
 	InsertAudit(ctx context.Context, a AuditEntry) error
 	// ListAudit lists a token's audit entries ("" = all), oldest first.
 	ListAudit(ctx context.Context, tokenID string) ([]AuditEntry, error)
+	// FindAudit lists the audit entries f selects, oldest first (in the order they were written),
+	// each with the journal entry of its event.
+	FindAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error)
 }

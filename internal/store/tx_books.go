@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 // ---- books --------------------------------------------------------------------------------
@@ -112,30 +110,22 @@ func (t *tx) GetBook(ctx context.Context, tokenID, adamID, pricingParam string) 
 }
 
 func (t *tx) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conditions
 	if f.TokenID != "" {
-		add(`token_id = $?`, f.TokenID)
+		c.add(`token_id = $?`, f.TokenID)
 	}
 	if f.AdamID != "" {
-		add(`adam_id = $?`, f.AdamID)
+		c.add(`adam_id = $?`, f.AdamID)
 	}
 	if f.TitleContains != "" {
-		add(`LOWER(title) LIKE LOWER($?) ESCAPE '\'`, likePattern(f.TitleContains))
+		c.add(`LOWER(title) LIKE LOWER($?) ESCAPE '\'`, likePattern(f.TitleContains))
 	}
 	if f.MinAvailable > 0 {
-		add(`available >= $?`, f.MinAvailable)
+		c.add(`available >= $?`, f.MinAvailable)
 	}
-	q := `SELECT ` + bookCols + ` FROM books`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
+	q := `SELECT ` + bookCols + ` FROM books` + c.clause()
 	q += ` ORDER BY ` + t.ord("token_id") + `, ` + t.ord("adam_id") + `, ` + t.ord("pricing_param")
-	rows, err := t.query(ctx, q, args...)
+	rows, err := t.query(ctx, q, c.args...)
 	if err != nil {
 		return nil, err
 	}

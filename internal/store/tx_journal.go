@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
+	"time"
 )
 
 // ---- journal ------------------------------------------------------------------------------
@@ -129,26 +132,71 @@ func (t *tx) InsertAudit(ctx context.Context, a AuditEntry) error {
 }
 
 func (t *tx) ListAudit(ctx context.Context, tokenID string) ([]AuditEntry, error) {
-	q := `SELECT id, at, token_id, operation, event_id, count, detail FROM audit`
-	var args []any
-	if tokenID != "" {
-		q += ` WHERE token_id = $1`
-		args = append(args, tokenID)
+	records, err := t.FindAudit(ctx, AuditFilter{TokenID: tokenID})
+	var out []AuditEntry
+	for _, r := range records {
+		out = append(out, r.AuditEntry)
 	}
-	rows, err := t.query(ctx, q+` ORDER BY id`, args...)
+	return out, err
+}
+
+func (t *tx) FindAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
+	q, args := auditQuery(f)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []AuditEntry
+	var out []AuditRecord
 	for rows.Next() {
-		var a AuditEntry
+		var r AuditRecord
 		var at int64
-		if err := rows.Scan(&a.ID, &at, &a.TokenID, &a.Operation, &a.EventID, &a.Count, &a.Detail); err != nil {
+		var state, jerr sql.NullString
+		if err := rows.Scan(&r.ID, &at, &r.TokenID, &r.Operation, &r.EventID, &r.Count, &r.Detail, &state, &jerr); err != nil {
 			return nil, t.s.mapErr(err)
 		}
-		a.At = fromMS(at)
-		out = append(out, a)
+		if n := len(out); n > 0 && out[n-1].ID == r.ID {
+			continue // a second journal entry with the same event: the latest came first
+		}
+		r.At, r.Journaled, r.JournalState, r.JournalError = fromMS(at), state.Valid, state.String, jerr.String
+		out = append(out, r)
 	}
 	return out, t.s.mapErr(rows.Err())
+}
+
+// auditQuery is the SELECT of FindAudit: the audit entries f selects, in the order they were
+// written, each joined to the journal entry of the same token that carries its event (the latest,
+// first, should there be several).
+func auditQuery(f AuditFilter) (string, []any) {
+	var c conditions
+	if f.TokenID != "" {
+		c.add(`a.token_id = $?`, f.TokenID)
+	}
+	if !f.Since.IsZero() {
+		c.add(`a.at >= $?`, ceilMS(f.Since))
+	}
+	if !f.Until.IsZero() {
+		c.add(`a.at < $?`, ceilMS(f.Until))
+	}
+	if len(f.Operations) > 0 {
+		c.in(`a.operation`, f.Operations)
+	}
+	q := `SELECT a.id, a.at, a.token_id, a.operation, a.event_id, a.count, a.detail, j.state, j.error
+		FROM audit a LEFT JOIN journal j
+		ON a.event_id <> '' AND j.token_id = a.token_id AND j.event_id = a.event_id` + c.clause() + `
+		ORDER BY a.id, j.id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ` + strconv.Itoa(f.Limit)
+	}
+	return q, c.args
+}
+
+// ceilMS is t in the store's milliseconds, rounded up: a stored time (whole milliseconds) is at
+// or after t exactly when it is at or after ceilMS(t), and before t exactly when it is before it.
+func ceilMS(t time.Time) int64 {
+	v := t.UnixMilli()
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		v++
+	}
+	return v
 }
