@@ -20,7 +20,7 @@ echo "TF_ACC_TERRAFORM_PATH=$cli"
 echo "TF_CLI_CONFIG_FILE=$root/.tools/test.tfrc"
 # OpenTofu resolves the implied provider of `provider "vpp"` to registry.opentofu.org/hashicorp/vpp
 # and rejects the legacy "-" namespace terraform-plugin-testing reattaches under by default.
-if "$cli" version 2>/dev/null | grep -q '^OpenTofu'; then
+if "$cli" version 2>/dev/null | grep '^OpenTofu' >/dev/null; then  # not grep -q: under pipefail, tofu's SIGPIPE would fail the test
   echo "TF_ACC_PROVIDER_HOST=registry.opentofu.org"
   echo "TF_ACC_PROVIDER_NAMESPACE=hashicorp"
 fi
