@@ -138,3 +138,51 @@ resource "vpp_token" "t" {
 		}},
 	})
 }
+
+// The list and monitoring data sources against the sandbox, read after the quickstart applied:
+// the token list, who holds the book club's book (required: licensed, invited or not), and the
+// audit log of what was done at the sandbox's Apple, with each event's outcome.
+func TestAccSandbox_monitoringDataSources(t *testing.T) {
+	t.Setenv("VPP_SANDBOX_ACCEPT_AFTER", "never")
+	config := quickstartConfig(t, testDatabase(t)) + `
+data "vpp_tokens" "all" {
+  depends_on = [vpp_token.library]
+}
+
+data "vpp_ebook_assignment_members" "club" {
+  assignment_id = vpp_ebook_assignment.club_pride.id
+}
+
+data "vpp_audit_log" "library" {
+  token_id   = vpp_token.library.id
+  operations = ["claim", "associate"]
+  depends_on = [vpp_ebook_assignment.club_pride, vpp_ebook_assignment.staff_style]
+}
+`
+	member := func(email string) knownvalue.Check {
+		return knownvalue.ObjectPartial(map[string]knownvalue.Check{
+			"email": knownvalue.StringExact(email), "state": knownvalue.StringExact("licensed"), "error_number": knownvalue.Null()})
+	}
+	complete := knownvalue.ObjectPartial(map[string]knownvalue.Check{
+		"operation": knownvalue.StringExact("associate"), "outcome": knownvalue.StringExact("complete")})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.vpp_tokens.all", tfjsonpath.New("tokens"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"location_name": knownvalue.StringExact("Springfield Public Library"), "state": knownvalue.StringExact("valid"),
+						"last_sync_status": knownvalue.StringExact("completed"), "days_until_expiry": knownvalue.NotNull()}),
+				})),
+				statecheck.ExpectKnownValue("data.vpp_ebook_assignment_members.club", tfjsonpath.New("members"), knownvalue.ListExact([]knownvalue.Check{
+					member("carol@example.com"), member("dave@example.com"), member("erin@example.com")})),
+				statecheck.ExpectKnownValue("data.vpp_ebook_assignment_members.club", tfjsonpath.New("licensed_count"), knownvalue.Int64Exact(3)),
+				statecheck.ExpectKnownValue("data.vpp_audit_log.library", tfjsonpath.New("entries"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"operation": knownvalue.StringExact("claim"), "outcome": knownvalue.Null()}),
+					complete, complete,
+				})),
+			},
+		}},
+	})
+}
