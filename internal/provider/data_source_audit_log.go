@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -250,9 +248,7 @@ func (d *auditLogDataSource) Read(ctx context.Context, req datasource.ReadReques
 func auditLogID(m auditLogDataSourceModel, ops []string) string {
 	sorted := append([]string(nil), ops...)
 	sort.Strings(sorted)
-	sum := sha256.Sum256([]byte(strings.Join([]string{m.TokenID.ValueString(), m.Since.ValueString(),
-		m.Until.ValueString(), strings.Join(sorted, ",")}, "\x00")))
-	return "audit-" + hex.EncodeToString(sum[:])[:16]
+	return filterID("audit", m.TokenID.ValueString(), m.Since.ValueString(), m.Until.ValueString(), strings.Join(sorted, ","))
 }
 
 // auditTimeLayout is RFC 3339 to the millisecond, the precision the engine records times at, so

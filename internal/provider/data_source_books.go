@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -156,9 +156,7 @@ func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		engineError(&resp.Diagnostics, "Unable to Read Books", err, at)
 		return
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s", m.TokenID.ValueString(), m.Title.ValueString(), m.MinAvailable.String())
-	m.ID = types.StringValue("books-" + hex.EncodeToString(h.Sum(nil))[:16])
+	m.ID = types.StringValue(filterID("books", m.TokenID.ValueString(), m.Title.ValueString(), m.MinAvailable.String()))
 	m.Books = make([]bookModel, 0, len(books))
 	for _, b := range books {
 		bm, diags := newBookModel(ctx, b)
@@ -169,6 +167,13 @@ func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// filterID is the id of a list data source read with these filters: prefix-<16 hex digits>, the
+// same for the same filters (in their order).
+func filterID(prefix string, filters ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(filters, "\x00")))
+	return prefix + "-" + hex.EncodeToString(sum[:])[:16]
 }
 
 func newBookModel(ctx context.Context, b engine.Book) (bookModel, diag.Diagnostics) {

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -158,7 +156,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		engineError(&resp.Diagnostics, "Unable to Read Tokens", err, nil)
 		return
 	}
-	m.ID = types.StringValue(tokensID(m.State.ValueString()))
+	m.ID = types.StringValue(filterID("tokens", m.State.ValueString()))
 	now := d.data.now()
 	m.Tokens = make([]tokenListModel, 0, len(tokens))
 	for _, t := range tokens {
@@ -167,12 +165,6 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-// tokensID is vpp_tokens' id: the same for the same filter.
-func tokensID(state string) string {
-	sum := sha256.Sum256([]byte(state))
-	return "tokens-" + hex.EncodeToString(sum[:])[:16]
 }
 
 func newTokenListModel(t engine.Token, now time.Time) tokenListModel {

@@ -61,13 +61,14 @@ func (r *ebookAssignmentResource) IdentitySchema(_ context.Context, _ resource.I
 }
 
 // setIdentity stores v as the resource's identity, when the CLI supports identity and v is known.
-func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, known bool, v any, diags *diag.Diagnostics) {
-	if identity == nil || !known {
+func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, ok bool, v any, diags *diag.Diagnostics) {
+	if identity == nil || !ok {
 		return
 	}
 	diags.Append(identity.Set(ctx, v)...)
 }
 
+// known reports whether every one of vs holds a value.
 func known(vs ...types.String) bool {
 	for _, v := range vs {
 		if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {

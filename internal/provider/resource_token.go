@@ -638,10 +638,7 @@ func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days b
 	m.ID = types.StringValue(t.ID)
 	m.AppleID = types.StringValue(t.AppleID)
 	m.AccountType = types.StringValue(t.AccountType)
-	m.DisplayName = types.StringNull()
-	if t.DisplayName != "" {
-		m.DisplayName = types.StringValue(t.DisplayName)
-	}
+	m.DisplayName = stringOrNull(t.DisplayName)
 	m.OrganizationName = types.StringValue(t.OrganizationName)
 	m.LocationName = types.StringValue(t.LocationName)
 	m.LocationID = types.StringValue(t.LocationID)
@@ -651,10 +648,7 @@ func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days b
 		m.DaysUntilExpiry = types.Int64Value(int64(t.DaysUntilExpiry(r.data.now())))
 	}
 	m.State = types.StringValue(t.State)
-	m.LastSyncAt = timetypes.NewRFC3339Null()
-	if !t.LastSyncAt.IsZero() {
-		m.LastSyncAt = timetypes.NewRFC3339TimeValue(t.LastSyncAt.UTC().Truncate(time.Second))
-	}
+	m.LastSyncAt = rfc3339OrNull(t.LastSyncAt)
 	m.LastSyncStatus = types.StringValue(t.LastSyncStatus)
 	m.BookCount = types.Int64Value(int64(t.BookCount))
 	m.TokenWO = types.StringNull()
