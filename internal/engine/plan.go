@@ -332,7 +332,7 @@ func deliveriesOf(w *work, p *deliveryPlan, a store.Assignment, userFailures map
 			f := pairFailures[pairKey{bk, u.ClientUserID}]
 			d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
 		case p.cut[bk][m]:
-			d.State, d.Detail = DeliveryUnlicensed, "no licenses left for this member (oversubscribed; members are licensed in email order)"
+			d.State, d.Detail = DeliveryUnlicensed, reasonUnlicensed
 		case !p.want[a.ID][m] && a.Intent == IntentAvailable && !g.Managed:
 			d.State, d.Detail = DeliveryPending, "waiting for the member to accept the invitation"
 		case hadPrev && prev.State == DeliveryFailed:
@@ -340,7 +340,7 @@ func deliveriesOf(w *work, p *deliveryPlan, a store.Assignment, userFailures map
 		case p.short[bk] != nil:
 			d.State, d.Detail = DeliveryQueued, "waiting for licenses: "+p.short[bk].Error()
 		default:
-			d.State, d.Detail = DeliveryQueued, "due; the next delivery sends it"
+			d.State, d.Detail = DeliveryQueued, reasonQueued
 		}
 		list = append(list, d)
 	}
