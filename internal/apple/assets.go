@@ -2,7 +2,6 @@ package apple
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -27,20 +26,6 @@ type AssetRef struct {
 	PricingParam string `json:"pricingParam,omitempty"`
 }
 
-// UnmarshalJSON accepts adamId as a string or a number.
-func (a *AssetRef) UnmarshalJSON(b []byte) error {
-	type plain AssetRef
-	w := struct {
-		*plain
-		AdamID flexString `json:"adamId"`
-	}{plain: (*plain)(a)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	a.AdamID = string(w.AdamID)
-	return nil
-}
-
 // Asset is Apple's ResponseAsset: an app or book with its license counts.
 type Asset struct {
 	AdamID             string   `json:"adamId"`
@@ -53,20 +38,6 @@ type Asset struct {
 	Revocable          bool     `json:"revocable"`
 	DeviceAssignable   bool     `json:"deviceAssignable"`
 	SupportedPlatforms []string `json:"supportedPlatforms"`
-}
-
-// UnmarshalJSON accepts adamId as a string or a number.
-func (a *Asset) UnmarshalJSON(b []byte) error {
-	type plain Asset
-	w := struct {
-		*plain
-		AdamID flexString `json:"adamId"`
-	}{plain: (*plain)(a)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	a.AdamID = string(w.AdamID)
-	return nil
 }
 
 // Ref returns the asset's identity.
@@ -85,20 +56,6 @@ type UnlimitedAsset struct {
 	Revocable          bool     `json:"revocable"`
 	DeviceAssignable   bool     `json:"deviceAssignable"`
 	SupportedPlatforms []string `json:"supportedPlatforms"`
-}
-
-// UnmarshalJSON accepts adamId as a string or a number.
-func (a *UnlimitedAsset) UnmarshalJSON(b []byte) error {
-	type plain UnlimitedAsset
-	w := struct {
-		*plain
-		AdamID flexString `json:"adamId"`
-	}{plain: (*plain)(a)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	a.AdamID = string(w.AdamID)
-	return nil
 }
 
 // AssetQuery holds the filters of Get Assets; zero values are not sent.

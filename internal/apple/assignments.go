@@ -2,7 +2,6 @@ package apple
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 )
 
@@ -16,20 +15,6 @@ type Assignment struct {
 	// IDHash and UserStatus are filled with AssignmentQuery.IncludeUserState.
 	IDHash     string `json:"idHash"`
 	UserStatus string `json:"userStatus"`
-}
-
-// UnmarshalJSON accepts adamId as a string or a number.
-func (a *Assignment) UnmarshalJSON(b []byte) error {
-	type plain Assignment
-	w := struct {
-		*plain
-		AdamID flexString `json:"adamId"`
-	}{plain: (*plain)(a)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	a.AdamID = string(w.AdamID)
-	return nil
 }
 
 // Asset returns the assigned asset.
@@ -79,30 +64,19 @@ type assignmentsPage struct {
 	Assignments []Assignment `json:"assignments"`
 }
 
+func (p *assignmentsPage) items() []Assignment { return p.Assignments }
+
 // GetAssignments lists all assignments matching q, walking every page.
 func (c *Client) GetAssignments(ctx context.Context, q AssignmentQuery) (*AssignmentList, error) {
-	pages, err := walk[assignmentsPage](ctx, c, "/assignments", q.values())
+	list, err := walkItems(ctx, c, "/assignments", q.values(), (*assignmentsPage).items)
 	if err != nil {
 		return nil, err
 	}
-	list := &AssignmentList{}
-	for i, p := range pages {
-		if i == 0 {
-			list.Envelope, list.VersionID = listHead(&p.pageFields)
-		}
-		list.Assignments = append(list.Assignments, p.Assignments...)
-	}
-	return list, nil
+	return &AssignmentList{Envelope: list.Envelope, VersionID: list.VersionID, Assignments: list.Items}, nil
 }
 
 // EachAssignment walks the assignments matching q page by page, as EachUser does the users, and
 // returns the walk's versionId.
 func (c *Client) EachAssignment(ctx context.Context, q AssignmentQuery, fn func(restart bool, assignments []Assignment) error) (string, error) {
-	first, _, err := walkEach[assignmentsPage](ctx, c, "/assignments", q.values(), "", func(index int, p *assignmentsPage) error {
-		return fn(index == 0, p.Assignments)
-	})
-	if err != nil || first == nil {
-		return "", err
-	}
-	return string(first.VersionID), nil
+	return walkEachItems(ctx, c, "/assignments", q.values(), (*assignmentsPage).items, fn)
 }

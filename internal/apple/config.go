@@ -258,11 +258,7 @@ func (c *Client) GetClientConfig(ctx context.Context) (*ClientConfig, error) {
 // checking req against the live limits. Like GetClientConfig, it returns the
 // config together with an envelope error.
 func (c *Client) SetClientConfig(ctx context.Context, req ClientConfigRequest) (*ClientConfig, error) {
-	lim, err := c.Limits(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := req.validate(lim); err != nil {
+	if err := c.checkRequest(ctx, req); err != nil {
 		return nil, err
 	}
 	var w clientConfigWire

@@ -31,20 +31,6 @@ type ContentMetadata struct {
 	Artwork        *Artwork `json:"artwork"`
 }
 
-// UnmarshalJSON accepts id as a string or a number.
-func (m *ContentMetadata) UnmarshalJSON(b []byte) error {
-	type plain ContentMetadata
-	w := struct {
-		*plain
-		ID flexString `json:"id"`
-	}{plain: (*plain)(m)}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	m.ID = string(w.ID)
-	return nil
-}
-
 // Artwork is the cover or icon. URL may be a template with {w}, {h} and {f}.
 type Artwork struct {
 	URL    string `json:"url"`

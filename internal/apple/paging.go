@@ -229,3 +229,48 @@ func fetchPage[T any, PT interface {
 func listHead(p *pageFields) (Envelope, string) {
 	return p.envelope(), string(p.VersionID)
 }
+
+// itemList is the whole result of a list endpoint with one array of items.
+type itemList[I any] struct {
+	Envelope
+	VersionID string // page 0's versionId
+	Items     []I
+}
+
+// walkItems walks every page of a list endpoint, as walk does, and returns the items the pages
+// carry in order, as items picks them from a page, with page 0's envelope and versionId (zero for
+// an empty list).
+func walkItems[T any, PT interface {
+	*T
+	lister
+}, I any](ctx context.Context, c *Client, path string, query url.Values, items func(*T) []I) (*itemList[I], error) {
+	pages, err := walk[T, PT](ctx, c, path, query)
+	if err != nil {
+		return nil, err
+	}
+	list := &itemList[I]{}
+	for i, p := range pages {
+		if i == 0 {
+			list.Envelope, list.VersionID = listHead(PT(p).page())
+		}
+		list.Items = append(list.Items, items(p)...)
+	}
+	return list, nil
+}
+
+// walkEachItems hands fn the items of each page of a list endpoint in order, as items picks them
+// from a page, while the walk goes on (see walkEach): restart is true for page 0, and again when
+// the list changed under the walk and it started over. It returns page 0's versionId ("" for an
+// empty list).
+func walkEachItems[T any, PT interface {
+	*T
+	lister
+}, I any](ctx context.Context, c *Client, path string, query url.Values, items func(*T) []I, fn func(restart bool, items []I) error) (string, error) {
+	first, _, err := walkEach[T, PT](ctx, c, path, query, "", func(index int, p *T) error {
+		return fn(index == 0, items(p))
+	})
+	if err != nil || first == nil {
+		return "", err
+	}
+	return string(PT(first).page().VersionID), nil
+}

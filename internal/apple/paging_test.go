@@ -70,6 +70,34 @@ func (p *pager) firstPageReads() int {
 	return p.calls[0]
 }
 
+// changingPager serves a list of pages that changes once: the first walk reads page 0 at
+// versionId v1, every later read shows v2.
+func changingPager(pages int) *pager {
+	return newPager(func(index, call int) (int, map[string]any) {
+		version := "v2"
+		if index == 0 && call == 1 {
+			version = "v1"
+		}
+		return http.StatusOK, usersPageBody(index, pages, version)
+	})
+}
+
+// flightCounter counts the requests a fake server is serving at once, and the most it served at
+// once.
+type flightCounter struct{ inFlight, peak atomic.Int32 }
+
+func (c *flightCounter) enter() {
+	n := c.inFlight.Add(1)
+	for {
+		old := c.peak.Load()
+		if n <= old || c.peak.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+func (c *flightCounter) leave() { c.inFlight.Add(-1) }
+
 func checkUsers(t *testing.T, list *UserList, pages int) {
 	t.Helper()
 	if len(list.Users) != 2*pages {
@@ -84,24 +112,18 @@ func checkUsers(t *testing.T, list *UserList, pages int) {
 
 func TestPagingParallelBounded(t *testing.T) {
 	const total = 16
-	var inFlight, peak atomic.Int32
+	var flights flightCounter
 	p := newPager(func(index, call int) (int, map[string]any) {
 		return http.StatusOK, usersPageBody(index, total, "v1")
 	})
 	serve := p.handler(t)
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			old := peak.Load()
-			if n <= old || peak.CompareAndSwap(old, n) {
-				break
-			}
-		}
+		flights.enter()
+		defer flights.leave()
 		// Hold each later page until five are in flight (or a while has
 		// passed), so that the peak does not depend on scheduling luck.
 		deadline := time.Now().Add(300 * time.Millisecond)
-		for r.URL.Query().Get("pageIndex") != "0" && inFlight.Load() < maxInFlight && time.Now().Before(deadline) {
+		for r.URL.Query().Get("pageIndex") != "0" && flights.inFlight.Load() < maxInFlight && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		serve(w, r)
@@ -114,7 +136,7 @@ func TestPagingParallelBounded(t *testing.T) {
 	if list.VersionID != "v1" || list.UID != testUID || list.TokenExpiration == nil {
 		t.Errorf("head: %+v", list)
 	}
-	if got := peak.Load(); got != maxInFlight {
+	if got := flights.peak.Load(); got != maxInFlight {
 		t.Errorf("peak of %d pages in flight, want %d", got, maxInFlight)
 	}
 	if n := f.count("GET", "/users"); n != total {
@@ -123,20 +145,14 @@ func TestPagingParallelBounded(t *testing.T) {
 }
 
 func TestPagingSharedInFlightCap(t *testing.T) {
-	var inFlight, peak atomic.Int32
+	var flights flightCounter
 	p := newPager(func(index, call int) (int, map[string]any) {
 		return http.StatusOK, usersPageBody(index, 8, "v1")
 	})
 	serve := p.handler(t)
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			old := peak.Load()
-			if n <= old || peak.CompareAndSwap(old, n) {
-				break
-			}
-		}
+		flights.enter()
+		defer flights.leave()
 		time.Sleep(5 * time.Millisecond)
 		serve(w, r)
 	})
@@ -150,7 +166,7 @@ func TestPagingSharedInFlightCap(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := peak.Load(); got > maxInFlight {
+	if got := flights.peak.Load(); got > maxInFlight {
 		t.Errorf("peak of %d pages in flight across walks, want at most %d", got, maxInFlight)
 	}
 }
@@ -177,13 +193,7 @@ func TestPagingFollowsGrowingTotalPages(t *testing.T) {
 
 func TestPagingRestartsWhenVersionChanges(t *testing.T) {
 	// The first time page 2 is read, the list has changed under the walk.
-	p := newPager(func(index, call int) (int, map[string]any) {
-		version := "v2"
-		if index == 0 && call == 1 {
-			version = "v1"
-		}
-		return http.StatusOK, usersPageBody(index, 4, version)
-	})
+	p := changingPager(4)
 	f := newFake(t, p.handler(t))
 	list, err := f.client(t).GetUsers(context.Background(), UserQuery{})
 	if err != nil {

@@ -958,16 +958,25 @@ func rawDo(t *testing.T, f *fixture, method, path string, auth bool) any {
 	if auth {
 		req.Header.Set("Authorization", "Bearer "+f.token)
 	}
+	v, err := sendForJSON(t, req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return v
+}
+
+// sendForJSON sends req, failing the test when it cannot, and returns the response body decoded
+// from JSON, with the error of a body that is not JSON.
+func sendForJSON(t *testing.T, req *http.Request) (any, error) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var v any
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return v
+	err = json.NewDecoder(resp.Body).Decode(&v)
+	return v, err
 }
 
 func rawGet(t *testing.T, f *fixture, path string) any {
@@ -982,13 +991,7 @@ func rawGetWith(t *testing.T, f *fixture, path, authz string) any {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
 	req.Header.Set("Authorization", authz)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var v any
-	_ = json.NewDecoder(resp.Body).Decode(&v)
+	v, _ := sendForJSON(t, req)
 	return v
 }
 
@@ -1003,13 +1006,8 @@ func rawLookup(t *testing.T, f *fixture, c *apple.Client) any {
 	u.RawQuery = q.Encode()
 	req, _ := http.NewRequest(http.MethodGet, u.String(), nil)
 	req.AddCookie(&http.Cookie{Name: "itvt", Value: f.token})
-	resp, err := http.DefaultClient.Do(req)
+	v, err := sendForJSON(t, req)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var v any
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v

@@ -34,14 +34,19 @@ type EventResponse struct {
 
 type validator interface{ validate(Limits) error }
 
+// checkRequest checks req, before it is sent, against the live limits of the service config.
+func (c *Client) checkRequest(ctx context.Context, req validator) error {
+	lim, err := c.Limits(ctx)
+	if err != nil {
+		return err
+	}
+	return req.validate(lim)
+}
+
 // postEvent checks req against the live limits, sends it, and returns the
 // event; see AssociateAssets for the errors.
 func (c *Client) postEvent(ctx context.Context, path string, req validator) (*EventResponse, error) {
-	lim, err := c.Limits(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := req.validate(lim); err != nil {
+	if err := c.checkRequest(ctx, req); err != nil {
 		return nil, err
 	}
 	var w eventWire

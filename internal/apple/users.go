@@ -59,20 +59,15 @@ type usersPage struct {
 	Users []User `json:"users"`
 }
 
+func (p *usersPage) items() []User { return p.Users }
+
 // GetUsers lists all users matching q, walking every page.
 func (c *Client) GetUsers(ctx context.Context, q UserQuery) (*UserList, error) {
-	pages, err := walk[usersPage](ctx, c, "/users", q.values())
+	list, err := walkItems(ctx, c, "/users", q.values(), (*usersPage).items)
 	if err != nil {
 		return nil, err
 	}
-	list := &UserList{}
-	for i, p := range pages {
-		if i == 0 {
-			list.Envelope, list.VersionID = listHead(&p.pageFields)
-		}
-		list.Users = append(list.Users, p.Users...)
-	}
-	return list, nil
+	return &UserList{Envelope: list.Envelope, VersionID: list.VersionID, Users: list.Items}, nil
 }
 
 // EachUser walks the users matching q page by page, handing each page's users to fn in order
@@ -80,13 +75,7 @@ func (c *Client) GetUsers(ctx context.Context, q UserQuery) (*UserList, error) {
 // the first page, and again when the list changed under the walk and it started over: fn must
 // then forget what it saw. It returns the walk's versionId, for a later SinceVersionID.
 func (c *Client) EachUser(ctx context.Context, q UserQuery, fn func(restart bool, users []User) error) (string, error) {
-	first, _, err := walkEach[usersPage](ctx, c, "/users", q.values(), "", func(index int, p *usersPage) error {
-		return fn(index == 0, p.Users)
-	})
-	if err != nil || first == nil {
-		return "", err
-	}
-	return string(first.VersionID), nil
+	return walkEachItems(ctx, c, "/users", q.values(), (*usersPage).items, fn)
 }
 
 // RequestUser is Apple's RequestUser.

@@ -13,13 +13,7 @@ import (
 // EachUser hands the pages over in order; when the list changes under the walk it starts again
 // from page 0 with restart set, and the caller ends with the list as of the final walk.
 func TestEachUserRestartsWhenVersionChanges(t *testing.T) {
-	p := newPager(func(index, call int) (int, map[string]any) {
-		version := "v2"
-		if index == 0 && call == 1 {
-			version = "v1"
-		}
-		return http.StatusOK, usersPageBody(index, 12, version)
-	})
+	p := changingPager(12)
 	f := newFake(t, p.handler(t))
 	var got []User
 	restarts := 0

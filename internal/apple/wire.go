@@ -3,7 +3,9 @@ package apple
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -32,6 +34,94 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	*s = flexString(n.String())
 	return nil
 }
+
+// flexIDDecoder decodes a JSON object into a T as encoding/json does, except that T's string
+// field whose JSON name is the decoder's key also takes a number: Apple sends adamId (and the
+// lookup its id) either way. T's UnmarshalJSON delegates to it. It decodes through a twin of T:
+// the same fields and tags, the id one a flexString, and none of T's methods, so that it does not
+// call itself.
+type flexIDDecoder[T any] struct {
+	twin reflect.Type
+	id   int // the id field's index
+}
+
+// newFlexIDDecoder panics when T has no string field named key in JSON: the decoders are made
+// when the package loads, so any test finds the mistake.
+func newFlexIDDecoder[T any](key string) flexIDDecoder[T] {
+	t := reflect.TypeFor[T]()
+	fields := make([]reflect.StructField, t.NumField())
+	id := -1
+	for i := range fields {
+		fields[i] = t.Field(i)
+		name, _, _ := strings.Cut(fields[i].Tag.Get("json"), ",")
+		if name == key && fields[i].Type.Kind() == reflect.String {
+			fields[i].Type, id = reflect.TypeFor[flexString](), i
+		}
+	}
+	if id < 0 {
+		panic(fmt.Sprintf("apple: %s has no string field %q", t, key))
+	}
+	return flexIDDecoder[T]{twin: reflect.StructOf(fields), id: id}
+}
+
+// decode decodes b into *v. As decoding into v itself would, it keeps the fields b does not name;
+// the id is set whenever decoding succeeds ("" when b has none) and kept when it fails.
+func (d flexIDDecoder[T]) decode(b []byte, v *T) error {
+	dst := reflect.ValueOf(v).Elem()
+	twin := reflect.New(d.twin).Elem()
+	for i := range dst.NumField() {
+		if i != d.id {
+			twin.Field(i).Set(dst.Field(i))
+		}
+	}
+	err := json.Unmarshal(b, twin.Addr().Interface())
+	for i := range dst.NumField() {
+		if i != d.id || err == nil {
+			dst.Field(i).Set(twin.Field(i).Convert(dst.Field(i).Type()))
+		}
+	}
+	return d.nameT(err)
+}
+
+// nameT makes a type error name T where it would name the twin, an unnamed struct: "Go struct
+// field Asset.assignedCount", "Go value of type apple.Asset".
+func (d flexIDDecoder[T]) nameT(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		t := reflect.TypeFor[T]()
+		if typeErr.Type == d.twin {
+			typeErr.Type = t
+		}
+		if typeErr.Struct == "" && typeErr.Field != "" {
+			typeErr.Struct = t.Name()
+		}
+	}
+	return err
+}
+
+// The types whose id Apple sends as a string or a number, and their decoders.
+var (
+	assetRefDecoder        = newFlexIDDecoder[AssetRef]("adamId")
+	assetDecoder           = newFlexIDDecoder[Asset]("adamId")
+	unlimitedAssetDecoder  = newFlexIDDecoder[UnlimitedAsset]("adamId")
+	assignmentDecoder      = newFlexIDDecoder[Assignment]("adamId")
+	contentMetadataDecoder = newFlexIDDecoder[ContentMetadata]("id")
+)
+
+// UnmarshalJSON accepts adamId as a string or a number.
+func (a *AssetRef) UnmarshalJSON(b []byte) error { return assetRefDecoder.decode(b, a) }
+
+// UnmarshalJSON accepts adamId as a string or a number.
+func (a *Asset) UnmarshalJSON(b []byte) error { return assetDecoder.decode(b, a) }
+
+// UnmarshalJSON accepts adamId as a string or a number.
+func (a *UnlimitedAsset) UnmarshalJSON(b []byte) error { return unlimitedAssetDecoder.decode(b, a) }
+
+// UnmarshalJSON accepts adamId as a string or a number.
+func (a *Assignment) UnmarshalJSON(b []byte) error { return assignmentDecoder.decode(b, a) }
+
+// UnmarshalJSON accepts id as a string or a number.
+func (m *ContentMetadata) UnmarshalJSON(b []byte) error { return contentMetadataDecoder.decode(b, m) }
 
 // appleTimeLayouts are tried in order. Go accepts fractional seconds after the
 // seconds field even when the layout has none, and Z for a zero offset.

@@ -56,40 +56,29 @@ func (s *Server) getAssets(c *call) (any, *apiError) {
 	minAvail, hasMinAvail := q.integer("minAvailableCount")
 	maxAssigned, hasMaxAssigned := q.integer("maxAssignedCount")
 	minAssigned, hasMinAssigned := q.integer("minAssignedCount")
-	if q.err != nil {
-		return nil, q.err
-	}
+	return serveList(s, c, q, listing[*asset]{
+		dataset: dsAssets,
+		records: func(loc *location) []*asset { return loc.Assets },
+		skip: func(_ *location, a *asset, _ int64) bool {
+			return productType != "" && a.ProductType != productType ||
+				pricing != "" && a.PricingParam != pricing ||
+				adamID != "" && a.AdamID != adamID ||
+				hasRevocable && a.Revocable != revocable ||
+				hasDeviceAssignable && a.DeviceAssignable != deviceAssignable ||
+				hasUnlimited && !unlimited && a.Unlimited ||
+				hasMaxAvail && a.available() > maxAvail ||
+				hasMinAvail && a.available() < minAvail ||
+				hasMaxAssigned && a.Assigned > maxAssigned ||
+				hasMinAssigned && a.Assigned < minAssigned
+		},
+		answer: func(p listPage[*asset]) any { return assetsResponse(p, unlimited) },
+	})
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, loc, aerr := s.sessionLocked(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	var matched []*asset
-	for _, a := range loc.Assets {
-		switch {
-		case productType != "" && a.ProductType != productType,
-			pricing != "" && a.PricingParam != pricing,
-			adamID != "" && a.AdamID != adamID,
-			hasRevocable && a.Revocable != revocable,
-			hasDeviceAssignable && a.DeviceAssignable != deviceAssignable,
-			hasUnlimited && !unlimited && a.Unlimited,
-			hasMaxAvail && a.available() > maxAvail,
-			hasMinAvail && a.available() < minAvail,
-			hasMaxAssigned && a.Assigned > maxAssigned,
-			hasMinAssigned && a.Assigned < minAssigned:
-			continue
-		}
-		matched = append(matched, a)
-	}
-	start, end, page, aerr := s.paginate(q, len(matched))
-	if aerr != nil {
-		return nil, aerr
-	}
-	page.VersionID = loc.Versions[dsAssets].ID
-	resp := getAssetsResponse{Assets: []responseAsset{}, pageInfo: page, envelope: s.envelopeLocked(tok, loc)}
-	for _, a := range matched[start:end] {
+// assetsResponse answers a page of assets; with unlimited, the unlimited ones are listed apart.
+func assetsResponse(p listPage[*asset], unlimited bool) any {
+	resp := getAssetsResponse{Assets: []responseAsset{}, pageInfo: p.pageInfo, envelope: p.envelope}
+	for _, a := range p.records {
 		if a.Unlimited && unlimited {
 			resp.UnlimitedAssets = append(resp.UnlimitedAssets, unlimitedResponseAsset{
 				AdamID:             a.AdamID,
@@ -115,5 +104,5 @@ func (s *Server) getAssets(c *call) (any, *apiError) {
 			TotalCount:         a.total(),
 		})
 	}
-	return resp, nil
+	return resp
 }

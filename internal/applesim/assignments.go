@@ -27,54 +27,38 @@ func (s *Server) getAssignments(c *call) (any, *apiError) {
 	clientUserID := q.str("clientUserId")
 	serial := q.str("serialNumber")
 	pricing := q.oneOf("pricingParam", PricingSTDQ, PricingPLUS)
-	since := q.str("sinceVersionId")
 	excludeInactive, _ := q.boolean("excludeInactiveUsers")
 	includeState, _ := q.boolean("includeUserState")
-	if q.err != nil {
-		return nil, q.err
-	}
+	return serveList(s, c, q, listing[*assignment]{
+		dataset: dsAssignments,
+		since:   q.str("sinceVersionId"),
+		records: func(loc *location) []*assignment { return loc.Assignments },
+		skip: func(loc *location, a *assignment, sinceSeq int64) bool {
+			return a.removed ||
+				a.ModSeq <= sinceSeq ||
+				adamID != "" && a.AdamID != adamID ||
+				clientUserID != "" && a.ClientUserID != clientUserID ||
+				serial != "" && a.SerialNumber != serial ||
+				pricing != "" && a.PricingParam != pricing ||
+				excludeInactive && a.ClientUserID != "" && loc.active[a.ClientUserID] == nil
+		},
+		answer: func(p listPage[*assignment]) any { return assignmentsResponse(p, includeState) },
+	})
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, loc, aerr := s.sessionLocked(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	var sinceSeq int64
-	if since != "" {
-		if sinceSeq, aerr = s.sinceLocked(loc, dsAssignments, since); aerr != nil {
-			return nil, aerr
-		}
-	}
-	var matched []*assignment
-	for _, a := range loc.Assignments {
-		switch {
-		case a.removed,
-			a.ModSeq <= sinceSeq,
-			adamID != "" && a.AdamID != adamID,
-			clientUserID != "" && a.ClientUserID != clientUserID,
-			serial != "" && a.SerialNumber != serial,
-			pricing != "" && a.PricingParam != pricing,
-			excludeInactive && a.ClientUserID != "" && loc.active[a.ClientUserID] == nil:
-			continue
-		}
-		matched = append(matched, a)
-	}
-	start, end, page, aerr := s.paginate(q, len(matched))
-	if aerr != nil {
-		return nil, aerr
-	}
-	page.VersionID = loc.Versions[dsAssignments].ID
+// assignmentsResponse answers a page of assignments, with each user's status and idHash when
+// includeState.
+func assignmentsResponse(p listPage[*assignment], includeState bool) any {
 	var latest map[string]*user
 	if includeState {
-		latest = latestUsers(loc)
+		latest = latestUsers(p.loc)
 	}
 	resp := getAssignmentsResponse{
-		Assignments: make([]responseAssignment, 0, end-start),
-		pageInfo:    page,
-		envelope:    s.envelopeLocked(tok, loc),
+		Assignments: make([]responseAssignment, 0, len(p.records)),
+		pageInfo:    p.pageInfo,
+		envelope:    p.envelope,
 	}
-	for _, a := range matched[start:end] {
+	for _, a := range p.records {
 		ra := responseAssignment{
 			AdamID:       a.AdamID,
 			ClientUserID: a.ClientUserID,
@@ -86,7 +70,7 @@ func (s *Server) getAssignments(c *call) (any, *apiError) {
 		}
 		resp.Assignments = append(resp.Assignments, ra)
 	}
-	return resp, nil
+	return resp
 }
 
 // latestUsers maps each clientUserId to its active user, or else to its newest record.
@@ -100,15 +84,53 @@ func latestUsers(loc *location) map[string]*user {
 	return m
 }
 
-type manageAssetsRequest struct {
-	Assets        []assetRef `json:"assets"`
-	ClientUserIDs []string   `json:"clientUserIds"`
-	SerialNumbers []string   `json:"serialNumbers"`
-}
-
-type revokeAssetsRequest struct {
+// assetTargets are the users and devices an asset request names.
+type assetTargets struct {
 	ClientUserIDs []string `json:"clientUserIds"`
 	SerialNumbers []string `json:"serialNumbers"`
+}
+
+type manageAssetsRequest struct {
+	Assets []assetRef `json:"assets"`
+	assetTargets
+}
+
+// missing reports whether the request names no user and no device (9719).
+func (t assetTargets) missing() bool { return len(t.ClientUserIDs) == 0 && len(t.SerialNumbers) == 0 }
+
+// checkTargetIDs refuses an empty clientUserId (see emptyClientUserIDError) or serialNumber (9602).
+func (s *Server) checkTargetIDs(t assetTargets) *apiError {
+	if slices.Contains(t.ClientUserIDs, "") {
+		return s.emptyClientUserIDError()
+	}
+	if slices.Contains(t.SerialNumbers, "") {
+		return errorFor(9602)
+	}
+	return nil
+}
+
+// checkDistinct refuses a request naming a clientUserId (9704) or a serialNumber (9705) twice,
+// with the ones it names twice.
+func (t assetTargets) checkDistinct() *apiError {
+	if d := duplicates(t.ClientUserIDs); len(d) > 0 {
+		return errorFor(9704).withInfo(&errorInfo{ClientUserIDs: d})
+	}
+	if d := duplicates(t.SerialNumbers); len(d) > 0 {
+		return errorFor(9705).withInfo(&errorInfo{SerialNumbers: d})
+	}
+	return nil
+}
+
+// checkTargetCountsLocked refuses more clientUserIds (9701) or serialNumbers (9702) than the
+// limits named maxUsers and maxSerials allow.
+func (s *Server) checkTargetCountsLocked(t assetTargets, maxUsers, maxSerials string) *apiError {
+	switch {
+	case len(t.ClientUserIDs) > s.limitLocked(maxUsers):
+		return errorFor(9701)
+	case len(t.SerialNumbers) > s.limitLocked(maxSerials):
+		return errorFor(9702)
+	}
+	return nil
 }
 
 func (s *Server) associate(c *call) (any, *apiError) { return s.manageAssets(c, EventAssociate) }
@@ -127,43 +149,33 @@ func (s *Server) manageAssets(c *call, eventType string) (any, *apiError) {
 	if len(req.Assets) == 0 {
 		return nil, errorFor(9718)
 	}
-	if len(req.ClientUserIDs) == 0 && len(req.SerialNumbers) == 0 {
+	if req.missing() {
 		return nil, errorFor(9719)
 	}
 	for i := range req.Assets {
 		a := &req.Assets[i]
-		if a.PricingParam == "" {
-			a.PricingParam = PricingSTDQ // v1's documented default
-		}
+		a.PricingParam = pricingOrDefault(a.PricingParam)
 		if !isDigits(a.AdamID) || (a.PricingParam != PricingSTDQ && a.PricingParam != PricingPLUS) {
 			return nil, errorFor(9602)
 		}
 	}
-	if slices.Contains(req.ClientUserIDs, "") {
-		return nil, s.emptyClientUserIDError()
-	}
-	if slices.Contains(req.SerialNumbers, "") {
-		return nil, errorFor(9602)
+	if aerr := s.checkTargetIDs(req.assetTargets); aerr != nil {
+		return nil, aerr
 	}
 	if d := duplicates(req.Assets); len(d) > 0 {
 		return nil, errorFor(9703).withInfo(&errorInfo{Assets: d})
 	}
-	if d := duplicates(req.ClientUserIDs); len(d) > 0 {
-		return nil, errorFor(9704).withInfo(&errorInfo{ClientUserIDs: d})
-	}
-	if d := duplicates(req.SerialNumbers); len(d) > 0 {
-		return nil, errorFor(9705).withInfo(&errorInfo{SerialNumbers: d})
+	if aerr := req.checkDistinct(); aerr != nil {
+		return nil, aerr
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case len(req.Assets) > s.limitLocked(LimitMaxAssets):
+	if len(req.Assets) > s.limitLocked(LimitMaxAssets) {
 		return nil, errorFor(9700)
-	case len(req.ClientUserIDs) > s.limitLocked(LimitMaxClientUserIDs):
-		return nil, errorFor(9701)
-	case len(req.SerialNumbers) > s.limitLocked(LimitMaxSerialNumbers):
-		return nil, errorFor(9702)
+	}
+	if aerr := s.checkTargetCountsLocked(req.assetTargets, LimitMaxClientUserIDs, LimitMaxSerialNumbers); aerr != nil {
+		return nil, aerr
 	}
 	tok, loc, aerr := s.sessionLocked(c)
 	if aerr != nil {
@@ -198,32 +210,23 @@ func (s *Server) manageAssets(c *call, eventType string) (any, *apiError) {
 // revoke validates POST /assets/revoke. Its tasks are its targets: numRequested counts the users
 // and devices named, whatever number of assignments they hold.
 func (s *Server) revoke(c *call) (any, *apiError) {
-	var req revokeAssetsRequest
+	var req assetTargets
 	if aerr := decodeBody(c.body, &req); aerr != nil {
 		return nil, aerr
 	}
-	if len(req.ClientUserIDs) == 0 && len(req.SerialNumbers) == 0 {
+	if req.missing() {
 		return nil, errorFor(9719)
 	}
-	if slices.Contains(req.ClientUserIDs, "") {
-		return nil, s.emptyClientUserIDError()
+	if aerr := s.checkTargetIDs(req); aerr != nil {
+		return nil, aerr
 	}
-	if slices.Contains(req.SerialNumbers, "") {
-		return nil, errorFor(9602)
-	}
-	if d := duplicates(req.ClientUserIDs); len(d) > 0 {
-		return nil, errorFor(9704).withInfo(&errorInfo{ClientUserIDs: d})
-	}
-	if d := duplicates(req.SerialNumbers); len(d) > 0 {
-		return nil, errorFor(9705).withInfo(&errorInfo{SerialNumbers: d})
+	if aerr := req.checkDistinct(); aerr != nil {
+		return nil, aerr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case len(req.ClientUserIDs) > s.limitLocked(LimitMaxRevokeClientUserIDs):
-		return nil, errorFor(9701)
-	case len(req.SerialNumbers) > s.limitLocked(LimitMaxRevokeSerialNumbers):
-		return nil, errorFor(9702)
+	if aerr := s.checkTargetCountsLocked(req, LimitMaxRevokeClientUserIDs, LimitMaxRevokeSerialNumbers); aerr != nil {
+		return nil, aerr
 	}
 	tok, loc, aerr := s.sessionLocked(c)
 	if aerr != nil {

@@ -123,19 +123,30 @@ func (s *Server) Locations() []Location {
 // MintToken issues a new content token for a location and returns the .vpptoken file contents:
 // standard base64 of {"token","expDate","orgName"}. A location may have several tokens.
 func (s *Server) MintToken(uid string, expiresAt time.Time) (string, error) {
+	var contents string
+	err := s.atLocation(uid, func(loc *location) error {
+		tok := &token{Secret: newSecret(), UID: uid, OrgName: loc.OrgName, ExpiresAt: expiresAt.UTC().Truncate(time.Second)}
+		s.w.Tokens[tok.Secret] = tok
+		raw, err := json.Marshal(tokenFile{Token: tok.Secret, ExpDate: formatDate(tok.ExpiresAt), OrgName: tok.OrgName})
+		if err != nil {
+			return err
+		}
+		contents = base64.StdEncoding.EncodeToString(raw)
+		return nil
+	})
+	return contents, err
+}
+
+// atLocation runs do on location uid under s.mu, or returns ErrUnknownLocation when there is
+// none.
+func (s *Server) atLocation(uid string, do func(loc *location) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	loc := s.w.Locations[uid]
 	if loc == nil {
-		return "", ErrUnknownLocation
+		return ErrUnknownLocation
 	}
-	tok := &token{Secret: newSecret(), UID: uid, OrgName: loc.OrgName, ExpiresAt: expiresAt.UTC().Truncate(time.Second)}
-	s.w.Tokens[tok.Secret] = tok
-	raw, err := json.Marshal(tokenFile{Token: tok.Secret, ExpDate: formatDate(tok.ExpiresAt), OrgName: tok.OrgName})
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(raw), nil
+	return do(loc)
 }
 
 // AdoptToken accepts an existing .vpptoken file for a location, as if Apple had issued it there
@@ -148,51 +159,39 @@ func (s *Server) AdoptToken(uid, contents string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.w.Locations[uid] == nil {
-		return ErrUnknownLocation
-	}
-	if existing := s.w.Tokens[f.Token]; existing != nil {
-		if existing.UID != uid {
-			return fmt.Errorf("%w: the token already belongs to location %s", ErrExists, existing.UID)
+	return s.atLocation(uid, func(*location) error {
+		if existing := s.w.Tokens[f.Token]; existing != nil {
+			if existing.UID != uid {
+				return fmt.Errorf("%w: the token already belongs to location %s", ErrExists, existing.UID)
+			}
+			return nil
 		}
+		s.w.Tokens[f.Token] = &token{Secret: f.Token, UID: uid, OrgName: f.OrgName, ExpiresAt: exp.UTC()}
 		return nil
-	}
-	s.w.Tokens[f.Token] = &token{Secret: f.Token, UID: uid, OrgName: f.OrgName, ExpiresAt: exp.UTC()}
-	return nil
+	})
 }
 
-func (s *Server) tokenLocked(contents string) (*token, error) {
+// changeToken runs change on the token of a .vpptoken file under s.mu, or returns
+// ErrUnknownToken when the simulator does not know it.
+func (s *Server) changeToken(contents string, change func(tok *token)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	secret, ok := decodeToken(contents)
 	if !ok || s.w.Tokens[secret] == nil {
-		return nil, ErrUnknownToken
+		return ErrUnknownToken
 	}
-	return s.w.Tokens[secret], nil
+	change(s.w.Tokens[secret])
+	return nil
 }
 
 // ExpireToken makes a token expired (9621) whatever its expiry date.
 func (s *Server) ExpireToken(contents string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, err := s.tokenLocked(contents)
-	if err != nil {
-		return err
-	}
-	tok.Expired = true
-	return nil
+	return s.changeToken(contents, func(tok *token) { tok.Expired = true })
 }
 
 // RevokeToken makes Apple revoke a token (9625).
 func (s *Server) RevokeToken(contents string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, err := s.tokenLocked(contents)
-	if err != nil {
-		return err
-	}
-	tok.Revoked = true
-	return nil
+	return s.changeToken(contents, func(tok *token) { tok.Revoked = true })
 }
 
 // BookSpec describes a book to add to a location.
@@ -259,26 +258,28 @@ func (s *Server) AddApp(uid string, a AppSpec) error {
 }
 
 func (s *Server) addAsset(uid string, a *asset, meta *catalogEntry) error {
-	if a.PricingParam == "" {
-		a.PricingParam = PricingSTDQ
-	}
+	a.PricingParam = pricingOrDefault(a.PricingParam)
 	if !isDigits(a.AdamID) || a.Purchased < 0 || (a.PricingParam != PricingSTDQ && a.PricingParam != PricingPLUS) {
 		return fmt.Errorf("%w: asset %q %q with %d licences", ErrInvalid, a.AdamID, a.PricingParam, a.Purchased)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ErrUnknownLocation
+	return s.atLocation(uid, func(loc *location) error {
+		if loc.assetIdx[a.ref()] != nil {
+			return fmt.Errorf("%w: asset %s %s", ErrExists, a.AdamID, a.PricingParam)
+		}
+		loc.Assets = append(loc.Assets, a)
+		loc.assetIdx[a.ref()] = a
+		s.w.Catalog[a.AdamID] = meta
+		s.bumpLocked(loc, dsAssets)
+		return nil
+	})
+}
+
+// pricingOrDefault is the pricingParam of a request, STDQ (v1's documented default) when empty.
+func pricingOrDefault(pricingParam string) string {
+	if pricingParam == "" {
+		return PricingSTDQ
 	}
-	if loc.assetIdx[a.ref()] != nil {
-		return fmt.Errorf("%w: asset %s %s", ErrExists, a.AdamID, a.PricingParam)
-	}
-	loc.Assets = append(loc.Assets, a)
-	loc.assetIdx[a.ref()] = a
-	s.w.Catalog[a.AdamID] = meta
-	s.bumpLocked(loc, dsAssets)
-	return nil
+	return pricingParam
 }
 
 // Purchase adds n licences to an asset of a location.
@@ -305,45 +306,33 @@ func (s *Server) Refund(uid, adamID, pricingParam string, n int) error {
 }
 
 func (s *Server) changeCount(uid, adamID, pricingParam string, change func(*asset) error) error {
-	if pricingParam == "" {
-		pricingParam = PricingSTDQ
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ErrUnknownLocation
-	}
-	a := loc.assetIdx[assetRef{adamID, pricingParam}]
-	if a == nil {
-		return ErrUnknownAsset
-	}
-	if err := change(a); err != nil {
-		return err
-	}
-	s.bumpLocked(loc, dsAssets)
-	return nil
+	return s.atLocation(uid, func(loc *location) error {
+		a := loc.assetIdx[assetRef{adamID, pricingOrDefault(pricingParam)}]
+		if a == nil {
+			return ErrUnknownAsset
+		}
+		if err := change(a); err != nil {
+			return err
+		}
+		s.bumpLocked(loc, dsAssets)
+		return nil
+	})
 }
 
 // AcceptInvitation makes a Registered user accept the invitation: the user becomes Associated
 // and gets an idHash (derived from the email, or random without one).
 func (s *Server) AcceptInvitation(uid, clientUserID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ErrUnknownLocation
-	}
-	u := loc.active[clientUserID]
-	if u == nil {
-		return ErrUnknownUser
-	}
-	if u.Status != StatusRegistered {
-		return fmt.Errorf("%w: user %s is %s", ErrInvalid, clientUserID, u.Status)
-	}
-	ch := s.changesLocked(loc)
-	s.acceptInvitationLocked(loc, ch, u)
-	return nil
+	return s.atLocation(uid, func(loc *location) error {
+		u := loc.active[clientUserID]
+		if u == nil {
+			return ErrUnknownUser
+		}
+		if u.Status != StatusRegistered {
+			return fmt.Errorf("%w: user %s is %s", ErrInvalid, clientUserID, u.Status)
+		}
+		s.acceptInvitationLocked(loc, s.changesLocked(loc), u)
+		return nil
+	})
 }
 
 // acceptInvitationLocked associates a Registered user with the Apple Account of its email, or
@@ -381,30 +370,26 @@ func (s *Server) AddUser(uid string, spec UserSpec) error {
 	if spec.Email != "" && !validEmail(spec.Email) {
 		return fmt.Errorf("%w: email %q", ErrInvalid, spec.Email)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ErrUnknownLocation
-	}
-	if loc.active[spec.ClientUserID] != nil {
-		return fmt.Errorf("%w: active user %s", ErrExists, spec.ClientUserID)
-	}
-	if spec.ManagedAppleID != "" {
-		switch checkAccountLocked(loc, spec.ManagedAppleID, nil) {
-		case 9635:
-			return fmt.Errorf("%w: managedAppleId %q is outside the organisation", ErrInvalid, spec.ManagedAppleID)
-		case 9641:
-			return fmt.Errorf("%w: managedAppleId %q belongs to another active user", ErrExists, spec.ManagedAppleID)
+	return s.atLocation(uid, func(loc *location) error {
+		if loc.active[spec.ClientUserID] != nil {
+			return fmt.Errorf("%w: active user %s", ErrExists, spec.ClientUserID)
 		}
-	}
-	ch := s.changesLocked(loc)
-	u := &user{ClientUserID: spec.ClientUserID, Email: spec.Email, ManagedAppleID: spec.ManagedAppleID}
-	s.addUserLocked(loc, ch, u)
-	if spec.Associated && u.Status == StatusRegistered {
-		s.acceptInvitationLocked(loc, ch, u)
-	}
-	return nil
+		if spec.ManagedAppleID != "" {
+			switch checkAccountLocked(loc, spec.ManagedAppleID, nil) {
+			case 9635:
+				return fmt.Errorf("%w: managedAppleId %q is outside the organisation", ErrInvalid, spec.ManagedAppleID)
+			case 9641:
+				return fmt.Errorf("%w: managedAppleId %q belongs to another active user", ErrExists, spec.ManagedAppleID)
+			}
+		}
+		ch := s.changesLocked(loc)
+		u := &user{ClientUserID: spec.ClientUserID, Email: spec.Email, ManagedAppleID: spec.ManagedAppleID}
+		s.addUserLocked(loc, ch, u)
+		if spec.Associated && u.Status == StatusRegistered {
+			s.acceptInvitationLocked(loc, ch, u)
+		}
+		return nil
+	})
 }
 
 // Assign gives the active user clientUserID a licence of an asset directly, as another MDM would
@@ -413,51 +398,40 @@ func (s *Server) AddUser(uid string, spec UserSpec) error {
 // asset, or ErrInvalid if no licence is available. Strict mode records nothing for it.
 // Test hook, not part of Apple's API.
 func (s *Server) Assign(uid, adamID, pricingParam, clientUserID string) error {
-	if pricingParam == "" {
-		pricingParam = PricingSTDQ
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ErrUnknownLocation
-	}
-	if loc.active[clientUserID] == nil {
-		return ErrUnknownUser
-	}
-	ref := assetRef{adamID, pricingParam}
-	a := loc.assetIdx[ref]
-	switch {
-	case a == nil:
-		return ErrUnknownAsset
-	case loc.assignIdx[assignKey{ref, clientUserID, ""}] != nil:
-		return fmt.Errorf("%w: user %s already holds %s %s", ErrExists, clientUserID, adamID, pricingParam)
-	case a.available() <= 0:
-		return fmt.Errorf("%w: no licence of %s %s available", ErrInvalid, adamID, pricingParam)
-	}
-	s.assignLocked(loc, s.changesLocked(loc), a, target{user: clientUserID})
-	return nil
+	ref := assetRef{adamID, pricingOrDefault(pricingParam)}
+	return s.atLocation(uid, func(loc *location) error {
+		if loc.active[clientUserID] == nil {
+			return ErrUnknownUser
+		}
+		a := loc.assetIdx[ref]
+		switch {
+		case a == nil:
+			return ErrUnknownAsset
+		case loc.assignIdx[assignKey{ref, clientUserID, ""}] != nil:
+			return fmt.Errorf("%w: user %s already holds %s %s", ErrExists, clientUserID, adamID, ref.PricingParam)
+		case a.available() <= 0:
+			return fmt.Errorf("%w: no licence of %s %s available", ErrInvalid, adamID, ref.PricingParam)
+		}
+		s.assignLocked(loc, s.changesLocked(loc), a, target{user: clientUserID})
+		return nil
+	})
 }
 
 // OverwriteMDMInfo simulates another MDM claiming the location (every token's config in
 // per-token mode).
 func (s *Server) OverwriteMDMInfo(uid string, info MDMInfo) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ErrUnknownLocation
-	}
-	loc.Config.MDMInfo = &info
-	if s.opts.Quirks.ClientConfigPerToken {
-		for _, tok := range s.w.Tokens {
-			if tok.UID == uid {
-				m := info
-				s.configLocked(tok, loc).MDMInfo = &m
+	return s.atLocation(uid, func(loc *location) error {
+		loc.Config.MDMInfo = &info
+		if s.opts.Quirks.ClientConfigPerToken {
+			for _, tok := range s.w.Tokens {
+				if tok.UID == uid {
+					m := info
+					s.configLocked(tok, loc).MDMInfo = &m
+				}
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Asset is an asset of a location with its counts.
@@ -495,87 +469,77 @@ type User struct {
 
 // Asset returns an asset of a location.
 func (s *Server) Asset(uid, adamID, pricingParam string) (Asset, bool) {
-	if pricingParam == "" {
-		pricingParam = PricingSTDQ
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return Asset{}, false
-	}
-	a := loc.assetIdx[assetRef{adamID, pricingParam}]
-	if a == nil {
-		return Asset{}, false
-	}
-	return Asset{
-		AdamID:             a.AdamID,
-		PricingParam:       a.PricingParam,
-		ProductType:        a.ProductType,
-		AssignedCount:      a.Assigned,
-		AvailableCount:     a.available(),
-		TotalCount:         a.total(),
-		RetiredCount:       a.Retired,
-		Revocable:          a.Revocable,
-		DeviceAssignable:   a.DeviceAssignable,
-		Unlimited:          a.Unlimited,
-		SupportedPlatforms: slices.Clone(a.Platforms),
-	}, true
+	var out Asset
+	err := s.atLocation(uid, func(loc *location) error {
+		a := loc.assetIdx[assetRef{adamID, pricingOrDefault(pricingParam)}]
+		if a == nil {
+			return ErrUnknownAsset
+		}
+		out = Asset{
+			AdamID:             a.AdamID,
+			PricingParam:       a.PricingParam,
+			ProductType:        a.ProductType,
+			AssignedCount:      a.Assigned,
+			AvailableCount:     a.available(),
+			TotalCount:         a.total(),
+			RetiredCount:       a.Retired,
+			Revocable:          a.Revocable,
+			DeviceAssignable:   a.DeviceAssignable,
+			Unlimited:          a.Unlimited,
+			SupportedPlatforms: slices.Clone(a.Platforms),
+		}
+		return nil
+	})
+	return out, err == nil
 }
 
 // Assignments returns a location's assignments in creation order.
 func (s *Server) Assignments(uid string) []Assignment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return nil
-	}
-	out := make([]Assignment, 0, len(loc.Assignments)-loc.dead)
-	for _, a := range loc.Assignments {
-		if !a.removed {
-			out = append(out, Assignment{a.AdamID, a.PricingParam, a.ClientUserID, a.SerialNumber})
+	var out []Assignment
+	_ = s.atLocation(uid, func(loc *location) error {
+		out = make([]Assignment, 0, len(loc.Assignments)-loc.dead)
+		for _, a := range loc.Assignments {
+			if !a.removed {
+				out = append(out, Assignment{a.AdamID, a.PricingParam, a.ClientUserID, a.SerialNumber})
+			}
 		}
-	}
+		return nil
+	})
 	return out
 }
 
 // Users returns a location's user records in creation order.
 func (s *Server) Users(uid string) []User {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
+	var out []User
+	_ = s.atLocation(uid, func(loc *location) error {
+		out = make([]User, 0, len(loc.Users))
+		for _, u := range loc.Users {
+			out = append(out, User{u.ClientUserID, u.Email, u.ManagedAppleID, u.InviteCode, u.IDHash, u.Status})
+		}
 		return nil
-	}
-	out := make([]User, 0, len(loc.Users))
-	for _, u := range loc.Users {
-		out = append(out, User{u.ClientUserID, u.Email, u.ManagedAppleID, u.InviteCode, u.IDHash, u.Status})
-	}
+	})
 	return out
 }
 
 // ClientConfig returns a location's client config. With Quirks.ClientConfigPerToken it is the
 // config of the token that last posted one.
 func (s *Server) ClientConfig(uid string) ClientConfig {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	loc := s.w.Locations[uid]
-	if loc == nil {
-		return ClientConfig{}
-	}
-	cfg := &loc.Config
-	if tok := s.w.Tokens[loc.ConfigToken]; s.opts.Quirks.ClientConfigPerToken && tok != nil && tok.Config != nil {
-		cfg = tok.Config
-	}
-	out := ClientConfig{
-		NotificationURL:       cfg.NotificationURL,
-		NotificationAuthToken: cfg.NotificationAuthToken,
-		NotificationTypes:     slices.Clone(cfg.NotificationTypes),
-	}
-	if cfg.MDMInfo != nil {
-		m := *cfg.MDMInfo
-		out.MDMInfo = &m
-	}
+	var out ClientConfig
+	_ = s.atLocation(uid, func(loc *location) error {
+		cfg := &loc.Config
+		if tok := s.w.Tokens[loc.ConfigToken]; s.opts.Quirks.ClientConfigPerToken && tok != nil && tok.Config != nil {
+			cfg = tok.Config
+		}
+		out = ClientConfig{
+			NotificationURL:       cfg.NotificationURL,
+			NotificationAuthToken: cfg.NotificationAuthToken,
+			NotificationTypes:     slices.Clone(cfg.NotificationTypes),
+		}
+		if cfg.MDMInfo != nil {
+			m := *cfg.MDMInfo
+			out.MDMInfo = &m
+		}
+		return nil
+	})
 	return out
 }

@@ -39,6 +39,58 @@ func (s *Server) paginate(q *query, n int) (start, end int, p pageInfo, _ *apiEr
 	return start, end, p, nil
 }
 
+// listing describes a Get list endpoint for serveList.
+type listing[R any] struct {
+	dataset dataset                                       // whose versionId every page carries
+	since   string                                        // the sinceVersionId asked for, if any
+	records func(loc *location) []R                       // the dataset's records, in order
+	skip    func(loc *location, r R, sinceSeq int64) bool // whether the query leaves r out
+	answer  func(p listPage[R]) any                       // the response for one page
+}
+
+// listPage is one page of the records a Get list endpoint matched, with what its response needs.
+type listPage[R any] struct {
+	loc      *location
+	records  []R
+	pageInfo pageInfo
+	envelope envelope
+}
+
+// serveList serves a Get list endpoint in Apple's order of checks: the query parameters the
+// handler read into q (the first malformed one fails with 9602), the session, l.since (9721),
+// then the page q asks for (9602, 9650) out of the records l.skip keeps, given the sequence
+// number l.since resolved to (0 without one); l.answer makes the response. All but the reading of
+// q runs under s.mu.
+func serveList[R any](s *Server, c *call, q *query, l listing[R]) (any, *apiError) {
+	if q.err != nil {
+		return nil, q.err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, loc, aerr := s.sessionLocked(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var sinceSeq int64
+	if l.since != "" {
+		if sinceSeq, aerr = s.sinceLocked(loc, l.dataset, l.since); aerr != nil {
+			return nil, aerr
+		}
+	}
+	var matched []R
+	for _, r := range l.records(loc) {
+		if !l.skip(loc, r, sinceSeq) {
+			matched = append(matched, r)
+		}
+	}
+	start, end, page, aerr := s.paginate(q, len(matched))
+	if aerr != nil {
+		return nil, aerr
+	}
+	page.VersionID = loc.Versions[l.dataset].ID
+	return l.answer(listPage[R]{loc: loc, records: matched[start:end], pageInfo: page, envelope: s.envelopeLocked(tok, loc)}), nil
+}
+
 // bumpLocked gives a dataset of loc a new version and returns its sequence number.
 func (s *Server) bumpLocked(loc *location, ds dataset) int64 {
 	s.w.Seq++

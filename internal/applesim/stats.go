@@ -28,10 +28,7 @@ type statsCounter struct {
 func (c *statsCounter) request(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.s.Requests == nil {
-		c.s.Requests = map[string]int{}
-	}
-	c.s.Requests[key]++
+	c.s.Requests = countIn(c.s.Requests, key)
 	c.s.TotalRequests++
 }
 
@@ -44,11 +41,17 @@ func (c *statsCounter) rateLimited() {
 func (c *statsCounter) fault(k FaultKind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.s.Faults == nil {
-		c.s.Faults = map[FaultKind]int{}
-	}
-	c.s.Faults[k]++
+	c.s.Faults = countIn(c.s.Faults, k)
 	c.s.FaultsInjected++
+}
+
+// countIn counts one more k in counts, which it makes on the first count.
+func countIn[K comparable](counts map[K]int, k K) map[K]int {
+	if counts == nil {
+		counts = map[K]int{}
+	}
+	counts[k]++
+	return counts
 }
 
 // Stats returns a copy of the counters.

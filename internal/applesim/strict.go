@@ -187,9 +187,7 @@ func replayItems(rel string, body []byte) []assignKey {
 		return nil
 	}
 	for _, a := range req.Assets {
-		if a.PricingParam == "" {
-			a.PricingParam = PricingSTDQ
-		}
+		a.PricingParam = pricingOrDefault(a.PricingParam)
 		for _, u := range req.ClientUserIDs {
 			if u != "" {
 				out = append(out, assignKey{asset: a, user: u})

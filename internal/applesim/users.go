@@ -37,45 +37,28 @@ func (s *Server) getUsers(c *call) (any, *apiError) {
 	activeOnly, _ := q.boolean("activeOnly")
 	retiredOnly, _ := q.boolean("retiredOnly")
 	clientUserID := q.str("clientUserId")
-	since := q.str("sinceVersionId")
-	if q.err != nil {
-		return nil, q.err
-	}
+	return serveList(s, c, q, listing[*user]{
+		dataset: dsUsers,
+		since:   q.str("sinceVersionId"),
+		records: func(loc *location) []*user { return loc.Users },
+		skip: func(_ *location, u *user, sinceSeq int64) bool {
+			return u.ModSeq <= sinceSeq ||
+				activeOnly && !u.isActive() ||
+				retiredOnly && u.isActive() ||
+				clientUserID != "" && u.ClientUserID != clientUserID
+		},
+		answer: usersResponse,
+	})
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, loc, aerr := s.sessionLocked(c)
-	if aerr != nil {
-		return nil, aerr
-	}
-	var sinceSeq int64
-	if since != "" {
-		if sinceSeq, aerr = s.sinceLocked(loc, dsUsers, since); aerr != nil {
-			return nil, aerr
-		}
-	}
-	var matched []*user
-	for _, u := range loc.Users {
-		switch {
-		case u.ModSeq <= sinceSeq,
-			activeOnly && !u.isActive(),
-			retiredOnly && u.isActive(),
-			clientUserID != "" && u.ClientUserID != clientUserID:
-			continue
-		}
-		matched = append(matched, u)
-	}
-	start, end, page, aerr := s.paginate(q, len(matched))
-	if aerr != nil {
-		return nil, aerr
-	}
-	page.VersionID = loc.Versions[dsUsers].ID
+// usersResponse answers a page of users.
+func usersResponse(p listPage[*user]) any {
 	resp := getUsersResponse{
-		Users:    make([]responseUser, 0, end-start),
-		pageInfo: page,
-		envelope: s.envelopeLocked(tok, loc),
+		Users:    make([]responseUser, 0, len(p.records)),
+		pageInfo: p.pageInfo,
+		envelope: p.envelope,
 	}
-	for _, u := range matched[start:end] {
+	for _, u := range p.records {
 		resp.Users = append(resp.Users, responseUser{
 			ClientUserID: u.ClientUserID,
 			Email:        u.Email,
@@ -84,7 +67,7 @@ func (s *Server) getUsers(c *call) (any, *apiError) {
 			Status:       u.Status,
 		})
 	}
-	return resp, nil
+	return resp
 }
 
 func (s *Server) createUsers(c *call) (any, *apiError) { return s.manageUsers(c, EventCreate) }
