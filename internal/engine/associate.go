@@ -154,8 +154,10 @@ type associationRun struct {
 // err: what was accepted before it is still to be confirmed.
 func (e *Engine) sendAssociations(ctx context.Context, tokenID string, c *apple.Client, requests []apple.ManageAssetsRequest) (associationRun, error) {
 	payloads := make([][]byte, len(requests))
+	licenses := 0
 	for i, r := range requests {
 		payloads[i], _ = json.Marshal(associatePayload{Assets: r.Assets, ClientUserIDs: r.ClientUserIDs})
+		licenses += licensesOf(r)
 	}
 	ids, err := e.journal(ctx, tokenID, opAssociate, payloads, nil)
 	if err != nil {
@@ -163,22 +165,27 @@ func (e *Engine) sendAssociations(ctx context.Context, tokenID string, c *apple.
 	}
 	eventOf := make([]string, len(requests))
 	journaled := func(i int) (int64, error) { return ids[i], nil }
-	sent, events, sendErr := e.sendAll(ctx, tokenID, opAssociate, len(requests), journaled, func(i int) (*apple.EventResponse, int, error) {
+	sending := e.startProgress(ctx, tokenID, "Associating licenses", licenses, "licenses")
+	sent, events, sendErr := e.sendAll(ctx, tokenID, opAssociate, len(requests), sending, journaled, func(i int) (*apple.EventResponse, int, error) {
 		resp, err := c.AssociateAssets(ctx, requests[i])
 		if err == nil {
 			eventOf[i] = resp.EventID
 		}
-		return resp, len(requests[i].Assets) * len(requests[i].ClientUserIDs), err
+		return resp, licensesOf(requests[i]), err
 	})
+	sending.finish()
 	if err := e.dropUnsent(ctx, ids[len(sent):]); err != nil && sendErr == nil {
 		return associationRun{}, err
 	}
-	statuses, pending, err := e.waitEvents(ctx, c, events)
+	statuses, pending, err := e.waitEvents(ctx, c, tokenID, "Waiting for Apple to deliver licenses", events)
 	if err != nil {
 		return associationRun{}, e.appleError(tokenID, "following license delivery (GET /status)", err)
 	}
 	return associationRun{ids: ids, eventOf: eventOf, statuses: statuses, pending: pending, sendErr: sendErr}, nil
 }
+
+// licensesOf counts the licenses an associate request asks for: its books times its users.
+func licensesOf(r apple.ManageAssetsRequest) int { return len(r.Assets) * len(r.ClientUserIDs) }
 
 // grantsFromStatuses reads the licenses the requests granted from their events' statuses
 // (eventOf[i] is request i's event): a COMPLETE event licensed every pair it carried; a FAILED one

@@ -278,7 +278,7 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 			doubt = append(doubt, j) // sent with its answer lost, or cut off while it was sent
 		}
 	}
-	statuses, pending, err := e.waitEvents(ctx, c, events)
+	statuses, pending, err := e.waitEvents(ctx, c, rec.ID, "Waiting for Apple to finish earlier requests", events)
 	if err != nil {
 		return e.appleError(rec.ID, "checking earlier requests (GET /status)", err)
 	}
@@ -462,16 +462,18 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 		}
 		return ids[0], nil
 	}
-	ids, events, sendErr := e.sendAll(ctx, rec.ID, opCreateUsers, len(batches), prepare, func(i int) (*apple.EventResponse, int, error) {
+	sending := e.startProgress(ctx, rec.ID, "Creating VPP users", len(users), "users")
+	ids, events, sendErr := e.sendAll(ctx, rec.ID, opCreateUsers, len(batches), sending, prepare, func(i int) (*apple.EventResponse, int, error) {
 		resp, err := c.CreateUsers(ctx, batches[i])
 		return resp, len(batches[i]), err
 	})
+	sending.finish()
 	var statuses map[string]*apple.EventStatus
 	var pending []string
 	if len(events) > 0 {
 		// Read the users back: status (Managed Apple Accounts are associated at once) and invite
 		// codes. A batch whose users all came back active is confirmed.
-		active, err := e.readUsers(ctx, c, rec.ID, own, false, patch)
+		active, err := e.readBack(ctx, c, rec.ID, own, len(users), patch)
 		if err != nil {
 			return err
 		}
@@ -485,7 +487,7 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 			}
 		}
 		// The rest are still running at Apple, or failed for some users: ask their status.
-		statuses, pending, err = e.waitEvents(ctx, c, unconfirmed)
+		statuses, pending, err = e.waitEvents(ctx, c, rec.ID, "Waiting for Apple to create users", unconfirmed)
 		if err != nil {
 			return e.appleError(rec.ID, "following user creation (GET /status)", err)
 		}
@@ -525,6 +527,17 @@ func (e *Engine) createUsers(ctx context.Context, rec store.Token, c *apple.Clie
 	return nil
 }
 
+// readBack reads the users just created back from Apple (readUsers' incremental walk, with own and
+// patch), reporting how many of the n new users it has read.
+func (e *Engine) readBack(ctx context.Context, c *apple.Client, tokenID string, own []store.VPPUser, n int, patch func(store.VPPUser)) (map[string]bool, error) {
+	p := e.startProgress(ctx, tokenID, "Reading the new users back from Apple (statuses and invitation codes)", n, "users")
+	defer p.finish()
+	return e.readUsers(ctx, c, tokenID, own, false, func(u store.VPPUser) {
+		p.add(1)
+		patch(u)
+	})
+}
+
 func pricingOr(p string) string {
 	if p == "" {
 		return PricingStandard
@@ -561,9 +574,10 @@ func (e *Engine) journal(ctx context.Context, tokenID, op string, payloads [][]b
 // sendAll sends n requests in order, each journaled by prepare (which may write the entry then,
 // or return one written before) before it is sent, and records each accepted event with an audit
 // entry. It stops at the first failure: an outcome-unknown request stays "sent" for the next run
-// to reconcile; a refused one is marked failed. It returns the journal ids of the requests it
-// prepared and the accepted event ids, both in order.
-func (e *Engine) sendAll(ctx context.Context, tokenID, op string, n int, prepare func(i int) (int64, error), send func(i int) (*apple.EventResponse, int, error)) ([]int64, []string, error) {
+// to reconcile; a refused one is marked failed. Each accepted request adds its count (what send
+// reports: users, licenses) to p. It returns the journal ids of the requests it prepared and the
+// accepted event ids, both in order.
+func (e *Engine) sendAll(ctx context.Context, tokenID, op string, n int, p *progress, prepare func(i int) (int64, error), send func(i int) (*apple.EventResponse, int, error)) ([]int64, []string, error) {
 	var events []string
 	var ids []int64
 	for i := 0; i < n; i++ {
@@ -602,6 +616,7 @@ func (e *Engine) sendAll(ctx context.Context, tokenID, op string, n int, prepare
 		if err != nil {
 			return ids, events, e.appleError(tokenID, "sending "+strings.ReplaceAll(op, "_", " ")+" request", err)
 		}
+		p.add(count)
 	}
 	return ids, events, nil
 }
@@ -655,8 +670,10 @@ func (e *Engine) settleEntries(ctx context.Context, ids []int64, statuses map[st
 // waitEvents polls Apple's event status, as Apple asks: a first look at once (the events were sent
 // one after another at the rate limit, so all but the last few have had time to finish), a second
 // soon, then no more often than the poll interval, for at most the event timeout. Events still
-// pending then are returned.
-func (e *Engine) waitEvents(ctx context.Context, c *apple.Client, ids []string) (map[string]*apple.EventStatus, []string, error) {
+// pending then are returned. Its progress is logged as phase, in requests finished.
+func (e *Engine) waitEvents(ctx context.Context, c *apple.Client, tokenID, phase string, ids []string) (map[string]*apple.EventStatus, []string, error) {
+	p := e.startProgress(ctx, tokenID, phase, len(ids), "requests")
+	defer p.finish()
 	done := make(map[string]*apple.EventStatus, len(ids))
 	pending := append([]string(nil), ids...)
 	deadline := time.Now().Add(e.cfg.EventTimeout)
@@ -671,6 +688,7 @@ func (e *Engine) waitEvents(ctx context.Context, c *apple.Client, ids []string) 
 		}
 		var still []string
 		for _, id := range pending {
+			finished := len(done)
 			st, err := c.EventStatus(ctx, id)
 			switch {
 			case errors.Is(err, apple.CodeEventNotFound):
@@ -682,6 +700,7 @@ func (e *Engine) waitEvents(ctx context.Context, c *apple.Client, ids []string) 
 			default:
 				still = append(still, id)
 			}
+			p.add(len(done) - finished) // adding none still shows the wait goes on
 		}
 		pending = still
 		if time.Now().After(deadline) {

@@ -57,6 +57,9 @@ type Config struct {
 	PollInterval time.Duration
 	FirstPoll    time.Duration
 	EventTimeout time.Duration
+	// ProgressInterval is how often a long phase of a delivery logs its progress at INFO (default
+	// DefaultProgressInterval).
+	ProgressInterval time.Duration
 	// Version is reported to Apple as mdmInfo.metadata.
 	Version string
 	// Now is the clock (default time.Now).
