@@ -126,6 +126,9 @@ output "deliveries" {
   }
 }
 
+# Invitation URLs are sensitive: whoever opens one takes that person's licenses. Read them with
+# `terraform output -json book_club_invitations` and send each to its member.
 output "book_club_invitations" {
-  value = data.vpp_user_group.book_club.invitations
+  value     = data.vpp_user_group.book_club.invitations
+  sensitive = true
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -117,11 +118,15 @@ func isASCIIAlnum(r rune) bool {
 // DuplicateMember is a member that names the same Apple Account as an earlier one.
 type DuplicateMember struct {
 	First, Again string
+	// FirstAt and AgainAt are their positions in the list checked.
+	FirstAt, AgainAt int
 }
 
 // MemberProblems is what CheckMembers finds wrong with a member list, in the list's order.
 type MemberProblems struct {
-	Invalid    []*EmailError
+	Invalid []*EmailError
+	// InvalidAt holds the position in the list of each of Invalid.
+	InvalidAt  []int
 	Duplicates []DuplicateMember
 }
 
@@ -129,21 +134,39 @@ type MemberProblems struct {
 // emails, and those that repeat an Apple Account listed before (the same EmailKey).
 func CheckMembers(in []string) MemberProblems {
 	var p MemberProblems
-	seen := make(map[string]string, len(in))
-	for _, m := range in {
+	seen := make(map[string]int, len(in))
+	for i, m := range in {
 		var bad *EmailError
 		if _, err := NormalizeEmail(m); errors.As(err, &bad) {
 			p.Invalid = append(p.Invalid, bad)
+			p.InvalidAt = append(p.InvalidAt, i)
 			continue
 		}
 		k := EmailKey(m)
 		if first, dup := seen[k]; dup {
-			p.Duplicates = append(p.Duplicates, DuplicateMember{First: first, Again: m})
+			p.Duplicates = append(p.Duplicates, DuplicateMember{First: in[first], Again: m, FirstAt: first, AgainAt: i})
 			continue
 		}
-		seen[k] = m
+		seen[k] = i
 	}
 	return p
+}
+
+// SameMembers reports whether two member lists name the same Apple Accounts, in any order and
+// case (EmailKey): O(n log n).
+func SameMembers(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	keys := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = EmailKey(s)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(keys(a), keys(b))
 }
 
 // InvalidSummary describes the invalid members in one sentence: each of the first ProblemsShown

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"io/fs"
 	"regexp"
 	"testing"
 	"time"
@@ -42,6 +43,14 @@ func TestErrorsSpeakNoTerraform(t *testing.T) {
 		&engine.BusyError{TokenID: "t", Cause: cause},
 		&engine.ManagedAccountsSwitchError{GroupName: "Staff", Count: 1, Invited: []string{"a@x.org"}},
 		&engine.DatabaseSettingError{Reason: "no database configured"},
+		&engine.RosterFileError{Path: "/data/users.csv", Err: fs.ErrNotExist},
+		&engine.RosterColumnError{Path: "/data/users.csv", Column: "email", Header: []string{"id", "mail"}},
+		&engine.RosterColumnError{Path: "/data/users.csv", Column: "email", Positions: []int{1, 3}},
+		&engine.RosterError{Path: "/data/users.csv", Problems: []engine.RosterProblem{{Line: 2, Problem: "empty email"}, {Problem: "has a header row but no data rows"}}, Total: 9},
+		(engine.RosterSource{Path: "u.csv", Format: "xlsx"}).Check(),
+		(engine.RosterSource{Path: "u.csv", Roles: []string{"student"}}).Check(),
+		(engine.RosterSource{Path: "u.csv", Format: engine.RosterFormatOneRoster, Roles: []string{"pupil"}}).Check(),
+		(engine.RosterSource{}).Check(),
 	} {
 		if w := terraformWords.FindString(err.Error()); w != "" {
 			t.Errorf("%T says %q: %s", err, w, err.Error())
@@ -59,6 +68,10 @@ func TestErrorsMatchTheirSentinels(t *testing.T) {
 		&engine.BusyError{}:                            engine.ErrBusy,
 		&engine.ManagedAccountsSwitchError{}:           engine.ErrInvalidInput,
 		&engine.ShortageError{}:                        engine.ErrNotEnoughLicenses,
+		&engine.RosterError{}:                          engine.ErrInvalidInput,
+		&engine.RosterColumnError{}:                    engine.ErrInvalidInput,
+		&engine.RosterFileError{}:                      engine.ErrInvalidInput,
+		&engine.RosterSettingError{}:                   engine.ErrInvalidInput,
 	} {
 		if !errors.Is(err, sentinel) {
 			t.Errorf("%T does not match %v", err, sentinel)

@@ -20,6 +20,10 @@ type GroupInput struct {
 	Members     []string // Apple Account emails
 	// Managed means the members are Managed Apple Accounts: associated at once, no invitation.
 	Managed bool
+	// MembersFrom is what Members were read from (a roster file's SHA-256); empty for a list given
+	// directly. A record whose MembersFrom is not the one last applied does not hold the members
+	// last applied (see RestoreGroup).
+	MembersFrom string
 }
 
 // Group is a user group as the engine knows it.
@@ -29,6 +33,7 @@ type Group struct {
 	Description string
 	Members     []string // normalised, sorted
 	Managed     bool
+	MembersFrom string
 	// Invitations maps each member who still has to accept an invitation to its URL (one per
 	// member: the first of its tokens, by token id, that has a pending invitation).
 	Invitations map[string]string
@@ -67,7 +72,7 @@ func (e *Engine) CreateGroup(ctx context.Context, in GroupInput) (Group, error) 
 		return Group{}, err
 	}
 	now := e.now()
-	g := store.Group{ID: uuid.NewString(), Name: in.Name, Description: in.Description, Managed: in.Managed, CreatedAt: now, UpdatedAt: now}
+	g := store.Group{ID: uuid.NewString(), Name: in.Name, Description: in.Description, Managed: in.Managed, MembersFrom: in.MembersFrom, CreatedAt: now, UpdatedAt: now}
 	if err := e.tx(ctx, func(tx store.Tx) error {
 		if err := tx.InsertGroup(ctx, g); err != nil {
 			return err
@@ -101,7 +106,7 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 			return err
 		}
 		old, err := tx.ListMembers(ctx, id)
-		same = err == nil && cur.Name == in.Name && cur.Description == in.Description && cur.Managed == in.Managed && slices.Equal(old, members)
+		same = err == nil && sameGroup(cur, old, in, members)
 		return err
 	}); err != nil {
 		return Group{}, false, err
@@ -121,13 +126,13 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 			if old, err = tx.ListMembers(ctx, id); err != nil {
 				return err
 			}
-			if cur.Name == in.Name && cur.Description == in.Description && cur.Managed == in.Managed && slices.Equal(old, members) {
+			if sameGroup(cur, old, in, members) {
 				return nil
 			}
 		}
 		restored = true
 		now := e.now()
-		rec := store.Group{ID: id, Name: in.Name, Description: in.Description, Managed: in.Managed, CreatedAt: now, UpdatedAt: now}
+		rec := store.Group{ID: id, Name: in.Name, Description: in.Description, Managed: in.Managed, MembersFrom: in.MembersFrom, CreatedAt: now, UpdatedAt: now}
 		if missing {
 			if err := tx.InsertGroup(ctx, rec); err != nil {
 				return err
@@ -154,6 +159,13 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 	return g, restored, err
 }
 
+// sameGroup reports whether the record (cur with its members old) is the input (with its
+// normalised members).
+func sameGroup(cur store.Group, old []string, in GroupInput, members []string) bool {
+	return cur.Name == in.Name && cur.Description == in.Description && cur.Managed == in.Managed &&
+		cur.MembersFrom == in.MembersFrom && slices.Equal(old, members)
+}
+
 // GroupChange reports what an update did beyond the group's own record.
 type GroupChange struct {
 	// LicensesKept counts book licenses removed members keep (books cannot be reclaimed).
@@ -163,7 +175,10 @@ type GroupChange struct {
 }
 
 // UpdateGroup changes the group. New members receive every book assigned to the group: delivery
-// runs for each token the group's assignments use.
+// runs for each token the group's assignments use. A group the engine's records lack (a lost
+// database, and members the caller could not give back to RestoreGroup, as when a roster file
+// changed since the records were lost) is recorded anew under the same id, with no member counted
+// as removed.
 func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Group, GroupChange, error) {
 	members, err := NormalizeMembers(in.Members)
 	if err != nil {
@@ -173,8 +188,13 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 	var tokens []string
 	err = e.tx(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGroup(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			now := e.now()
+			g = store.Group{ID: id, Name: in.Name, Description: in.Description, Managed: in.Managed, MembersFrom: in.MembersFrom, CreatedAt: now, UpdatedAt: now}
+			err = tx.InsertGroup(ctx, g)
+		}
 		if err != nil {
-			return notFound("group", id, err)
+			return err
 		}
 		old, err := tx.ListMembers(ctx, id)
 		if err != nil {
@@ -187,7 +207,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
 			return err
 		}
-		g.Name, g.Description, g.Managed, g.UpdatedAt = in.Name, in.Description, in.Managed, e.now()
+		g.Name, g.Description, g.Managed, g.MembersFrom, g.UpdatedAt = in.Name, in.Description, in.Managed, in.MembersFrom, e.now()
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
@@ -343,7 +363,7 @@ func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
 		if err != nil {
 			return err
 		}
-		out = Group{ID: g.ID, Name: g.Name, Description: g.Description, Managed: g.Managed, Members: members, Invitations: map[string]string{}}
+		out = Group{ID: g.ID, Name: g.Name, Description: g.Description, Managed: g.Managed, MembersFrom: g.MembersFrom, Members: members, Invitations: map[string]string{}}
 		if g.Managed {
 			return nil
 		}
@@ -418,4 +438,19 @@ func difference(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// GroupMembers reads a group's members (normalised, sorted) from the engine's records, with what
+// they were read from (GroupInput.MembersFrom), without the invitations GetGroup gathers.
+func (e *Engine) GroupMembers(ctx context.Context, id string) (members []string, from string, err error) {
+	err = e.view(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return notFound("group", id, err)
+		}
+		from = g.MembersFrom
+		members, err = tx.ListMembers(ctx, id)
+		return err
+	})
+	return members, from, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -25,9 +26,10 @@ type userGroupDataModel struct {
 	ID                   types.String `tfsdk:"id"`
 	Name                 types.String `tfsdk:"name"`
 	Description          types.String `tfsdk:"description"`
-	Members              types.Set    `tfsdk:"members"`
+	Members              types.List   `tfsdk:"members"`
 	ManagedAppleAccounts types.Bool   `tfsdk:"managed_apple_accounts"`
 	MemberCount          types.Int64  `tfsdk:"member_count"`
+	InvitationsFor       types.List   `tfsdk:"invitations_for"`
 	Invitations          types.Map    `tfsdk:"invitations"`
 }
 
@@ -45,13 +47,18 @@ func (d *userGroupDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 			"id":          schema.StringAttribute{Required: true, MarkdownDescription: "The group's id (`vpp_user_group.<name>.id`)."},
 			"name":        schema.StringAttribute{Computed: true, MarkdownDescription: "The group's name."},
 			"description": schema.StringAttribute{Computed: true, MarkdownDescription: "The group's description."},
-			"members": schema.SetAttribute{Computed: true, ElementType: types.StringType,
-				MarkdownDescription: "Members' Apple Account emails, lower-case."},
+			"members": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Members' Apple Account emails, lower-case and sorted."},
 			"managed_apple_accounts": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether members are Managed Apple Accounts."},
 			"member_count":           schema.Int64Attribute{Computed: true, MarkdownDescription: "Number of members."},
-			"invitations": schema.MapAttribute{Computed: true, ElementType: types.StringType,
-				MarkdownDescription: "Invitation URL per member (email, lower-case) who still has to accept one; empty for " +
-					"Managed Apple Accounts."},
+			"invitations_for": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Read the invitations of these members only (emails, any case). Without it, " +
+					"`invitations` holds every pending invitation of the group: for a group of many thousands, name the " +
+					"people you are about to send links to instead of copying them all into the state."},
+			"invitations": schema.MapAttribute{Computed: true, Sensitive: true, ElementType: types.StringType,
+				MarkdownDescription: "Invitation URL per member (email, lower-case) who still has to accept one, of " +
+					"`invitations_for` when it is set; empty for Managed Apple Accounts. Sensitive: whoever opens a URL takes " +
+					"that person's licenses."},
 		},
 	}
 }
@@ -76,9 +83,9 @@ func (d *userGroupDataSource) Read(ctx context.Context, req datasource.ReadReque
 		engineError(&resp.Diagnostics, "Unable to Read VPP User Group", err, attrs{aboutGroup: path.Root("id")})
 		return
 	}
-	members, diags := types.SetValueFrom(ctx, types.StringType, g.Members)
+	members, diags := types.ListValueFrom(ctx, types.StringType, g.Members)
 	resp.Diagnostics.Append(diags...)
-	invitations, diags := types.MapValueFrom(ctx, types.StringType, g.Invitations)
+	invitations, diags := types.MapValueFrom(ctx, types.StringType, invitationsOf(g.Invitations, m.InvitationsFor))
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -87,4 +94,22 @@ func (d *userGroupDataSource) Read(ctx context.Context, req datasource.ReadReque
 	m.Members, m.Invitations = members, invitations
 	m.ManagedAppleAccounts, m.MemberCount = types.BoolValue(g.Managed), types.Int64Value(int64(len(g.Members)))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// invitationsOf keeps the invitations of the members named in only (any case), or all of them when
+// only is null.
+func invitationsOf(all map[string]string, only types.List) map[string]string {
+	if only.IsNull() || only.IsUnknown() {
+		return all
+	}
+	out := map[string]string{}
+	for _, el := range only.Elements() {
+		if s, ok := el.(types.String); ok {
+			k := engine.EmailKey(s.ValueString())
+			if u, found := all[k]; found {
+				out[k] = u
+			}
+		}
+	}
+	return out
 }

@@ -50,6 +50,8 @@ const (
 	aboutMembers                 // a group's members
 	aboutInput                   // the input as a whole, when the error names no field of it
 	aboutManagedAccounts         // managed_apple_accounts
+	aboutRoster                  // a roster file (roster.file)
+	aboutRosterRoles             // the roles a OneRoster file is filtered on (roster.roles)
 )
 
 // attrs maps subjects to the attributes that hold them.
@@ -137,6 +139,8 @@ func explain(err error) explanation {
 			"and the next apply resumes where this one stopped.", aboutNothing}
 	case errors.Is(err, engine.ErrOutcomeUnknown):
 		return explanation{"", text + "\n\n" + outcomeUnknownHint, aboutNothing}
+	case isRosterError(err):
+		return explainRoster(err, text)
 	case errors.As(err, new(*engine.EmailError)):
 		return explanation{"", text, aboutMembers}
 	case errors.Is(err, engine.ErrInvalidInput):
@@ -416,4 +420,23 @@ func (v wholeNumberValidator) ValidateNumber(_ context.Context, req validator.Nu
 		why = "is too large: it must lie between -9223372036854775808 and 9223372036854775807"
 	}
 	resp.Diagnostics.AddAttributeError(req.Path, v.summary, fmt.Sprintf("%s = %s %s. %s", req.Path, text, why, v.advice))
+}
+
+// isRosterError reports whether err is about a roster file or its settings.
+func isRosterError(err error) bool {
+	return errors.As(err, new(*engine.RosterError)) || errors.As(err, new(*engine.RosterFileError)) ||
+		errors.As(err, new(*engine.RosterColumnError)) || errors.As(err, new(*engine.RosterSettingError))
+}
+
+// explainRoster words a roster file that cannot be used: nothing was read into the group.
+func explainRoster(err error, text string) explanation {
+	const advice = " Nothing was changed: correct the file, or the roster's settings, and run the plan again."
+	var setting *engine.RosterSettingError
+	if errors.As(err, &setting) && setting.Field == "Roles" {
+		return explanation{"Invalid Roster Setting", text + advice, aboutRosterRoles}
+	}
+	if errors.As(err, &setting) {
+		return explanation{"Invalid Roster Setting", text + advice, aboutRoster}
+	}
+	return explanation{"Invalid Roster File", text + advice, aboutRoster}
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -27,7 +27,14 @@ var (
 	_ resource.ResourceWithConfigure   = (*userGroupResource)(nil)
 	_ resource.ResourceWithImportState = (*userGroupResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*userGroupResource)(nil)
+
+	_ resource.ResourceWithConfigValidators = (*userGroupResource)(nil)
 )
+
+// ConfigValidators requires the members from exactly one place: the list or a roster file.
+func (r *userGroupResource) ConfigValidators(_ context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("members"), path.MatchRoot("roster"))}
+}
 
 // userGroupResource is vpp_user_group: a set of Apple Account emails that books are assigned to.
 type userGroupResource struct {
@@ -41,7 +48,8 @@ type userGroupResourceModel struct {
 	ID                   types.String `tfsdk:"id"`
 	Name                 types.String `tfsdk:"name"`
 	Description          types.String `tfsdk:"description"`
-	Members              types.Set    `tfsdk:"members"`
+	Members              emailsValue  `tfsdk:"members"`
+	Roster               types.Object `tfsdk:"roster"`
 	ManagedAppleAccounts types.Bool   `tfsdk:"managed_apple_accounts"`
 	MemberCount          types.Int64  `tfsdk:"member_count"`
 	Invitations          types.Map    `tfsdk:"invitations"`
@@ -53,6 +61,7 @@ func (r *userGroupResource) Metadata(_ context.Context, req resource.MetadataReq
 
 func (r *userGroupResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Version: 1, // 1: members is a list (it was a set)
 		MarkdownDescription: "A group of people, by Apple Account email, that eBooks are assigned to with " +
 			"`vpp_ebook_assignment`. Books go to user groups only; there are no device groups.\n\n" +
 			"Members who are not Managed Apple Accounts join through an invitation: the engine creates a VPP user for " +
@@ -78,18 +87,23 @@ func (r *userGroupResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Optional:            true,
 				MarkdownDescription: "Free text describing the group.",
 			},
-			"members": schema.SetAttribute{
-				Required:    true,
+			"members": schema.ListAttribute{
+				Optional:    true,
+				CustomType:  newEmailsType(),
 				ElementType: types.StringType,
-				MarkdownDescription: "Apple Account emails of the members (at least one). Emails are case-insensitive: " +
-					"list each person once; two entries differing only in case are an error. The spelling you write is " +
-					"kept in state. Adding members delivers the group's books to them on apply; removing members keeps " +
-					"the licenses they hold with them.",
-				Validators: []validator.Set{
-					setvalidator.SizeAtLeast(1),
+				MarkdownDescription: "Apple Account emails of the members (at least one). The list is a set of people: " +
+					"its order does not matter and emails are case-insensitive, so reordering or re-casing the list " +
+					"plans no change. List each person once; two entries naming the same Apple Account are an error " +
+					"that names the first repeat. Adding members delivers the group's books to them on apply; removing " +
+					"members keeps the licenses they hold with them. Exactly one of `members` and `roster` is set: " +
+					"past about 5,000 members Terraform's own cost for a list grows large (see the guide on large " +
+					"groups), and a `roster` file keeps the members out of Terraform's values.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
 					membersValidator{},
 				},
 			},
+			"roster": rosterSchema(),
 			"managed_apple_accounts": schema.BoolAttribute{
 				Optional: true,
 				Computed: true,
@@ -104,11 +118,15 @@ func (r *userGroupResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			},
 			"invitations": schema.MapAttribute{
 				Computed:    true,
+				Sensitive:   true,
 				ElementType: types.StringType,
 				MarkdownDescription: "Invitation URLs by member email, for members who still have to accept one (empty " +
 					"for Managed Apple Accounts). A member gets a VPP user, and so an invitation, once a book is assigned " +
 					"to the group; after a member accepts, the entry disappears on the next refresh. Send each URL to its " +
-					"member: `available` books reach a member only after they accept.",
+					"member: `available` books reach a member only after they accept. Sensitive: whoever opens a URL " +
+					"takes that person's licenses. Null for a group whose members come from a `roster` file; for such " +
+					"groups, and any large group, read only the invitations you need with the `vpp_user_group` data " +
+					"source's `invitations_for`.",
 			},
 		},
 	}
@@ -123,49 +141,90 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		r.warnDestroy(ctx, req, resp)
 		return
 	}
-	var plan userGroupResourceModel
+	var plan, state userGroupResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Members.IsUnknown() {
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	planned, membersChanged, known := r.planMembers(ctx, plan, state, resp)
+	if !known || resp.Diagnostics.HasError() {
 		return // member_count and invitations stay unknown until the members are known
 	}
-	planned, diags := stringsOfSet(ctx, plan.Members)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("member_count"), int64(len(planned)))...)
-	if req.State.Raw.IsNull() {
+	if state.ID.IsNull() {
 		return // a new group: its invitations are known after apply
 	}
-
-	var state userGroupResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !membersChanged && plan.Roster.IsNull() {
+		// The same people in another order or case: the list in state stands (Terraform accepts a
+		// prior value planned for a configured attribute as equivalent), so nothing is planned.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("members"), state.Members)...)
+		if plan.ManagedAppleAccounts.Equal(state.ManagedAppleAccounts) {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("invitations"), state.Invitations)...)
+		}
+	}
+	if r.data == nil {
 		return
 	}
-	prior, diags := stringsOfSet(ctx, state.Members)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if in, diags := groupInput(ctx, plan); !diags.HasError() && r.data != nil {
+	if plan.ManagedAppleAccounts.ValueBool() && !state.ManagedAppleAccounts.ValueBool() {
+		in := groupInput(plan)
+		in.Members = planned
 		if err := r.data.engine.CheckGroupChange(ctx, state.ID.ValueString(), in); errors.Is(err, engine.ErrInvalidInput) {
-			engineError(&resp.Diagnostics, "Cannot Switch to Managed Apple Accounts", err, groupAttrs)
+			engineError(&resp.Diagnostics, "Cannot Switch to Managed Apple Accounts", err, plan.blame())
 			return
 		}
 	}
-	membersChanged := !sameEmails(prior, planned)
-	if !membersChanged && plan.ManagedAppleAccounts.Equal(state.ManagedAppleAccounts) {
-		// The same people: their invitations do not change (a new spelling re-keys them).
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("invitations"), respell(state.Invitations, planned))...)
-	}
-	if !membersChanged || r.data == nil {
+	if !membersChanged {
 		return
 	}
+	r.planMembersChange(ctx, state, planned, plan.blame(), resp)
+}
+
+// planMembers reads the members the plan gives the group, from members or the roster file, and
+// reports whether they differ from the state's. A roster's hash and change are planned here.
+func (r *userGroupResource) planMembers(ctx context.Context, plan, state userGroupResourceModel, resp *resource.ModifyPlanResponse) (planned []string, changed, known bool) {
+	rm, known, diags := rosterOf(ctx, plan.Roster)
+	resp.Diagnostics.Append(diags...)
+	if !known || diags.HasError() {
+		return nil, false, false
+	}
+	if rm == nil {
+		if plan.Members.IsUnknown() {
+			return nil, false, false
+		}
+		return plan.Members.strings(), !state.Members.samePeople(plan.Members), true
+	}
+	roster, ok := readRoster(rm, &resp.Diagnostics)
+	if !ok {
+		return nil, false, false
+	}
+	rm.SHA256 = types.StringValue(roster.SHA256)
+	prior, _, diags := rosterOf(ctx, state.Roster)
+	resp.Diagnostics.Append(diags...)
+	changed = prior == nil || !rm.sameSource(prior) || prior.SHA256.ValueString() != roster.SHA256
+	if changed {
+		applied := ""
+		if prior != nil {
+			applied = prior.SHA256.ValueString()
+		}
+		rm.Changes = types.StringValue(r.rosterChange(ctx, state.ID.ValueString(), applied, roster.Members))
+	} else {
+		rm.Changes = prior.Changes
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, rosterPath, rm.object())...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("invitations"), types.MapNull(types.StringType))...)
+	return roster.Members, changed, true
+}
+
+// planMembersChange checks, for the plan, what new and removed members of an existing group mean:
+// the licenses new members need (with the rest of the plan), and those removed members keep.
+func (r *userGroupResource) planMembersChange(ctx context.Context, state userGroupResourceModel, planned []string, blame attrs, resp *resource.ModifyPlanResponse) {
 	// New members need the group's books: forecast them with the rest of the plan.
 	if err := r.data.engine.ForecastGroup(ctx, state.ID.ValueString(), planned, r.data.planned); errors.Is(err, engine.ErrNotEnoughLicenses) {
 		engineErrorIn(&resp.Diagnostics, "Not Enough Licenses", fmt.Sprintf("The members planned for user group %q need "+
-			"more licenses than there are.", state.Name.ValueString()), err, groupAttrs)
+			"more licenses than there are.", state.Name.ValueString()), err, blame)
 		return
 	} else if err != nil {
 		tflog.Debug(ctx, "Could not forecast the group's books", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
@@ -176,7 +235,7 @@ func (r *userGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		tflog.Debug(ctx, "Could not count the licenses removed members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
 		return
 	}
-	members := path.Root("members")
+	members := blame[aboutMembers]
 	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Removing members from user group %q does not take their "+
 		"books back: they receive no further books through this group.", state.Name.ValueString()), kept, "the removed members")
 }
@@ -209,18 +268,17 @@ func (r *userGroupResource) Create(ctx context.Context, req resource.CreateReque
 	if notConfigured(r.data, &resp.Diagnostics, "creating a user group") {
 		return
 	}
-	in, diags := groupInput(ctx, plan)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	in, ok := r.applyInput(ctx, plan, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	g, err := r.data.engine.CreateGroup(ctx, in)
 	if err != nil {
-		engineError(&resp.Diagnostics, "Error Creating User Group", err, groupAttrs)
+		engineError(&resp.Diagnostics, "Error Creating User Group", err, plan.blame())
 		return
 	}
 	tflog.Debug(ctx, "Created user group", map[string]any{"group_id": g.ID, "members": len(g.Members)})
-	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
+	plan.fromGroup(g, plan.Invitations)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 }
@@ -234,7 +292,18 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 	var g engine.Group
 	var err error
 	restored := false
-	if state.Members.IsNull() || state.Members.IsUnknown() {
+	if !state.Roster.IsNull() {
+		g, restored, err = r.readRosterGroup(ctx, state)
+		if errors.Is(err, engine.ErrNotFound) {
+			// Nothing to rebuild the record from: the state stands, and the next apply records the
+			// group anew from the file (UpdateGroup).
+			tflog.Warn(ctx, "The engine's database has no record of this roster group, and its roster file changed "+
+				"since it was applied", map[string]any{"group_id": state.ID.ValueString()})
+			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+			state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+			return
+		}
+	} else if state.Members.IsNull() || state.Members.IsUnknown() {
 		// Just imported: the engine's record is all there is to read.
 		g, err = r.data.engine.GetGroup(ctx, state.ID.ValueString())
 		if errors.Is(err, engine.ErrNotFound) {
@@ -249,12 +318,7 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 		// The state is the group's truth and the engine's record a cache of it: a database that lacks
 		// the group (a new runner, a lost or restored database) or holds an older version gets the
 		// state's.
-		in, diags := groupInput(ctx, state)
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		g, restored, err = r.data.engine.RestoreGroup(ctx, state.ID.ValueString(), in)
+		g, restored, err = r.data.engine.RestoreGroup(ctx, state.ID.ValueString(), groupInput(state))
 		if restored {
 			tflog.Info(ctx, "Rebuilt the engine's record of a user group from the state", map[string]any{"group_id": state.ID.ValueString()})
 		}
@@ -263,22 +327,13 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 		engineError(&resp.Diagnostics, "Unable to Read User Group", err, nil)
 		return
 	}
-	var spelling []string
-	if !state.Members.IsNull() && !state.Members.IsUnknown() {
-		var diags diag.Diagnostics
-		spelling, diags = stringsOfSet(ctx, state.Members)
-		resp.Diagnostics.Append(diags...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-	}
 	keep := types.MapUnknown(types.StringType)
 	if restored {
 		// The engine has not read the members' users from Apple yet: the invitations the state
 		// knows stand until it has.
 		keep = state.Invitations
 	}
-	resp.Diagnostics.Append(state.fromGroup(ctx, g, spelling, keep)...)
+	state.fromGroup(g, keep)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 }
@@ -293,9 +348,8 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 	if notConfigured(r.data, &resp.Diagnostics, "updating a user group") {
 		return
 	}
-	in, diags := groupInput(ctx, plan)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	in, ok := r.applyInput(ctx, plan, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	id := state.ID.ValueString()
@@ -304,18 +358,18 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 		// The group was saved; only delivering its books to new members stopped. Keep what was
 		// saved so the next apply resumes delivery.
 		plan.ID = state.ID
-		resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, types.MapUnknown(types.StringType))...)
+		plan.fromGroup(g, types.MapUnknown(types.StringType))
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
 	}
 	if err != nil {
-		engineError(&resp.Diagnostics, "Error Updating User Group", err, groupAttrs)
+		engineError(&resp.Diagnostics, "Error Updating User Group", err, plan.blame())
 		return
 	}
 	plan.ID = state.ID
-	resp.Diagnostics.Append(plan.fromGroup(ctx, g, in.Members, plan.Invitations)...)
+	plan.fromGroup(g, plan.Invitations)
 	warnAdopted(&resp.Diagnostics, change.Adopted)
-	members := path.Root("members")
+	members := plan.blame()[aboutMembers]
 	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Members were removed from user group %q.", g.Name),
 		change.LicensesKept, "the removed members")
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -347,117 +401,114 @@ func (r *userGroupResource) ImportState(ctx context.Context, req resource.Import
 	resource.ImportStatePassthroughWithIdentity(ctx, path.Root("id"), path.Root("id"), req, resp)
 }
 
+// applyInput is the engine's input for an apply of plan: its members are the list's, or the roster
+// file's when it is still the file the plan read.
+func (r *userGroupResource) applyInput(ctx context.Context, plan userGroupResourceModel, diags *diag.Diagnostics) (engine.GroupInput, bool) {
+	in := groupInput(plan)
+	rm, _, d := rosterOf(ctx, plan.Roster)
+	diags.Append(d...)
+	if rm == nil || d.HasError() {
+		return in, !d.HasError()
+	}
+	roster, ok := rosterAtApply(rm, diags)
+	in.Members, in.MembersFrom = roster.Members, roster.SHA256
+	return in, ok
+}
+
+// readRosterGroup reads a roster group for a refresh. The roster file as last applied (the state's
+// hash) is the group's truth, so a database that lacks the group or holds an older version gets
+// it back, as for a members list. A file that changed since leaves the engine's record as it is
+// (the next plan reads the file and shows the change); when there is no record, the new file's
+// members are recorded, marked as not those last applied, so that the group's assignments can be
+// rebuilt and the plan says the change is not known. A file that cannot be read leaves the record
+// as it is, or missing.
+func (r *userGroupResource) readRosterGroup(ctx context.Context, state userGroupResourceModel) (g engine.Group, restored bool, err error) {
+	id := state.ID.ValueString()
+	rm, _, diags := rosterOf(ctx, state.Roster)
+	roster, readErr := engine.Roster{}, errors.New("no roster")
+	if rm != nil && !diags.HasError() {
+		roster, readErr = engine.ReadRoster(rm.source())
+	}
+	in := groupInput(state)
+	in.Members, in.MembersFrom = roster.Members, roster.SHA256
+	if readErr == nil && roster.SHA256 == rm.SHA256.ValueString() {
+		return r.data.engine.RestoreGroup(ctx, id, in)
+	}
+	g, err = r.data.engine.GetGroup(ctx, id)
+	if errors.Is(err, engine.ErrNotFound) && readErr == nil {
+		return r.data.engine.RestoreGroup(ctx, id, in)
+	}
+	return g, false, err
+}
+
 // groupInput maps the plan onto the engine's input, keeping the user's spelling of members (the
 // engine normalises them).
-func groupInput(ctx context.Context, m userGroupResourceModel) (engine.GroupInput, diag.Diagnostics) {
-	members, diags := stringsOfSet(ctx, m.Members)
+func groupInput(m userGroupResourceModel) engine.GroupInput {
 	return engine.GroupInput{
 		Name:        m.Name.ValueString(),
 		Description: m.Description.ValueString(),
-		Members:     members,
+		Members:     m.Members.strings(),
 		Managed:     m.ManagedAppleAccounts.ValueBool(),
-	}, diags
+	}
 }
 
-// fromGroup fills the model from the engine's group. Members, and the keys of invitations, take
-// the spelling of spelling where it matches ignoring case, so that state keeps what the user wrote
-// and a second plan is empty. keepInvitations, when known, is kept instead of the engine's
-// invitations (the plan promised it).
-func (m *userGroupResourceModel) fromGroup(ctx context.Context, g engine.Group, spelling []string, keepInvitations types.Map) diag.Diagnostics {
-	var diags diag.Diagnostics
-	spell := make(map[string]string, len(spelling))
-	for _, s := range spelling {
-		if n, err := engine.NormalizeEmail(s); err == nil {
-			spell[n] = s
-		}
-	}
-	as := func(email string) string {
-		if s, ok := spell[email]; ok {
-			return s
-		}
-		return email
-	}
-	members := make([]string, len(g.Members))
-	for i, e := range g.Members {
-		members[i] = as(e)
-	}
+// fromGroup fills the model from the engine's group. The members stay as planned or as in state,
+// in the user's order and spelling (Terraform requires it); only a group just imported takes the
+// engine's list. The keys of invitations take the members' spelling. keepInvitations, when known,
+// is kept instead of the engine's invitations (the plan promised it).
+func (m *userGroupResourceModel) fromGroup(g engine.Group, keepInvitations types.Map) {
 	m.ID = types.StringValue(g.ID)
 	m.Name = types.StringValue(g.Name)
 	if g.Description != "" || !m.Description.IsNull() {
 		m.Description = types.StringValue(g.Description)
 	}
 	m.ManagedAppleAccounts = types.BoolValue(g.Managed)
-	set, d := types.SetValueFrom(ctx, types.StringType, members)
-	diags.Append(d...)
-	m.Members = set
 	m.MemberCount = types.Int64Value(int64(len(g.Members)))
+	if !m.Roster.IsNull() {
+		m.Invitations = types.MapNull(types.StringType) // not in state: see the vpp_user_group data source
+		return
+	}
+	if m.Members.IsNull() || m.Members.IsUnknown() {
+		m.Members = emailsOf(g.Members) // just imported
+	}
 	if !keepInvitations.IsUnknown() && !keepInvitations.IsNull() {
 		m.Invitations = keepInvitations
-		return diags
+		return
 	}
-	inv := make(map[string]attr.Value, len(g.Invitations))
-	for e, u := range g.Invitations {
-		inv[as(e)] = types.StringValue(u)
-	}
-	mv, d := types.MapValue(types.StringType, inv)
-	diags.Append(d...)
-	m.Invitations = mv
-	return diags
+	m.Invitations = invitationsSpelled(g.Invitations, m.Members.strings())
 }
 
-// respell re-keys an invitations map with the given spelling of its emails.
-func respell(inv types.Map, spelling []string) types.Map {
-	if inv.IsNull() || inv.IsUnknown() {
-		return inv
-	}
-	spell := make(map[string]string, len(spelling))
-	for _, s := range spelling {
-		spell[engine.EmailKey(s)] = s
-	}
-	out := make(map[string]attr.Value, len(inv.Elements()))
-	for k, v := range inv.Elements() {
-		if s, ok := spell[engine.EmailKey(k)]; ok {
-			k = s
+// invitationsSpelled keys the engine's invitations (by normalised email) with the spelling the
+// members list uses.
+func invitationsSpelled(inv map[string]string, spelling []string) types.Map {
+	out := make(map[string]attr.Value, len(inv))
+	if len(inv) > 0 {
+		spell := make(map[string]string, len(spelling))
+		for _, s := range spelling {
+			spell[engine.EmailKey(s)] = s
 		}
-		out[k] = v
+		for e, u := range inv {
+			if s, ok := spell[e]; ok {
+				e = s
+			}
+			out[e] = types.StringValue(u)
+		}
 	}
 	return types.MapValueMust(types.StringType, out)
+}
+
+// blame is the attributes an engine error about the group is blamed on: its members list, or its
+// roster file.
+func (m userGroupResourceModel) blame() attrs {
+	if !m.Roster.IsNull() {
+		return rosterAttrs
+	}
+	return groupAttrs
 }
 
 // groupAttrs are the attributes an engine error about a group is blamed on.
 var groupAttrs = attrs{aboutMembers: path.Root("members"), aboutInput: path.Root("members"), aboutGroup: path.Root("members"),
 	aboutManagedAccounts: path.Root("managed_apple_accounts")}
-
-func stringsOfSet(ctx context.Context, s types.Set) ([]string, diag.Diagnostics) {
-	if s.IsNull() || s.IsUnknown() {
-		return nil, nil
-	}
-	var out []string
-	diags := s.ElementsAs(ctx, &out, false)
-	return out, diags
-}
-
-// sameEmails compares two member lists as sets of Apple Accounts (ignoring case).
-func sameEmails(a, b []string) bool {
-	norm := func(in []string) []string {
-		out := make([]string, 0, len(in))
-		for _, s := range in {
-			out = append(out, engine.EmailKey(s))
-		}
-		sort.Strings(out)
-		return out
-	}
-	na, nb := norm(a), norm(b)
-	if len(na) != len(nb) {
-		return false
-	}
-	for i := range na {
-		if na[i] != nb[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // membersValidator checks the members with the engine's email rule (engine.CheckMembers): one
 // diagnostic for the members that are not Apple Account emails and one for those that repeat an
@@ -465,7 +516,7 @@ func sameEmails(a, b []string) bool {
 // first few, however many members are wrong.
 type membersValidator struct{}
 
-var _ validator.Set = membersValidator{}
+var _ validator.List = membersValidator{}
 
 func (membersValidator) Description(_ context.Context) string {
 	return "each value must be an Apple Account email (name@example.com), each Apple Account listed once (emails are case-insensitive)"
@@ -475,21 +526,23 @@ func (v membersValidator) MarkdownDescription(ctx context.Context) string {
 	return v.Description(ctx)
 }
 
-func (membersValidator) ValidateSet(_ context.Context, req validator.SetRequest, resp *validator.SetResponse) {
+func (membersValidator) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	var members []string
-	for _, el := range req.ConfigValue.Elements() {
-		if s, ok := el.(types.String); ok && !s.IsNull() && !s.IsUnknown() {
-			members = append(members, s.ValueString())
+	// Unknown elements are checked once known; until then the problems name the list, not a position.
+	members := emailsValue{ListValue: req.ConfigValue}.strings()
+	at := func(i int) path.Path {
+		if len(members) != len(req.ConfigValue.Elements()) {
+			return req.Path
 		}
+		return req.Path.AtListIndex(i)
 	}
 	p := engine.CheckMembers(members)
 	switch n := len(p.Invalid); {
 	case n == 1:
 		bad := p.Invalid[0]
-		resp.Diagnostics.AddAttributeError(req.Path.AtSetValue(types.StringValue(bad.Input)), "Invalid Email Address",
+		resp.Diagnostics.AddAttributeError(at(p.InvalidAt[0]), "Invalid Email Address",
 			fmt.Sprintf("%s is not a valid Apple Account email. Use the address the person signs in to Apple with, such as "+
 				"name@example.com. This one %s.", bad.Quoted(), bad.Reason))
 	case n > 1:
@@ -498,7 +551,7 @@ func (membersValidator) ValidateSet(_ context.Context, req validator.SetRequest,
 	}
 	switch n := len(p.Duplicates); {
 	case n == 1:
-		resp.Diagnostics.AddAttributeError(req.Path, "Duplicate Group Member",
+		resp.Diagnostics.AddAttributeError(at(p.Duplicates[0].AgainAt), "Duplicate Group Member",
 			p.DuplicateSummary()+": emails are case-insensitive. List it once.")
 	case n > 1:
 		resp.Diagnostics.AddAttributeError(req.Path, "Duplicate Group Member",

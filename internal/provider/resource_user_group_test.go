@@ -231,7 +231,7 @@ func TestAccUserGroup_invalidMembers(t *testing.T) {
 		Steps: []acc.TestStep{
 			{
 				Config:      testAccUserGroupConfig_basic(t, db, "Empty", ""),
-				ExpectError: regexp.MustCompile(`members set must contain at least 1 elements`),
+				ExpectError: regexp.MustCompile(`members list must contain at least 1 elements`),
 			},
 			{
 				Config: testAccUserGroupConfig_basic(t, db, "Twice", "", "alice@example.com", "ALICE@example.com"),

@@ -134,6 +134,9 @@ type Group struct {
 	Name        string
 	Description string
 	Managed     bool // members are Managed Apple Accounts
+	// MembersFrom is what the members were read from (a roster file's SHA-256); empty for a list
+	// given directly.
+	MembersFrom string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

@@ -15,9 +15,9 @@ func (t *tx) InsertGroup(ctx context.Context, g Group) error {
 		return errors.New("store: InsertGroup: the group ID is required")
 	}
 	now := nowUTC()
-	_, err := t.exec(ctx, `INSERT INTO user_groups (id, name, description, managed, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		g.ID, g.Name, g.Description, g.Managed, ms(orNow(g.CreatedAt, now)), ms(orNow(g.UpdatedAt, now)))
+	_, err := t.exec(ctx, `INSERT INTO user_groups (id, name, description, managed, members_from, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		g.ID, g.Name, g.Description, g.Managed, g.MembersFrom, ms(orNow(g.CreatedAt, now)), ms(orNow(g.UpdatedAt, now)))
 	if err != nil {
 		return fmt.Errorf("store: insert group %s: %w", g.ID, err)
 	}
@@ -25,20 +25,20 @@ func (t *tx) InsertGroup(ctx context.Context, g Group) error {
 }
 
 func (t *tx) UpdateGroup(ctx context.Context, g Group) error {
-	r, err := t.exec(ctx, `UPDATE user_groups SET name = $2, description = $3, managed = $4, updated_at = $5
-		WHERE id = $1`, g.ID, g.Name, g.Description, g.Managed, ms(orNow(g.UpdatedAt, nowUTC())))
+	r, err := t.exec(ctx, `UPDATE user_groups SET name = $2, description = $3, managed = $4, members_from = $5, updated_at = $6
+		WHERE id = $1`, g.ID, g.Name, g.Description, g.Managed, g.MembersFrom, ms(orNow(g.UpdatedAt, nowUTC())))
 	if err != nil {
 		return fmt.Errorf("store: update group %s: %w", g.ID, err)
 	}
 	return mustAffect(r, "group "+g.ID)
 }
 
-const groupCols = `id, name, description, managed, created_at, updated_at`
+const groupCols = `id, name, description, managed, members_from, created_at, updated_at`
 
 func scanGroup(row scanner) (Group, error) {
 	var g Group
 	var c, u int64
-	if err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Managed, &c, &u); err != nil {
+	if err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Managed, &g.MembersFrom, &c, &u); err != nil {
 		return Group{}, err
 	}
 	g.CreatedAt, g.UpdatedAt = fromMS(c), fromMS(u)

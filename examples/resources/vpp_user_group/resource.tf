@@ -12,9 +12,11 @@ resource "vpp_user_group" "book_club" {
   members     = var.book_club_emails
 }
 
-# Send each member their invitation (for example from a mail module).
+# Send each member their invitation (for example from a mail module). The URLs are sensitive:
+# whoever opens one takes that person's licenses.
 output "book_club_invitations" {
-  value = vpp_user_group.book_club.invitations
+  value     = vpp_user_group.book_club.invitations
+  sensitive = true
 }
 
 # Staff with Managed Apple Accounts (created in Apple Business Manager or Apple School Manager):
