@@ -90,7 +90,7 @@ func (c config) command(sub string, rate int) string {
 	if rate > 0 {
 		scale, rates = c.scaleAt(rate), fmt.Sprintf(" BENCH_RATES=%d", rate)
 	}
-	return fmt.Sprintf("VPP_BENCH=1 BENCH_SCALE=%g BENCH_RUNS=%d%s BENCH_OUT=/tmp/bench.md go test -count=1 -timeout 60m -run '^TestBench$/^%s$' ./internal/bench",
+	return fmt.Sprintf("VPP_BENCH=1 BENCH_SCALE=%g BENCH_RUNS=%d%s BENCH_OUT=/tmp/bench.md go test -count=1 -timeout 150m -run '^TestBench$/^%s$' ./internal/bench",
 		scale, c.runs, rates, sub)
 }
 
@@ -167,6 +167,7 @@ func TestBench(t *testing.T) {
 	scenario("terraform", "4. Terraform", func(t *testing.T) { terraformScenario(t, c, r) })
 	scenario("terraform_delivery", "4b. Terraform delivering licenses", func(t *testing.T) { terraformDeliveryScenario(t, c, r) })
 	scenario("store", "5. Store", func(t *testing.T) { storeScenario(t, c, r) })
+	scenario("terraform_groups", "6. Terraform groups", func(t *testing.T) { terraformGroupsScenario(t, c, r) })
 	m.Finish()
 	if len(r.sections) == 0 {
 		return
@@ -179,7 +180,7 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	reproduce := fmt.Sprintf("`VPP_BENCH=1 BENCH_SCALE=%g go test -count=1 -timeout 60m -run '^TestBench$' ./internal/bench`", c.scale)
+	reproduce := fmt.Sprintf("`VPP_BENCH=1 BENCH_SCALE=%g go test -count=1 -timeout 150m -run '^TestBench$' ./internal/bench`", c.scale)
 	if err := bench.Render(f, m, reproduce, r.sections, append(r.notes, notes()...)); err != nil {
 		t.Fatal(err)
 	}
@@ -401,18 +402,27 @@ func requireTerraform(t *testing.T, c config) {
 	}
 }
 
+// newTerraform builds the provider for a Terraform scenario into a new directory dir, where the
+// scenario's working directories go, and returns the CLI that runs it and the revision it was
+// built from (the tree as it is now).
+func newTerraform(t *testing.T, c config) (tf *bench.Terraform, dir, rev string) {
+	t.Helper()
+	requireTerraform(t, c)
+	dir = t.TempDir()
+	rev = bench.Revision(moduleRoot(t))
+	tf, err := bench.NewTerraform(context.Background(), c.terraform, moduleRoot(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tf, dir, rev
+}
+
 // terraformScenario measures scenario 4 against terraform_data, with the same CLI. It measures
 // what Terraform and the provider cost to plan and refresh a large configuration; no license is
 // delivered (terraformDeliveryScenario measures an apply that delivers).
 func terraformScenario(t *testing.T, c config, r *report) {
-	requireTerraform(t, c)
 	ctx := context.Background()
-	dir := t.TempDir()
-	rev := bench.Revision(moduleRoot(t)) // the provider is built now, from the tree as it is now
-	tf, err := bench.NewTerraform(ctx, c.terraform, moduleRoot(t), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tf, dir, rev := newTerraform(t, c)
 	shape := bench.NewTerraformShape(c.size(1000))
 	apply := []string{"apply", "-auto-approve", "-input=false", "-no-color"}
 	settle := []string{"apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"}
@@ -528,14 +538,8 @@ func terraformScenario(t *testing.T, c config, r *report) {
 // 15 requests per second, which counts every request; the groups are Managed Apple Accounts, so
 // required assignments license every member in the apply itself.
 func terraformDeliveryScenario(t *testing.T, c config, r *report) {
-	requireTerraform(t, c)
 	ctx := context.Background()
-	dir := t.TempDir()
-	rev := bench.Revision(moduleRoot(t))
-	tf, err := bench.NewTerraform(ctx, c.terraform, moduleRoot(t), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tf, dir, rev := newTerraform(t, c)
 	const rate = bench.AppleRate
 	shape := bench.NewDeliveryShape(c.size(200), 10)
 	apply := []string{"apply", "-auto-approve", "-input=false", "-no-color"}

@@ -40,16 +40,30 @@ func pages(n, pageSize int) int { return max(1, ceilDiv(n, pageSize)) }
 // request, and confirm the associations: one status read per associate event, or one walk of the
 // new assignments, whichever is fewer.
 func DeliveryFloor(members, books, pageSize int, lim apple.Limits) Floor {
+	return firstDeliveryFloor(members, books, pageSize, lim, "none yet")
+}
+
+// firstDeliveryFloor is DeliveryFloor at a location whose existing users existing describes.
+func firstDeliveryFloor(members, books, pageSize int, lim apple.Limits, existing string) Floor {
 	var f Floor
 	f.add(1, false, "GET /service/config (the limits)")
-	f.add(1, true, "GET /users page of the location's existing users (none yet)")
+	f.add(1, true, fmt.Sprintf("GET /users page of the location's existing users (%s)", existing))
 	f.add(3, true, "GET /assets page 0, GET /users and GET /assignments changed since the records")
+	f.deliver(members, books, pageSize, lim)
+	return f
+}
+
+// deliver adds the requests of delivering books to members who have no VPP user yet, once what
+// Apple holds is known: create the users at maxUsers per request, read them back for their
+// invitation codes (one walk of the new users), associate at maxAssets books × maxClientUserIds
+// users per request, and confirm the associations: one status read per associate event, or one
+// walk of the new assignments, whichever is fewer.
+func (f *Floor) deliver(members, books, pageSize int, lim apple.Limits) {
 	f.add(ceilDiv(members, lim.MaxUsers), true, fmt.Sprintf("POST /users/create (%d users each)", lim.MaxUsers))
 	f.add(pages(members, pageSize), true, fmt.Sprintf("GET /users pages (%d per page) for the invitation codes", pageSize))
 	assoc := ceilDiv(books, lim.MaxAssets) * ceilDiv(members, lim.MaxClientUserIDs)
 	f.add(assoc, true, fmt.Sprintf("POST /assets/associate (%d books × %d users each)", lim.MaxAssets, lim.MaxClientUserIDs))
 	f.add(min(assoc, pages(members*books, pageSize)), true, "confirmations (GET /status per event, or GET /assignments pages, whichever is fewer)")
-	return f
 }
 
 // FullSyncFloor is the floor of a full sync: the limits, the client config (claim and expiry), and
@@ -93,4 +107,57 @@ func TerraformDeliveryFloor(assignments, groups, members, pageSize int, lim appl
 	f.add(assignments*per, true, "POST /assets/associate (one per assignment)")
 	f.add(assignments*per, true, "confirmations (one per associate)")
 	return f
+}
+
+// Plus is the floor of f's work followed by g's.
+func (f Floor) Plus(g Floor) Floor {
+	return Floor{Requests: f.Requests + g.Requests, Limited: f.Limited + g.Limited, Parts: append(append([]string(nil), f.Parts...), g.Parts...)}
+}
+
+// TokenUploadFloor is the floor of creating a vpp_token for a location that holds books books and
+// no users or assignments yet (SPEC 3.1 and 3.2): the limits; the client config (location,
+// platform, and mdmInfo, which names no system yet); the claim, which writes the engine's mdmInfo;
+// and the first full sync: the pages of the assets, the catalog's metadata of the new books
+// (GET /lookup, the catalog service: not the API, not rate-limited), and one empty page each of
+// the users and the assignments.
+func TokenUploadFloor(books, pageSize int) Floor {
+	var f Floor
+	f.add(1, false, "GET /service/config (the limits)")
+	f.add(1, true, "GET /client/config (location, platform, mdmInfo)")
+	f.add(1, true, "POST /client/config (the claim: the engine's mdmInfo)")
+	f.add(pages(books, pageSize), true, "GET /assets pages of the first sync")
+	f.add(1, false, "GET /lookup (the new book's metadata; the catalog service, not rate-limited)")
+	f.add(2, true, "GET /users and GET /assignments, one empty page each, of the first sync")
+	return f
+}
+
+// TokenRefreshFloor is the floor of refreshing one vpp_token in a new process: the limits, which
+// its client reads once, and the client config, so that another system's claim or a revoked or
+// expired token shows in the plan.
+func TokenRefreshFloor() Floor {
+	var f Floor
+	f.add(1, false, "GET /service/config (the limits)")
+	f.add(1, true, "GET /client/config (the token's refresh)")
+	return f
+}
+
+// TerraformGroupCreateFloor is the floor of scenario 6's first apply: a token uploaded, a group of
+// members invited members, and one required assignment of the location's one book to it. The apply
+// of each resource runs in one provider process, which synced the location when it uploaded the
+// token: the delivery needs no further read of what Apple holds, only its own requests. The group
+// alone sends nothing (its members get VPP users once a book is assigned), and the plan before the
+// apply has nothing to refresh.
+func TerraformGroupCreateFloor(members, pageSize int, lim apple.Limits) Floor {
+	f := TokenUploadFloor(1, pageSize)
+	f.deliver(members, 1, pageSize, lim)
+	return f
+}
+
+// TerraformGroupAddFloor is the floor of scenario 6's apply that adds one member to the group: the
+// plan refreshes the token (TokenRefreshFloor; the group and the assignment refresh from the
+// engine's records), then the apply, in a new provider process, delivers the group's book to the
+// new member, reading Apple first as any process's first delivery does (DeliveryFloor with one
+// member).
+func TerraformGroupAddFloor(pageSize int, lim apple.Limits) Floor {
+	return TokenRefreshFloor().Plus(firstDeliveryFloor(1, 1, pageSize, lim, "the group's, one page"))
 }

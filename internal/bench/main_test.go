@@ -8,6 +8,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	bench.RunProviderIfAsked()
 	bench.RunChildIfAsked()
 	storetest.Main(m)
 }

@@ -25,9 +25,12 @@ type Figure struct {
 	// MaxRatio is the target on the median over Floor; Max the target on the median itself
 	// (or, with Worst, on the largest sample). Zero means no target.
 	MaxRatio float64
-	Max      float64
-	Worst    bool   // judge the largest sample, not the median (e.g. zero 429s in every run)
-	Note     string // e.g. why a figure has no target
+	// Plus is added to MaxRatio × Floor in the target: a fixed allowance such as the start of a
+	// Terraform command, or a rate floor of requests the Floor (Terraform's own time) leaves out.
+	Plus  float64
+	Max   float64
+	Worst bool   // judge the largest sample, not the median (e.g. zero 429s in every run)
+	Note  string // e.g. why a figure has no target
 }
 
 // Median, Min and MaxSample summarise the samples.
@@ -82,6 +85,8 @@ func (f Figure) Pass() bool {
 	switch {
 	case len(f.Samples) == 0:
 		return false
+	case f.MaxRatio > 0 && f.Plus != 0:
+		return f.Floor > 0 && f.Median() <= f.MaxRatio*f.Floor+f.Plus
 	case f.MaxRatio > 0:
 		return f.Ratio() <= f.MaxRatio
 	default:
@@ -92,6 +97,8 @@ func (f Figure) Pass() bool {
 // Target describes the target in words.
 func (f Figure) Target() string {
 	switch {
+	case f.MaxRatio > 0 && f.Plus != 0:
+		return fmt.Sprintf("≤ %.2f × floor + %s %s = %s %s", f.MaxRatio, num(f.Plus), f.Unit, num(f.MaxRatio*f.Floor+f.Plus), f.Unit)
 	case f.MaxRatio > 0:
 		return fmt.Sprintf("≤ %.2f × floor", f.MaxRatio)
 	case f.Worst:

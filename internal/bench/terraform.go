@@ -40,46 +40,36 @@ func (s TerraformShape) Resources() int { return s.Assignments + s.Groups + 1 }
 // the same Apple: delivery creates each member's VPP user and invitation, no license is spent,
 // and the sample catalog's license counts do not limit the size of the configuration.
 func (s TerraformShape) VPPConfig() string {
-	return fmt.Sprintf(`terraform {
-  required_providers {
-    vpp = { source = "vppkit/vpp" }
-  }
+	return tokenConfig(`sandbox  = true
+  database = "${path.module}/.vpp/engine.db"`) + s.groupsConfig()
 }
 
-provider "vpp" {
-  sandbox  = true
-  database = "${path.module}/.vpp/engine.db"
-}
-
-variable "token" {
-  type      = string
-  sensitive = true
-}
-
-resource "vpp_token" "t" {
-  token        = var.token
-  apple_id     = "books-admin@example.com"
-  account_type = "business"
-  display_name = "Benchmark"
-}
-
+// groupsConfig is the part of the configuration after the token: the catalog's data source, the
+// groups (Managed Apple Accounts when Deliver), and the assignments (required when Deliver).
+func (s TerraformShape) groupsConfig() string {
+	managed, domain := false, "example.com"
+	if s.Deliver {
+		managed, domain = true, "corp.example.com"
+	}
+	return fmt.Sprintf(`
 data "vpp_books" "all" {
   token_id = vpp_token.t.id
 }
 
 resource "vpp_user_group" "g" {
-  count   = %d
-  name    = "group-${count.index}"
-  members = [for m in range(%d) : "g${count.index}-m${m}@example.com"]
+  count                  = %d
+  name                   = "group-${count.index}"
+  managed_apple_accounts = %t
+  members                = [for m in range(%d) : "g${count.index}-m${m}@%s"]
 }
 
 resource "vpp_ebook_assignment" "a" {
   count    = %d
   book_id  = data.vpp_books.all.books[count.index %% %d].id
   group_id = vpp_user_group.g[floor(count.index / %d)].id
-  intent   = "available"
+  intent   = %q
 }
-`, s.Groups, s.MembersPerGroup, s.Assignments, s.BooksPerGroup, s.BooksPerGroup)
+`, s.Groups, managed, s.MembersPerGroup, domain, s.Assignments, s.BooksPerGroup, s.BooksPerGroup, s.intent())
 }
 
 // DeliveryShape is the configuration of the delivering Terraform scenario: like TerraformShape,
@@ -111,6 +101,19 @@ func (s TerraformShape) intent() string {
 // bench's simulator on loopback, strict and rate-limited like Apple): one vpp_token, Groups groups
 // of MembersPerGroup Managed Apple Accounts, and Assignments required assignments.
 func (s TerraformShape) DeliveryConfig(appleURL string) string {
+	return appleConfig(appleURL) + s.groupsConfig()
+}
+
+// appleConfig is the head of a configuration against the Apple service at appleURL: the provider
+// (its engine on SQLite in the working directory), the token variable and one vpp_token.
+func appleConfig(appleURL string) string {
+	return tokenConfig(fmt.Sprintf(`database      = "${path.module}/.vpp/engine.db"
+  apple_api_url = %q`, appleURL))
+}
+
+// tokenConfig is the head of a configuration whose provider block holds provider: the token
+// variable and one vpp_token.
+func tokenConfig(provider string) string {
 	return fmt.Sprintf(`terraform {
   required_providers {
     vpp = { source = "vppkit/vpp" }
@@ -118,8 +121,7 @@ func (s TerraformShape) DeliveryConfig(appleURL string) string {
 }
 
 provider "vpp" {
-  database      = "${path.module}/.vpp/engine.db"
-  apple_api_url = %q
+  %s
 }
 
 variable "token" {
@@ -133,25 +135,7 @@ resource "vpp_token" "t" {
   account_type = "business"
   display_name = "Benchmark"
 }
-
-data "vpp_books" "all" {
-  token_id = vpp_token.t.id
-}
-
-resource "vpp_user_group" "g" {
-  count                  = %d
-  name                   = "group-${count.index}"
-  managed_apple_accounts = true
-  members                = [for m in range(%d) : "g${count.index}-m${m}@corp.example.com"]
-}
-
-resource "vpp_ebook_assignment" "a" {
-  count    = %d
-  book_id  = data.vpp_books.all.books[count.index %% %d].id
-  group_id = vpp_user_group.g[floor(count.index / %d)].id
-  intent   = "required"
-}
-`, appleURL, s.Groups, s.MembersPerGroup, s.Assignments, s.BooksPerGroup, s.BooksPerGroup)
+`, provider)
 }
 
 // FloorConfig is the same graph of terraform_data resources: as many resources, with the same
@@ -189,15 +173,17 @@ func TokenFile() string {
 
 // Terraform runs one CLI in prepared working directories.
 type Terraform struct {
-	CLI string
-	Env []string // CLI configuration (dev_overrides), sandbox settings
+	CLI    string
+	Env    []string // CLI configuration (dev_overrides), sandbox settings
+	Plugin string   // the provider binary the dev_overrides point at
 }
 
 // NewTerraform builds the provider into dir and writes a CLI configuration whose dev_overrides
 // point terraform at it, so that no init is needed. root is the module's directory.
 func NewTerraform(ctx context.Context, cli, root, dir string) (*Terraform, error) {
 	plugins := filepath.Join(dir, "plugins")
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(plugins, "terraform-provider-vpp"), ".")
+	plugin := filepath.Join(plugins, "terraform-provider-vpp")
+	build := exec.CommandContext(ctx, "go", "build", "-o", plugin, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building the provider: %v: %s", err, out)
@@ -224,7 +210,7 @@ func NewTerraform(ctx context.Context, cli, root, dir string) (*Terraform, error
 	// (VPP_SANDBOX_PACE=instant); Apple's pace is scenario 4b's, against the simulator on loopback.
 	env = append(env, "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "VPP_SANDBOX_ACCEPT_AFTER=never",
 		"VPP_SANDBOX_PACE=instant")
-	return &Terraform{CLI: cli, Env: env}, nil
+	return &Terraform{CLI: cli, Env: env, Plugin: plugin}, nil
 }
 
 // Workspace writes config and the token variable (the sandbox's TokenFile) into a new directory
