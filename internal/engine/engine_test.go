@@ -110,6 +110,26 @@ func (e *env) open() *engine.Engine {
 	return e.openWith(nil)
 }
 
+// restart replaces the env's engine with a new one on the same database, as a new process would
+// be (nothing cached), and starts the simulator's request counts from zero.
+func (e *env) restart() {
+	e.t.Helper()
+	_ = e.eng.Close()
+	e.eng = e.open()
+	e.sim.ResetStats()
+}
+
+// resumeDelivery delivers tokenID's assignments from a restarted engine and returns how many
+// associate requests that sent.
+func (e *env) resumeDelivery(tokenID string) int {
+	e.t.Helper()
+	e.restart()
+	if err := e.eng.Deliver(context.Background(), tokenID); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.sim.Stats().Requests["POST /assets/associate"]
+}
+
 // openWith is open with the configuration adjusted by tune, when not nil.
 func (e *env) openWith(tune func(*engine.Config)) *engine.Engine {
 	e.t.Helper()
@@ -497,13 +517,7 @@ func TestDelivery_resumesWithoutDoubleSpend(t *testing.T) {
 			t.Errorf("%d associate requests; Apple had applied the first", n)
 		}
 		// "Restart": a new engine on the same database sends nothing either.
-		_ = e.eng.Close()
-		e.eng = e.open()
-		e.sim.ResetStats()
-		if err := e.eng.Deliver(ctx, tok.ID); err != nil {
-			t.Fatal(err)
-		}
-		if n := e.sim.Stats().Requests["POST /assets/associate"]; n != 0 {
+		if n := e.resumeDelivery(tok.ID); n != 0 {
 			t.Errorf("resumed run sent %d associate requests; Apple had applied the first", n)
 		}
 		if got := e.holders(bookC); len(got) != 30 {
@@ -531,13 +545,7 @@ func TestDelivery_resumesWithoutDoubleSpend(t *testing.T) {
 			t.Fatal("update with a killed process succeeded")
 		}
 		e.setInterpose(nil)
-		_ = e.eng.Close()
-		e.eng = e.open()
-		e.sim.ResetStats()
-		if err := e.eng.Deliver(ctx, tok.ID); err != nil {
-			t.Fatal(err)
-		}
-		if n := e.sim.Stats().Requests["POST /assets/associate"]; n != 0 {
+		if n := e.resumeDelivery(tok.ID); n != 0 {
 			t.Errorf("resumed run sent %d associate requests", n)
 		}
 		if asset, _ := e.sim.Asset(e.loc.UID, bookC, "STDQ"); asset.AssignedCount != 50 || len(e.holders(bookC)) != 50 {

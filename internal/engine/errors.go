@@ -127,12 +127,9 @@ type DuplicateLocationError struct {
 }
 
 func (e *DuplicateLocationError) Error() string {
-	holder := "another token record"
-	if e.ExistingTokenID != "" {
-		holder = "token " + e.ExistingTokenID
-	}
 	return fmt.Sprintf("location %q (uId %s) is already held by %s in this engine; one location has one token record, "+
-		"and a second would share and then erase its books, users and assignments", e.LocationName, e.LocationUID, holder)
+		"and a second would share and then erase its books, users and assignments", e.LocationName, e.LocationUID,
+		named("token ", e.ExistingTokenID, "another token record"))
 }
 
 func (e *DuplicateLocationError) Is(target error) bool { return target == ErrDuplicateLocation }
@@ -185,6 +182,15 @@ func (e *LocationChangedError) Error() string {
 
 func (e *LocationChangedError) Is(target error) bool { return target == ErrLocationChanged }
 
+// named is how an error names something: kind and its id ("token " and an id), or unnamed when
+// there is no id.
+func named(kind, id, unnamed string) string {
+	if id == "" {
+		return unnamed
+	}
+	return kind + id
+}
+
 func describeLocation(name, uid string) string {
 	switch {
 	case name == "":
@@ -207,10 +213,7 @@ type TokenUnusableError struct {
 }
 
 func (e *TokenUnusableError) Error() string {
-	which := "the token file"
-	if e.TokenID != "" {
-		which = "token " + e.TokenID
-	}
+	which := named("token ", e.TokenID, "the token file")
 	switch {
 	case e.Cause != nil:
 		return fmt.Sprintf("%s is %s (Apple: %v)", which, e.State, e.Cause)
@@ -276,11 +279,8 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	what := "delivery"
-	if e.AssignmentID != "" {
-		what = "delivery of assignment " + e.AssignmentID
-	}
-	return fmt.Sprintf("%s is incomplete: %d pending, %d failed (%s)", what, e.Pending, e.Failed, e.Reason)
+	return fmt.Sprintf("%s is incomplete: %d pending, %d failed (%s)", named("delivery of assignment ", e.AssignmentID, "delivery"),
+		e.Pending, e.Failed, e.Reason)
 }
 
 func (e *IncompleteError) Is(target error) bool { return target == ErrDeliveryIncomplete }

@@ -70,98 +70,112 @@ func (e *Engine) loadWork(ctx context.Context, tokenID string, sc *scope) (*work
 		for _, b := range books {
 			w.books[bookKey{b.AdamID, b.PricingParam}] = b
 		}
+		var records assignmentRecords = tokenRecords{tx: tx, tokenID: tokenID}
 		if sc != nil {
-			return e.loadScope(ctx, tx, w, sc)
+			records = bookRecords{tx: tx, tokenID: tokenID, book: sc.book}
 		}
-		if w.assignments, err = tx.ListAssignments(ctx, tokenID); err != nil {
+		if err := w.loadAssignments(ctx, records, sc == nil || !sc.noStates); err != nil {
 			return err
-		}
-		if len(w.assignments) > 0 {
-			groups, err := tx.ListGroups(ctx)
-			if err != nil {
-				return err
-			}
-			used := map[string]bool{}
-			for _, a := range w.assignments {
-				used[a.GroupID] = true
-				w.previous[a.ID] = map[string]store.Delivery{}
-			}
-			for _, g := range groups {
-				if used[g.ID] {
-					w.groups[g.ID] = g
-				}
-			}
-			for id := range used {
-				if _, ok := w.groups[id]; !ok {
-					return notFound("group", id, store.ErrNotFound)
-				}
-			}
-			members, err := tx.ListTokenMembers(ctx, tokenID)
-			if err != nil {
-				return err
-			}
-			for _, m := range members {
-				w.members[m.GroupID] = append(w.members[m.GroupID], m.Email)
-			}
-			ds, err := tx.ListTokenDeliveries(ctx, tokenID)
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				if prev := w.previous[d.AssignmentID]; prev != nil {
-					prev[d.Email] = d
-				}
-			}
 		}
 		return loadUsersAndLicenses(ctx, tx, w)
 	})
 	return w, err
 }
 
-// loadScope reads the scope's assignments, with their groups, members and deliveries, in a fixed
-// number of queries whatever the number of assignments (a forecast runs it for every assignment
-// of a plan).
-func (e *Engine) loadScope(ctx context.Context, tx store.Tx, w *work, sc *scope) error {
+// assignmentRecords reads, in a fixed number of queries whatever their number, a set of
+// assignments with their groups, members and delivery records: a token's, or one book's (a
+// forecast reads them for every assignment of a plan).
+type assignmentRecords interface {
+	assignments(ctx context.Context) ([]store.Assignment, error)
+	groups(ctx context.Context) ([]store.Group, error) // the assignments' groups, perhaps others too
+	members(ctx context.Context) ([]store.GroupMember, error)
+	deliveries(ctx context.Context) ([]store.Delivery, error)
+}
+
+// tokenRecords are the records of every assignment of a token.
+type tokenRecords struct {
+	tx      store.Tx
+	tokenID string
+}
+
+func (r tokenRecords) assignments(ctx context.Context) ([]store.Assignment, error) {
+	return r.tx.ListAssignments(ctx, r.tokenID)
+}
+func (r tokenRecords) groups(ctx context.Context) ([]store.Group, error) { return r.tx.ListGroups(ctx) }
+func (r tokenRecords) members(ctx context.Context) ([]store.GroupMember, error) {
+	return r.tx.ListTokenMembers(ctx, r.tokenID)
+}
+func (r tokenRecords) deliveries(ctx context.Context) ([]store.Delivery, error) {
+	return r.tx.ListTokenDeliveries(ctx, r.tokenID)
+}
+
+// bookRecords are the records of the assignments of one of a token's books.
+type bookRecords struct {
+	tx      store.Tx
+	tokenID string
+	book    bookKey
+}
+
+func (r bookRecords) assignments(ctx context.Context) ([]store.Assignment, error) {
+	return r.tx.ListBookAssignments(ctx, r.tokenID, r.book.adamID, r.book.pricing)
+}
+func (r bookRecords) groups(ctx context.Context) ([]store.Group, error) {
+	return r.tx.ListBookGroups(ctx, r.tokenID, r.book.adamID, r.book.pricing)
+}
+func (r bookRecords) members(ctx context.Context) ([]store.GroupMember, error) {
+	return r.tx.ListBookMembers(ctx, r.tokenID, r.book.adamID, r.book.pricing)
+}
+func (r bookRecords) deliveries(ctx context.Context) ([]store.Delivery, error) {
+	return r.tx.ListBookDeliveries(ctx, r.tokenID, r.book.adamID, r.book.pricing)
+}
+
+// loadAssignments reads the assignments records holds into w, with their groups (no others) and
+// members and, when states is true, their recorded delivery states. A group an assignment names
+// that records lacks is a NotFoundError.
+func (w *work) loadAssignments(ctx context.Context, records assignmentRecords, states bool) error {
 	var err error
-	t, a, p := w.token.ID, sc.book.adamID, sc.book.pricing
-	if w.assignments, err = tx.ListBookAssignments(ctx, t, a, p); err != nil {
+	if w.assignments, err = records.assignments(ctx); err != nil || len(w.assignments) == 0 {
 		return err
 	}
-	if len(w.assignments) > 0 {
-		groups, err := tx.ListBookGroups(ctx, t, a, p)
-		if err != nil {
-			return err
-		}
-		for _, g := range groups {
+	groups, err := records.groups(ctx)
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, a := range w.assignments {
+		used[a.GroupID] = true
+		w.previous[a.ID] = map[string]store.Delivery{}
+	}
+	for _, g := range groups {
+		if used[g.ID] {
 			w.groups[g.ID] = g
 		}
-		members, err := tx.ListBookMembers(ctx, t, a, p)
-		if err != nil {
-			return err
-		}
-		for _, m := range members {
-			w.members[m.GroupID] = append(w.members[m.GroupID], m.Email)
-		}
-		for _, as := range w.assignments {
-			if _, ok := w.groups[as.GroupID]; !ok {
-				return notFound("group", as.GroupID, store.ErrNotFound)
-			}
-			w.previous[as.ID] = map[string]store.Delivery{}
-		}
-		if sc.noStates {
-			return loadUsersAndLicenses(ctx, tx, w)
-		}
-		ds, err := tx.ListBookDeliveries(ctx, t, a, p)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			if prev := w.previous[d.AssignmentID]; prev != nil {
-				prev[d.Email] = d
-			}
+	}
+	for _, a := range w.assignments {
+		if _, ok := w.groups[a.GroupID]; !ok {
+			return notFound("group", a.GroupID, store.ErrNotFound)
 		}
 	}
-	return loadUsersAndLicenses(ctx, tx, w)
+	members, err := records.members(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		w.members[m.GroupID] = append(w.members[m.GroupID], m.Email)
+	}
+	if !states {
+		return nil
+	}
+	ds, err := records.deliveries(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if prev := w.previous[d.AssignmentID]; prev != nil {
+			prev[d.Email] = d
+		}
+	}
+	return nil
 }
 
 func loadUsersAndLicenses(ctx context.Context, tx store.Tx, w *work) error {

@@ -25,9 +25,7 @@ func TestSync_incrementalNothingChangedFourRequests(t *testing.T) {
 	if _, err := e.eng.SyncToken(ctx, tok.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	_ = e.eng.Close()
-	e.eng = e.open() // a new process: nothing cached
-	e.sim.ResetStats()
+	e.restart() // a new process: nothing cached
 	got, err := e.eng.SyncToken(ctx, tok.ID, false)
 	if err != nil || got.LastSyncStatus != engine.SyncCompleted || got.BookCount != 3 {
 		t.Fatalf("incremental sync: %+v, %v", got, err)
@@ -110,9 +108,7 @@ func TestRefreshToken_oneRequestPerToken(t *testing.T) {
 		}
 		ids = append(ids, tok.ID)
 	}
-	_ = e.eng.Close()
-	e.eng = e.open() // a new process: nothing cached
-	e.sim.ResetStats()
+	e.restart() // a new process: nothing cached
 	for _, id := range ids {
 		if _, err := e.eng.RefreshToken(ctx, id); err != nil {
 			t.Fatal(err)

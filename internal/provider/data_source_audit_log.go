@@ -98,18 +98,7 @@ var auditEntryDescriptions = map[string]string{
 
 // auditEntryAttributes are the computed attributes of one entry.
 func auditEntryAttributes() map[string]schema.Attribute {
-	attrs := map[string]schema.Attribute{}
-	for name, desc := range auditEntryDescriptions {
-		switch name {
-		case "at":
-			attrs[name] = schema.StringAttribute{CustomType: timetypes.RFC3339Type{}, Computed: true, MarkdownDescription: desc}
-		case "count":
-			attrs[name] = schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
-		default:
-			attrs[name] = schema.StringAttribute{Computed: true, MarkdownDescription: desc}
-		}
-	}
-	return attrs
+	return computedAttributes(auditEntryDescriptions, map[string]valueKind{"at": timeValue, "count": wholeNumber})
 }
 
 func (d *auditLogDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -174,9 +163,7 @@ func quotedList(names []string) string {
 }
 
 func (d *auditLogDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
-		d.data = pd
-	}
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics, "Data Source")
 }
 
 func (d *auditLogDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
@@ -216,11 +203,7 @@ func optionalTime(v timetypes.RFC3339) (time.Time, diag.Diagnostics) {
 
 func (d *auditLogDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m auditLogDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_audit_log data source") {
+	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_audit_log data source", decode(req.Config, &m)) {
 		return
 	}
 	since, until, diags := auditWindow(m)

@@ -59,18 +59,12 @@ func (d *bookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 }
 
 func (d *bookDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
-		d.data = pd
-	}
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics, "Data Source")
 }
 
 func (d *bookDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m bookModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_book data source") {
+	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_book data source", decode(req.Config, &m)) {
 		return
 	}
 	adamID, tokenID, title := m.AdamID.ValueString(), m.TokenID.ValueString(), m.Title.ValueString()

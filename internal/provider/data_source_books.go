@@ -74,18 +74,8 @@ var bookDescriptions = map[string]string{
 
 // bookAttributes are the computed attributes of a book in vpp_books' list.
 func bookAttributes() map[string]schema.Attribute {
-	attrs := map[string]schema.Attribute{}
-	for name, desc := range bookDescriptions {
-		switch name {
-		case "genres":
-			attrs[name] = schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: desc}
-		case "total_licenses", "assigned_licenses", "available_licenses", "retired_licenses":
-			attrs[name] = schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
-		default:
-			attrs[name] = schema.StringAttribute{Computed: true, MarkdownDescription: desc}
-		}
-	}
-	return attrs
+	return computedAttributes(bookDescriptions, map[string]valueKind{"genres": stringListValue, "total_licenses": wholeNumber,
+		"assigned_licenses": wholeNumber, "available_licenses": wholeNumber, "retired_licenses": wholeNumber})
 }
 
 func (d *booksDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -128,18 +118,12 @@ func (d *booksDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 }
 
 func (d *booksDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
-		d.data = pd
-	}
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics, "Data Source")
 }
 
 func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m booksDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_books data source") {
+	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_books data source", decode(req.Config, &m)) {
 		return
 	}
 	at := attrs{aboutToken: path.Root("token_id")}

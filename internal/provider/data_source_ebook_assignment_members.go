@@ -153,18 +153,12 @@ func (d *ebookAssignmentMembersDataSource) ConfigValidators(_ context.Context) [
 }
 
 func (d *ebookAssignmentMembersDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
-		d.data = pd
-	}
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics, "Data Source")
 }
 
 func (d *ebookAssignmentMembersDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m ebookAssignmentMembersModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_ebook_assignment_members data source") {
+	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_ebook_assignment_members data source", decode(req.Config, &m)) {
 		return
 	}
 	var want []string

@@ -85,18 +85,15 @@ func tokenListAttributes(ctx context.Context) map[string]schema.Attribute {
 		}
 		return "" // TestTokensDataSource_describesEveryAttribute fails
 	}
-	attrs := map[string]schema.Attribute{}
+	kinds := map[string]valueKind{"expires_at": timeValue, "last_sync_at": timeValue, "days_until_expiry": wholeNumber,
+		"book_count": wholeNumber}
+	descriptions := map[string]string{}
 	for _, name := range []string{"id", "display_name", "apple_id", "account_type", "organization_name", "location_name",
-		"location_id", "country_code", "state", "state_detail", "last_sync_status", "last_sync_error"} {
-		attrs[name] = schema.StringAttribute{Computed: true, MarkdownDescription: describe(name)}
+		"location_id", "country_code", "expires_at", "days_until_expiry", "state", "state_detail", "last_sync_at",
+		"last_sync_status", "last_sync_error", "book_count"} {
+		descriptions[name] = describe(name)
 	}
-	for _, name := range []string{"expires_at", "last_sync_at"} {
-		attrs[name] = schema.StringAttribute{CustomType: timetypes.RFC3339Type{}, Computed: true, MarkdownDescription: describe(name)}
-	}
-	for _, name := range []string{"days_until_expiry", "book_count"} {
-		attrs[name] = schema.Int64Attribute{Computed: true, MarkdownDescription: describe(name)}
-	}
-	return attrs
+	return computedAttributes(descriptions, kinds)
 }
 
 func (d *tokensDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -132,18 +129,12 @@ func (d *tokensDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 }
 
 func (d *tokensDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
-		d.data = pd
-	}
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics, "Data Source")
 }
 
 func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m tokensDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_tokens data source") {
+	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_tokens data source", decode(req.Config, &m)) {
 		return
 	}
 	// Syncs every token whose last sync is stale, and asks Apple for each token's state.

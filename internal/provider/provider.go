@@ -268,32 +268,11 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 				"set allow_unencrypted_tokens = true in the provider block to store them unencrypted on purpose.")
 	}
 
-	if s := stringOr(m.SyncInterval, "VPP_SYNC_INTERVAL", ""); s != "" {
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			resp.Diagnostics.AddAttributeError(path.Root("sync_interval"), "Invalid Sync Interval",
-				fmt.Sprintf("sync_interval %s is not a duration; use a Go duration such as \"12h\" or \"30m\".", quoteInput(s)))
-		case d < time.Minute:
-			resp.Diagnostics.AddAttributeError(path.Root("sync_interval"), "Invalid Sync Interval",
-				fmt.Sprintf("sync_interval %s is shorter than one minute; Apple asks clients not to poll that often.", quoteInput(s)))
-		default:
-			cfg.SyncInterval = d
-		}
+	if d, ok := syncIntervalSetting.read(m.SyncInterval, &resp.Diagnostics); ok {
+		cfg.SyncInterval = d
 	}
-	if s := stringOr(m.EventTimeout, "VPP_EVENT_TIMEOUT", ""); s != "" {
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			resp.Diagnostics.AddAttributeError(path.Root("event_timeout"), "Invalid Event Timeout",
-				fmt.Sprintf("event_timeout %s is not a duration; use a Go duration such as \"10m\" or \"90s\".", quoteInput(s)))
-		case d < time.Second:
-			resp.Diagnostics.AddAttributeError(path.Root("event_timeout"), "Invalid Event Timeout",
-				fmt.Sprintf("event_timeout %s is shorter than one second; Apple takes seconds to minutes to finish a request. "+
-					"Remove it to use Apple's 10 minutes.", quoteInput(s)))
-		default:
-			cfg.EventTimeout = d
-		}
+	if d, ok := eventTimeoutSetting.read(m.EventTimeout, &resp.Diagnostics); ok {
+		cfg.EventTimeout = d
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -417,6 +396,44 @@ func warnReadablePlainTokens(ctx context.Context, eng *engine.Engine, database s
 		fmt.Sprintf("The engine database %s holds %d token file(s) unencrypted (no encryption_key is set), and its mode "+
 			"is %04o, so %s can read them. Restrict it with `chmod 600 %s`, and set encryption_key (generate one with "+
 			"`openssl rand -base64 32`) to encrypt the tokens at rest.", file, len(tokens), fi.Mode().Perm(), who, file))
+}
+
+// durationSetting is a provider setting that holds a Go duration, from its attribute or else its
+// environment variable.
+type durationSetting struct {
+	attr, env, summary string
+	examples           string        // durations to suggest, such as "12h" or "30m"
+	min                time.Duration // the shortest accepted
+	tooShort           string        // what is shorter than min, and why it is refused
+}
+
+var (
+	syncIntervalSetting = durationSetting{attr: "sync_interval", env: "VPP_SYNC_INTERVAL", summary: "Invalid Sync Interval",
+		examples: `"12h" or "30m"`, min: time.Minute, tooShort: "one minute; Apple asks clients not to poll that often."}
+	eventTimeoutSetting = durationSetting{attr: "event_timeout", env: "VPP_EVENT_TIMEOUT", summary: "Invalid Event Timeout",
+		examples: `"10m" or "90s"`, min: time.Second, tooShort: "one second; Apple takes seconds to minutes to finish a " +
+			"request. Remove it to use Apple's 10 minutes."}
+)
+
+// read returns the setting's duration from v or the environment; false when it is unset, or
+// invalid (which adds an error on its attribute).
+func (s durationSetting) read(v types.String, diags *diag.Diagnostics) (time.Duration, bool) {
+	raw := stringOr(v, s.env, "")
+	if raw == "" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(raw)
+	switch {
+	case err != nil:
+		diags.AddAttributeError(path.Root(s.attr), s.summary,
+			fmt.Sprintf("%s %s is not a duration; use a Go duration such as %s.", s.attr, quoteInput(raw), s.examples))
+	case d < s.min:
+		diags.AddAttributeError(path.Root(s.attr), s.summary,
+			fmt.Sprintf("%s %s is shorter than %s", s.attr, quoteInput(raw), s.tooShort))
+	default:
+		return d, true
+	}
+	return 0, false
 }
 
 func stringOr(v types.String, env, def string) string {

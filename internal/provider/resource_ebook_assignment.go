@@ -82,7 +82,7 @@ func (r *ebookAssignmentResource) Schema(ctx context.Context, _ resource.SchemaR
 				MarkdownDescription: "The book to assign, as `<token_id>:<adam_id>:<pricing_param>`: the `id` of a book " +
 					"from the `vpp_books` or `vpp_book` data source. Changing it replaces the assignment (the licenses " +
 					"already given stay with their users).",
-				Validators:    []validator.String{bookIDValidator{}},
+				Validators:    []validator.String{bookIDValidator},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"group_id": schema.StringAttribute{
@@ -229,20 +229,14 @@ func (r *ebookAssignmentResource) warnKept(ctx context.Context, diags *diag.Diag
 
 func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan ebookAssignmentResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	if !ready(ctx, r.data, &resp.Diagnostics, "creating an eBook assignment", decode(req.Plan, &plan)) {
 		return
 	}
-	if notConfigured(r.data, &resp.Diagnostics, "creating an eBook assignment") {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultDeliveryTimeout)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
+	dctx, cancel, ok := withTimeout(ctx, plan.Timeouts.Create, defaultDeliveryTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 
 	// The engine returns the assignment whenever it is stored, even when the timeout cut the run.
 	a, err := r.data.engine.CreateAssignment(dctx, plan.input())
@@ -250,27 +244,16 @@ func (r *ebookAssignmentResource) Create(ctx context.Context, req resource.Creat
 		// Stored, even if delivery stopped early: save it so that the next apply resumes delivery.
 		tflog.Debug(ctx, "Created eBook assignment", map[string]any{"assignment_id": a.ID, "licensed": a.Licensed, "status": a.Status})
 		plan.fromAssignment(a)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
-		if err != nil {
-			deliveryStopped(&resp.Diagnostics, "Error Delivering eBook Assignment", a, err,
-				"Terraform marks the new assignment as tainted because its creation reported an error, so the next apply "+
-					"replaces it: that resumes delivery, and licenses already given stay with their users.")
-			return
-		}
+		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	}
-	if err != nil {
-		engineError(&resp.Diagnostics, "Error Creating eBook Assignment", err, assignmentAttrs)
-		return
-	}
-	warnAdopted(&resp.Diagnostics, a.Adopted)
-	warnFailures(&resp.Diagnostics, a)
+	reportDelivery(&resp.Diagnostics, a, err, "Error Creating eBook Assignment",
+		"Terraform marks the new assignment as tainted because its creation reported an error, so the next apply "+
+			"replaces it: that resumes delivery, and licenses already given stay with their users.")
 }
 
 func (r *ebookAssignmentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state ebookAssignmentResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || notConfigured(r.data, &resp.Diagnostics, "reading an eBook assignment") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "reading an eBook assignment", decode(req.State, &state)) {
 		return
 	}
 	id := state.ID.ValueString()
@@ -306,60 +289,31 @@ func (r *ebookAssignmentResource) Read(ctx context.Context, req resource.ReadReq
 
 func (r *ebookAssignmentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state ebookAssignmentResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !ready(ctx, r.data, &resp.Diagnostics, "updating an eBook assignment", decode(req.Plan, &plan), decode(req.State, &state)) {
 		return
 	}
-	if notConfigured(r.data, &resp.Diagnostics, "updating an eBook assignment") {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultDeliveryTimeout)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
+	dctx, cancel, ok := withTimeout(ctx, plan.Timeouts.Update, defaultDeliveryTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 
 	a, err := r.data.engine.UpdateAssignment(dctx, state.ID.ValueString(), plan.input())
 	if a.ID != "" {
 		plan.fromAssignment(a)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
-		if err != nil {
-			deliveryStopped(&resp.Diagnostics, "Error Delivering eBook Assignment", a, err,
-				"The change is saved; the next apply resumes delivery.")
-			return
-		}
+		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	}
-	if err != nil {
-		engineError(&resp.Diagnostics, "Error Updating eBook Assignment", err, assignmentAttrs)
-		return
-	}
-	warnAdopted(&resp.Diagnostics, a.Adopted)
-	warnFailures(&resp.Diagnostics, a)
+	reportDelivery(&resp.Diagnostics, a, err, "Error Updating eBook Assignment", "The change is saved; the next apply resumes delivery.")
 }
 
 func (r *ebookAssignmentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state ebookAssignmentResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(r.data, &resp.Diagnostics, "deleting an eBook assignment") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "deleting an eBook assignment", decode(req.State, &state)) {
 		return
 	}
 	rep, err := r.data.engine.DeleteAssignment(ctx, state.ID.ValueString())
-	if errors.Is(err, engine.ErrNotFound) {
-		return
-	}
-	if err != nil {
-		engineError(&resp.Diagnostics, "Error Deleting eBook Assignment", err, nil)
-		return
-	}
-	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("The assignment of book %s to group %s was removed.",
-		state.BookID.ValueString(), state.GroupID.ValueString()), rep.LicensesKept, "their users")
+	reportRemoval(&resp.Diagnostics, "Error Deleting eBook Assignment", rep, err, fmt.Sprintf("The assignment of book %s "+
+		"to group %s was removed.", state.BookID.ValueString(), state.GroupID.ValueString()), "their users")
 }
 
 // ImportState accepts an assignment id, "<book_id>/<group_id>", or (import by identity) the book
@@ -461,6 +415,22 @@ func (m ebookAssignmentResourceModel) holds(a engine.Assignment) bool {
 // or an unknown group on group_id, an unknown or malformed book (or its token) on book_id.
 var assignmentAttrs = attrs{aboutGroup: path.Root("group_id"), aboutBook: path.Root("book_id"), aboutToken: path.Root("book_id")}
 
+// reportDelivery reports how a create or update of an assignment went: a stored assignment (a has
+// an ID) whose delivery err stopped early, where next says what the next apply does; an error that
+// stored nothing, under summary when the error names no fact of its own; or, when all went
+// through, the users adopted and the members Apple refused.
+func reportDelivery(diags *diag.Diagnostics, a engine.Assignment, err error, summary, next string) {
+	switch {
+	case err != nil && a.ID != "":
+		deliveryStopped(diags, "Error Delivering eBook Assignment", a, err, next)
+	case err != nil:
+		engineError(diags, summary, err, assignmentAttrs)
+	default:
+		warnAdopted(diags, a.Adopted)
+		warnFailures(diags, a)
+	}
+}
+
 // deliveryStopped reports an assignment that is saved but whose delivery stopped early.
 func deliveryStopped(diags *diag.Diagnostics, summary string, a engine.Assignment, err error, next string) {
 	diags.AddError(summary, fmt.Sprintf("The assignment of book %s to group %s is saved, but delivering it stopped "+
@@ -485,22 +455,12 @@ func warnFailures(diags *diag.Diagnostics, a engine.Assignment) {
 }
 
 // bookIDValidator checks the form of a book id (<token_id>:<adam_id>:<pricing_param>).
-type bookIDValidator struct{}
-
-var _ validator.String = bookIDValidator{}
-
-func (bookIDValidator) Description(_ context.Context) string {
-	return "value must be a book id of the form <token_id>:<adam_id>:<pricing_param>"
-}
-
-func (v bookIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (bookIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, _, _, err := engine.ParseBookID(req.ConfigValue.ValueString()); err != nil {
-		x := explain(err)
-		resp.Diagnostics.AddAttributeError(req.Path, x.summary, x.detail)
-	}
+var bookIDValidator = stringCheck{
+	description: "value must be a book id of the form <token_id>:<adam_id>:<pricing_param>",
+	check: func(at path.Path, value string, diags *diag.Diagnostics) {
+		if _, _, _, err := engine.ParseBookID(value); err != nil {
+			x := explain(err)
+			diags.AddAttributeError(at, x.summary, x.detail)
+		}
+	},
 }

@@ -149,7 +149,7 @@ func tokenSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "Email of the Apple Account (usually a Managed Apple Account) that administers the " +
 					"location in Apple Business Manager or Apple School Manager. Recorded with the token for the people who " +
 					"renew it; Apple does not check it.",
-				Validators: []validator.String{appleIDValidator{}},
+				Validators: []validator.String{appleIDValidator},
 			},
 			"account_type": schema.StringAttribute{
 				Required: true,
@@ -252,9 +252,7 @@ func tokenSchema(ctx context.Context) schema.Schema {
 }
 
 func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if d := configuredData(req.ProviderData, &resp.Diagnostics, "Resource"); d != nil {
-		r.data = d
-	}
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics, "Resource")
 }
 
 // ValidateConfig requires one of token and token_wo; the schema validators refuse both.
@@ -480,21 +478,14 @@ func (r *tokenResource) checkTokenFile(ctx context.Context, at path.Path, conten
 
 func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan, config tokenResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
+	if !ready(ctx, r.data, &resp.Diagnostics, "creating a VPP token", decode(req.Plan, &plan), decode(req.Config, &config)) {
 		return
 	}
-	if notConfigured(r.data, &resp.Diagnostics, "creating a VPP token") {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, tokenDefaultTimeout)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := withTimeout(ctx, plan.Timeouts.Create, tokenDefaultTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 
 	at, contents := tokenFileSource(plan, config)
 	ctx = maskTokenFile(ctx, contents.ValueString())
@@ -506,18 +497,13 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	tflog.Debug(ctx, "Uploaded VPP token", map[string]any{"token_id": t.ID, "last_sync_status": t.LastSyncStatus})
 	r.fromEngine(&plan, t, true)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+	saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	tokenStateWarning(t, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state tokenResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(r.data, &resp.Diagnostics, "reading a VPP token") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "reading a VPP token", decode(req.State, &state)) {
 		return
 	}
 	r.data.locations.refreshed(state.ID.ValueString())
@@ -542,29 +528,21 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		state.TakeOverFromOtherMDM = types.BoolValue(false) // after import
 	}
 	r.fromEngine(&state, t, true)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-	state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+	saveState(ctx, &resp.State, resp.Identity, &state, &resp.Diagnostics)
 	tokenStateWarning(t, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, config, state tokenResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	if !ready(ctx, r.data, &resp.Diagnostics, "updating a VPP token",
+		decode(req.Plan, &plan), decode(req.Config, &config), decode(req.State, &state)) {
 		return
 	}
-	if notConfigured(r.data, &resp.Diagnostics, "updating a VPP token") {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, tokenDefaultTimeout)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := withTimeout(ctx, plan.Timeouts.Update, tokenDefaultTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 
 	id := state.ID.ValueString()
 	at, contents := tokenFileSource(plan, config)
@@ -594,30 +572,18 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	// days_until_expiry counts from the clock: it changes only on refresh, or when the expiry may
 	// have changed (the plan then left it unknown).
 	r.fromEngine(&plan, t, plan.DaysUntilExpiry.IsUnknown())
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+	saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	tokenStateWarning(t, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state tokenResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(r.data, &resp.Diagnostics, "deleting a VPP token") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "deleting a VPP token", decode(req.State, &state)) {
 		return
 	}
 	rep, err := r.data.engine.RemoveToken(ctx, state.ID.ValueString())
-	if errors.Is(err, engine.ErrNotFound) {
-		return
-	}
-	if err != nil {
-		engineError(&resp.Diagnostics, "Error Deleting VPP Token", err, nil)
-		return
-	}
-	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("The engine forgot the token for %q with its books and assignments.",
-		state.LocationName.ValueString()), rep.LicensesKept, "the users they were given to")
+	reportRemoval(&resp.Diagnostics, "Error Deleting VPP Token", rep, err, fmt.Sprintf("The engine forgot the token for "+
+		"%q with its books and assignments.", state.LocationName.ValueString()), "the users they were given to")
 }
 
 // ImportState accepts the token's id, or (import by identity) its location's uId: the id is
@@ -663,26 +629,16 @@ func maskTokenFile(ctx context.Context, contents string) context.Context {
 
 // appleIDValidator checks apple_id with the engine's email rule (engine.NormalizeEmail). The
 // summary and the start of the detail are those of stringvalidator.RegexMatches, which it replaced.
-type appleIDValidator struct{}
-
-var _ validator.String = appleIDValidator{}
-
-func (appleIDValidator) Description(_ context.Context) string {
-	return "must be an email address, such as admin@example.com"
-}
-
-func (v appleIDValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (appleIDValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	var bad *engine.EmailError
-	if _, err := engine.NormalizeEmail(req.ConfigValue.ValueString()); errors.As(err, &bad) {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Attribute Value Match",
-			fmt.Sprintf("Attribute %s must be an email address, such as admin@example.com: the Apple Account that "+
-				"administers the location. %s %s.", req.Path, bad.Quoted(), "is not one: it "+bad.Reason))
-	}
+var appleIDValidator = stringCheck{
+	description: "must be an email address, such as admin@example.com",
+	check: func(at path.Path, value string, diags *diag.Diagnostics) {
+		var bad *engine.EmailError
+		if _, err := engine.NormalizeEmail(value); errors.As(err, &bad) {
+			diags.AddAttributeError(at, "Invalid Attribute Value Match",
+				fmt.Sprintf("Attribute %s must be an email address, such as admin@example.com: the Apple Account that "+
+					"administers the location. %s %s.", at, bad.Quoted(), "is not one: it "+bad.Reason))
+		}
+	},
 }
 
 // tokenAttrs are the attributes an engine error about a token is blamed on; file is the token

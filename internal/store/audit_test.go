@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
-	"github.com/vppkit/terraform-provider-vpp/internal/store/storetest"
 )
 
 // auditFixture is two tokens' audit entries and journal entries, as FindAudit reads them back.
@@ -56,21 +55,14 @@ func fillAudit(t *testing.T, s store.Store) auditFixture {
 
 func findAudit(t *testing.T, s store.Store, f store.AuditFilter) []store.AuditRecord {
 	t.Helper()
-	var out []store.AuditRecord
-	mustTx(t, s, func(tx store.Tx) error {
-		var err error
-		out, err = tx.FindAudit(ctx, f)
-		return err
-	})
-	return out
+	return query(t, s, func(tx store.Tx) ([]store.AuditRecord, error) { return tx.FindAudit(ctx, f) })
 }
 
 // FindAudit filters by token, time window (since inclusive, until exclusive, to the nanosecond),
 // operations and count in SQL, and joins each entry to its own token's journal entry of its event.
 func TestFindAudit(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.OpenURL(t, storetest.URL(t, kind))
+	eachStore(t, func(t *testing.T, s store.Store) {
 		f := fillAudit(t, s)
 		ns := time.Nanosecond
 		cases := []struct {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
-	"github.com/vppkit/terraform-provider-vpp/internal/store/storetest"
 )
 
 // Terraform refreshes assignments in parallel, and each refresh rewrites the delivery records of
@@ -21,10 +20,7 @@ import (
 // would merge.)
 func TestConcurrentReplaceDeliveries(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		url := storetest.URL(t, kind)
-		a := storetest.OpenURL(t, url)
-		b := storetest.OpenURL(t, url)
+	eachSharedDatabase(t, func(t *testing.T, a, b store.Store) {
 		insertToken(t, a, token("t1", "l1"))
 		mustTx(t, a, func(tx store.Tx) error {
 			if err := tx.InsertGroup(ctx, store.Group{ID: "g1"}); err != nil {

@@ -10,8 +10,7 @@ import (
 
 func TestTokens(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
+	eachStore(t, func(t *testing.T, s store.Store) {
 		b, a := token("tok-b", "loc-b"), token("tok-a", "loc-a")
 		insertToken(t, s, b)
 		insertToken(t, s, a)
@@ -105,10 +104,8 @@ func TestTokens(t *testing.T) {
 
 func TestBooks(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
-		insertToken(t, s, token("t1", "l1"))
-		insertToken(t, s, token("t2", "l2"))
+	eachStore(t, func(t *testing.T, s store.Store) {
+		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
 		books := []store.Book{
 			{TokenID: "t1", AdamID: "200", PricingParam: "STDQ", Title: "The Go Programming Language", Author: "Donovan", Genres: []string{"Computers", "Programming"}, Language: "en", CoverURL: "https://c/1", Total: 10, Assigned: 2, Available: 8, MetadataAt: at(5), SyncedAt: at(6)},
 			{TokenID: "t1", AdamID: "100", PricingParam: "STDQ", Title: "100%_Pure Fun", Total: 3, Available: 3, SyncedAt: at(6)},
@@ -126,13 +123,7 @@ func TestBooks(t *testing.T) {
 			return out
 		}
 		list := func(f store.BookFilter) []store.Book {
-			var out []store.Book
-			mustTx(t, s, func(tx store.Tx) error {
-				var err error
-				out, err = tx.ListBooks(ctx, f)
-				return err
-			})
-			return out
+			return query(t, s, func(tx store.Tx) ([]store.Book, error) { return tx.ListBooks(ctx, f) })
 		}
 		equal(t, "all", keys(list(store.BookFilter{})), []string{"t1:100/PLUS", "t1:100/STDQ", "t1:200/STDQ", "t2:100/STDQ", "t2:300/STDQ"})
 		equal(t, "token", keys(list(store.BookFilter{TokenID: "t2"})), []string{"t2:100/STDQ", "t2:300/STDQ"})
@@ -180,8 +171,7 @@ func TestBooks(t *testing.T) {
 
 func TestVPPUsers(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
+	eachStore(t, func(t *testing.T, s store.Store) {
 		insertToken(t, s, token("t1", "l1"))
 		users := []store.VPPUser{
 			{TokenID: "t1", ClientUserID: "c2", Email: "zed@example.com", Status: "Registered", InviteCode: "inv", InvitationURL: "https://buy.itunes.apple.com/x?inviteCode=inv", IDHash: "h2", UpdatedAt: at(1)},
@@ -205,10 +195,8 @@ func TestVPPUsers(t *testing.T) {
 
 func TestGroupsMembersAssignmentsDeliveries(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
-		insertToken(t, s, token("t1", "l1"))
-		insertToken(t, s, token("t2", "l2"))
+	eachStore(t, func(t *testing.T, s store.Store) {
+		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
 		g1 := store.Group{ID: "g1", Name: "Teachers", Description: "all teachers", Managed: true, CreatedAt: at(1), UpdatedAt: at(1)}
 		g2 := store.Group{ID: "g2", Name: "Students", CreatedAt: at(2), UpdatedAt: at(2)}
 		mustTx(t, s, func(tx store.Tx) error {
@@ -238,13 +226,7 @@ func TestGroupsMembersAssignmentsDeliveries(t *testing.T) {
 
 		// Members: replaced as a set, listed by email.
 		members := func(g string) []string {
-			var out []string
-			mustTx(t, s, func(tx store.Tx) error {
-				var err error
-				out, err = tx.ListMembers(ctx, g)
-				return err
-			})
-			return out
+			return query(t, s, func(tx store.Tx) ([]string, error) { return tx.ListMembers(ctx, g) })
 		}
 		mustTx(t, s, func(tx store.Tx) error { return tx.SetMembers(ctx, "g1", []string{"c@x", "a@x", "b@x", "a@x"}) })
 		equal(t, "members", members("g1"), []string{"a@x", "b@x", "c@x"})
@@ -309,13 +291,7 @@ func TestGroupsMembersAssignmentsDeliveries(t *testing.T) {
 
 		// Deliveries: replaced as a set, listed by email.
 		deliveries := func(a string) []store.Delivery {
-			var out []store.Delivery
-			mustTx(t, s, func(tx store.Tx) error {
-				var err error
-				out, err = tx.ListDeliveries(ctx, a)
-				return err
-			})
-			return out
+			return query(t, s, func(tx store.Tx) ([]store.Delivery, error) { return tx.ListDeliveries(ctx, a) })
 		}
 		ds := []store.Delivery{
 			{Email: "d@x", State: "pending", Detail: "invitation sent", UpdatedAt: at(1)},
@@ -374,21 +350,13 @@ func TestGroupsMembersAssignmentsDeliveries(t *testing.T) {
 
 func TestLicenses(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
-		insertToken(t, s, token("t1", "l1"))
-		insertToken(t, s, token("t2", "l2"))
+	eachStore(t, func(t *testing.T, s store.Store) {
+		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
 		l := func(tok, adam, user string, sec int64) store.License {
 			return store.License{TokenID: tok, AdamID: adam, PricingParam: "STDQ", ClientUserID: user, AssignedAt: at(sec)}
 		}
 		list := func(tok string) []store.License {
-			var out []store.License
-			mustTx(t, s, func(tx store.Tx) error {
-				var err error
-				out, err = tx.ListLicenses(ctx, tok)
-				return err
-			})
-			return out
+			return query(t, s, func(tx store.Tx) ([]store.License, error) { return tx.ListLicenses(ctx, tok) })
 		}
 		mustTx(t, s, func(tx store.Tx) error {
 			return tx.UpsertLicenses(ctx, []store.License{l("t1", "2", "u1", 1), l("t1", "1", "u2", 2), l("t1", "1", "u1", 3), l("t2", "1", "u1", 4)})
@@ -415,10 +383,8 @@ func TestLicenses(t *testing.T) {
 
 func TestJournalSyncRunsAudit(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
-		insertToken(t, s, token("t1", "l1"))
-		insertToken(t, s, token("t2", "l2"))
+	eachStore(t, func(t *testing.T, s store.Store) {
+		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
 		var e1, e2, e3 store.JournalEntry
 		mustTx(t, s, func(tx store.Tx) error {
 			var err error
@@ -438,13 +404,7 @@ func TestJournalSyncRunsAudit(t *testing.T) {
 			t.Fatalf("journal ids not increasing: %d %d %d", e1.ID, e2.ID, e3.ID)
 		}
 		open := func(tok string) []store.JournalEntry {
-			var out []store.JournalEntry
-			mustTx(t, s, func(tx store.Tx) error {
-				var err error
-				out, err = tx.ListOpenJournal(ctx, tok)
-				return err
-			})
-			return out
+			return query(t, s, func(tx store.Tx) ([]store.JournalEntry, error) { return tx.ListOpenJournal(ctx, tok) })
 		}
 		equal(t, "open journal", open("t1"), []store.JournalEntry{e1, e2})
 		e1.State, e1.EventID, e1.UpdatedAt = "settled", "ev1", at(4)

@@ -5,24 +5,16 @@ import (
 	"testing"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
-	"github.com/vppkit/terraform-provider-vpp/internal/store/storetest"
 )
 
 // A token's delivery generation moves on with every touch; recording catches up with the
 // generation it read, never back; UpdateToken leaves both alone.
 func TestDeliveriesGeneration(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
-		insertToken(t, s, token("t1", "l1"))
-		insertToken(t, s, token("t2", "l2"))
+	eachStore(t, func(t *testing.T, s store.Store) {
+		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
 		state := func(id string) (int64, int64) {
-			var tk store.Token
-			mustTx(t, s, func(tx store.Tx) error {
-				var err error
-				tk, err = tx.GetToken(ctx, id)
-				return err
-			})
+			tk := query(t, s, func(tx store.Tx) (store.Token, error) { return tx.GetToken(ctx, id) })
 			return tk.DeliveriesGen, tk.DeliveriesRecorded
 		}
 		if gen, rec := state("t1"); gen != 1 || rec != 0 {
@@ -51,10 +43,8 @@ func TestDeliveriesGeneration(t *testing.T) {
 // the token's (or the book's) assignments only.
 func TestTokenMembersAndDeliveries(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
-		insertToken(t, s, token("t1", "l1"))
-		insertToken(t, s, token("t2", "l2"))
+	eachStore(t, func(t *testing.T, s store.Store) {
+		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
 		mustTx(t, s, func(tx store.Tx) error {
 			for _, g := range []string{"g1", "g2", "g3"} {
 				if err := tx.InsertGroup(ctx, store.Group{ID: g, Name: g}); err != nil {

@@ -29,6 +29,34 @@ func mustTx(t testing.TB, s store.Store, fn func(tx store.Tx) error) {
 	}
 }
 
+// query runs read in a transaction and returns what it read, failing the test on an error.
+func query[T any](t testing.TB, s store.Store, read func(tx store.Tx) (T, error)) T {
+	t.Helper()
+	var out T
+	mustTx(t, s, func(tx store.Tx) error {
+		var err error
+		out, err = read(tx)
+		return err
+	})
+	return out
+}
+
+// eachStore runs test once per backend (storetest.Each) with a new store.
+func eachStore(t *testing.T, test func(t *testing.T, s store.Store)) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, kind store.Kind) { test(t, storetest.Open(t, kind)) })
+}
+
+// eachSharedDatabase runs test once per backend with two store instances on one new database, as
+// two processes would open it; opts configure the second.
+func eachSharedDatabase(t *testing.T, test func(t *testing.T, a, b store.Store), opts ...storetest.Option) {
+	t.Helper()
+	storetest.Each(t, func(t *testing.T, kind store.Kind) {
+		url := storetest.URL(t, kind)
+		test(t, storetest.OpenURL(t, url), storetest.OpenURL(t, url, opts...))
+	})
+}
+
 func equal(t testing.TB, what string, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
@@ -58,9 +86,12 @@ func token(id, location string) store.Token {
 	}
 }
 
-func insertToken(t testing.TB, s store.Store, tk store.Token) {
+// insertToken inserts each token, one transaction each.
+func insertToken(t testing.TB, s store.Store, tokens ...store.Token) {
 	t.Helper()
-	mustTx(t, s, func(tx store.Tx) error { return tx.InsertToken(ctx, tk) })
+	for _, tk := range tokens {
+		mustTx(t, s, func(tx store.Tx) error { return tx.InsertToken(ctx, tk) })
+	}
 }
 
 // rawDB opens the database behind url directly, for checks below the store's API.

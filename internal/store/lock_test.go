@@ -57,18 +57,14 @@ func checkExclusion(t *testing.T, a, b store.Store) {
 
 func TestLockTokenInProcess(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		s := storetest.Open(t, kind)
+	eachStore(t, func(t *testing.T, s store.Store) {
 		checkExclusion(t, s, s)
 	})
 }
 
 func TestLockTokenAcrossInstances(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, kind store.Kind) {
-		url := storetest.URL(t, kind)
-		a := storetest.OpenURL(t, url)
-		b := storetest.OpenURL(t, url)
+	eachSharedDatabase(t, func(t *testing.T, a, b store.Store) {
 		checkExclusion(t, a, b)
 		checkExclusion(t, b, a)
 	})

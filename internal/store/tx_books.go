@@ -46,24 +46,18 @@ func (t *tx) DeleteBooksExcept(ctx context.Context, tokenID string, keep []strin
 	for _, k := range keep {
 		keepSet[k] = true
 	}
-	rows, err := t.query(ctx, `SELECT adam_id, pricing_param FROM books WHERE token_id = $1`, tokenID)
+	held, err := queryAll(ctx, t, func(row scanner) (b [2]string, err error) {
+		err = row.Scan(&b[0], &b[1])
+		return b, err
+	}, `SELECT adam_id, pricing_param FROM books WHERE token_id = $1`, tokenID)
 	if err != nil {
 		return err
 	}
 	var drop [][2]string
-	for rows.Next() {
-		var a, p string
-		if err := rows.Scan(&a, &p); err != nil {
-			rows.Close()
-			return t.s.mapErr(err)
+	for _, b := range held {
+		if !keepSet[b[0]+"/"+b[1]] {
+			drop = append(drop, b)
 		}
-		if !keepSet[a+"/"+p] {
-			drop = append(drop, [2]string{a, p})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return t.s.mapErr(err)
 	}
 	if len(drop) == 0 {
 		return nil
@@ -125,20 +119,7 @@ func (t *tx) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
 	}
 	q := `SELECT ` + bookCols + ` FROM books` + c.clause()
 	q += ` ORDER BY ` + t.ord("token_id") + `, ` + t.ord("adam_id") + `, ` + t.ord("pricing_param")
-	rows, err := t.query(ctx, q, c.args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Book
-	for rows.Next() {
-		b, err := scanBook(rows)
-		if err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		out = append(out, b)
-	}
-	return out, t.s.mapErr(rows.Err())
+	return queryAll(ctx, t, scanBook, q, c.args...)
 }
 
 // ---- VPP users ----------------------------------------------------------------------------
@@ -166,25 +147,20 @@ func (t *tx) UpsertVPPUsers(ctx context.Context, users []VPPUser) error {
 }
 
 func (t *tx) ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error) {
-	rows, err := t.query(ctx, `SELECT token_id, client_user_id, email, managed, status, invite_code,
+	return queryAll(ctx, t, scanVPPUser, `SELECT token_id, client_user_id, email, managed, status, invite_code,
 		invitation_url, id_hash, updated_at FROM vpp_users WHERE token_id = $1
 		ORDER BY `+t.ord("email")+`, `+t.ord("client_user_id"), tokenID)
-	if err != nil {
-		return nil, err
+}
+
+func scanVPPUser(row scanner) (VPPUser, error) {
+	var u VPPUser
+	var upd int64
+	if err := row.Scan(&u.TokenID, &u.ClientUserID, &u.Email, &u.Managed, &u.Status,
+		&u.InviteCode, &u.InvitationURL, &u.IDHash, &upd); err != nil {
+		return VPPUser{}, err
 	}
-	defer rows.Close()
-	var out []VPPUser
-	for rows.Next() {
-		var u VPPUser
-		var upd int64
-		if err := rows.Scan(&u.TokenID, &u.ClientUserID, &u.Email, &u.Managed, &u.Status,
-			&u.InviteCode, &u.InvitationURL, &u.IDHash, &upd); err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		u.UpdatedAt = fromMS(upd)
-		out = append(out, u)
-	}
-	return out, t.s.mapErr(rows.Err())
+	u.UpdatedAt = fromMS(upd)
+	return u, nil
 }
 
 // ---- licenses -----------------------------------------------------------------------------

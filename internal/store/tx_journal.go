@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -36,29 +37,24 @@ func (t *tx) UpdateJournal(ctx context.Context, e JournalEntry) error {
 }
 
 func (t *tx) ListOpenJournal(ctx context.Context, tokenID string) ([]JournalEntry, error) {
-	rows, err := t.query(ctx, `SELECT id, token_id, operation, payload, state, event_id, error,
+	return queryAll(ctx, t, scanJournalEntry, `SELECT id, token_id, operation, payload, state, event_id, error,
 		created_at, updated_at FROM journal
 		WHERE token_id = $1 AND state <> 'settled' AND state <> 'failed' ORDER BY id`, tokenID)
+}
+
+func scanJournalEntry(row scanner) (JournalEntry, error) {
+	var e JournalEntry
+	var payload string
+	var c, u int64
+	err := row.Scan(&e.ID, &e.TokenID, &e.Operation, &payload, &e.State, &e.EventID, &e.Error, &c, &u)
 	if err != nil {
-		return nil, err
+		return JournalEntry{}, err
 	}
-	defer rows.Close()
-	var out []JournalEntry
-	for rows.Next() {
-		var e JournalEntry
-		var payload string
-		var c, u int64
-		if err := rows.Scan(&e.ID, &e.TokenID, &e.Operation, &payload, &e.State, &e.EventID,
-			&e.Error, &c, &u); err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		if e.Payload, err = decodePayload(payload); err != nil {
-			return nil, err
-		}
-		e.CreatedAt, e.UpdatedAt = fromMS(c), fromMS(u)
-		out = append(out, e)
+	if e.Payload, err = decodePayload(payload); err != nil {
+		return JournalEntry{}, err
 	}
-	return out, t.s.mapErr(rows.Err())
+	e.CreatedAt, e.UpdatedAt = fromMS(c), fromMS(u)
+	return e, nil
 }
 
 // ---- sync runs ----------------------------------------------------------------------------
@@ -96,23 +92,18 @@ func (t *tx) ListSyncRuns(ctx context.Context, tokenID string) ([]SyncRun, error
 		q += ` WHERE token_id = $1`
 		args = append(args, tokenID)
 	}
-	rows, err := t.query(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
+	return queryAll(ctx, t, scanSyncRun, q+` ORDER BY id`, args...)
+}
+
+func scanSyncRun(row scanner) (SyncRun, error) {
+	var r SyncRun
+	var st, fin int64
+	if err := row.Scan(&r.ID, &r.TokenID, &r.Kind, &r.Status, &st, &fin, &r.Error, &r.Books,
+		&r.Users, &r.Licenses); err != nil {
+		return SyncRun{}, err
 	}
-	defer rows.Close()
-	var out []SyncRun
-	for rows.Next() {
-		var r SyncRun
-		var st, fin int64
-		if err := rows.Scan(&r.ID, &r.TokenID, &r.Kind, &r.Status, &st, &fin, &r.Error, &r.Books,
-			&r.Users, &r.Licenses); err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		r.StartedAt, r.FinishedAt = fromMS(st), fromMS(fin)
-		out = append(out, r)
-	}
-	return out, t.s.mapErr(rows.Err())
+	r.StartedAt, r.FinishedAt = fromMS(st), fromMS(fin)
+	return r, nil
 }
 
 // ---- audit --------------------------------------------------------------------------------
@@ -142,26 +133,21 @@ func (t *tx) ListAudit(ctx context.Context, tokenID string) ([]AuditEntry, error
 
 func (t *tx) FindAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
 	q, args := auditQuery(f)
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
+	out, err := queryAll(ctx, t, scanAuditRecord, q, args...)
+	// An entry whose event several journal entries carry comes once per journal entry, the latest
+	// first: keep that one.
+	return slices.CompactFunc(out, func(a, b AuditRecord) bool { return a.ID == b.ID }), err
+}
+
+func scanAuditRecord(row scanner) (AuditRecord, error) {
+	var r AuditRecord
+	var at int64
+	var state, jerr sql.NullString
+	if err := row.Scan(&r.ID, &at, &r.TokenID, &r.Operation, &r.EventID, &r.Count, &r.Detail, &state, &jerr); err != nil {
+		return AuditRecord{}, err
 	}
-	defer rows.Close()
-	var out []AuditRecord
-	for rows.Next() {
-		var r AuditRecord
-		var at int64
-		var state, jerr sql.NullString
-		if err := rows.Scan(&r.ID, &at, &r.TokenID, &r.Operation, &r.EventID, &r.Count, &r.Detail, &state, &jerr); err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		if n := len(out); n > 0 && out[n-1].ID == r.ID {
-			continue // a second journal entry with the same event: the latest came first
-		}
-		r.At, r.Journaled, r.JournalState, r.JournalError = fromMS(at), state.Valid, state.String, jerr.String
-		out = append(out, r)
-	}
-	return out, t.s.mapErr(rows.Err())
+	r.At, r.Journaled, r.JournalState, r.JournalError = fromMS(at), state.Valid, state.String, jerr.String
+	return r, nil
 }
 
 // auditQuery is the SELECT of FindAudit: the audit entries f selects, in the order they were

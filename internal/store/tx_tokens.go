@@ -155,42 +155,18 @@ func (t *tx) GetTokenByLocation(ctx context.Context, locationUID string) (Token,
 }
 
 func (t *tx) ListTokens(ctx context.Context) ([]Token, error) {
-	rows, err := t.query(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY `+t.ord("id"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		tk, err := t.scanToken(rows)
-		if err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		out = append(out, tk)
-	}
-	return out, t.s.mapErr(rows.Err())
+	return queryAll(ctx, t, t.scanToken, `SELECT `+tokenCols+` FROM tokens ORDER BY `+t.ord("id"))
 }
 
 func (t *tx) DeleteToken(ctx context.Context, id string) error {
 	// Children first, explicitly (the foreign keys cascade too).
-	stmts := []string{
+	return t.deleteRecord(ctx, "token", "tokens", id,
 		`DELETE FROM deliveries WHERE assignment_id IN (SELECT id FROM assignments WHERE token_id = $1)`,
 		`DELETE FROM assignments WHERE token_id = $1`,
 		`DELETE FROM licenses WHERE token_id = $1`,
 		`DELETE FROM vpp_users WHERE token_id = $1`,
 		`DELETE FROM books WHERE token_id = $1`,
-		`DELETE FROM journal WHERE token_id = $1`,
-	}
-	for _, q := range stmts {
-		if _, err := t.exec(ctx, q, id); err != nil {
-			return fmt.Errorf("store: delete token %s: %w", id, err)
-		}
-	}
-	r, err := t.exec(ctx, `DELETE FROM tokens WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("store: delete token %s: %w", id, err)
-	}
-	return mustAffect(r, "token "+id)
+		`DELETE FROM journal WHERE token_id = $1`)
 }
 
 // verifyAnySealed checks that the configured key opens a sealed token (used when a database
@@ -212,23 +188,13 @@ func (t *tx) verifyAnySealed(ctx context.Context) error {
 
 // sealPlaintextTokens seals every token secret stored in clear.
 func (t *tx) sealPlaintextTokens(ctx context.Context) (int, error) {
-	rows, err := t.query(ctx, `SELECT id, secret FROM tokens WHERE secret_sealed = FALSE AND secret <> '' ORDER BY id`)
+	type pair struct{ id, secret string }
+	todo, err := queryAll(ctx, t, func(row scanner) (p pair, err error) {
+		err = row.Scan(&p.id, &p.secret)
+		return p, err
+	}, `SELECT id, secret FROM tokens WHERE secret_sealed = FALSE AND secret <> '' ORDER BY id`)
 	if err != nil {
 		return 0, err
-	}
-	type pair struct{ id, secret string }
-	var todo []pair
-	for rows.Next() {
-		var p pair
-		if err := rows.Scan(&p.id, &p.secret); err != nil {
-			rows.Close()
-			return 0, t.s.mapErr(err)
-		}
-		todo = append(todo, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, t.s.mapErr(err)
 	}
 	for _, p := range todo {
 		sealed, err := t.s.seal(p.secret, tokenAAD(p.id))

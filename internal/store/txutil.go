@@ -52,11 +52,45 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 	return rows, nil
 }
 
+// queryAll runs q and reads every row of its result with scan, in order.
+func queryAll[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
 func (t *tx) closeStmts() {
 	for _, st := range t.stmts {
 		_ = st.Close()
 	}
 	t.stmts = nil
+}
+
+// deleteRecord deletes record id of table (what names it in errors: "token") after its children:
+// each statement of children deletes some, given id as $1. A record that does not exist is
+// ErrNotFound.
+func (t *tx) deleteRecord(ctx context.Context, what, table, id string, children ...string) error {
+	for _, q := range children {
+		if _, err := t.exec(ctx, q, id); err != nil {
+			return fmt.Errorf("store: delete %s %s: %w", what, id, err)
+		}
+	}
+	r, err := t.exec(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete %s %s: %w", what, id, err)
+	}
+	return mustAffect(r, what+" "+id)
 }
 
 // mustAffect turns "no row changed" into ErrNotFound.
