@@ -64,18 +64,12 @@ func (d *userGroupDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 }
 
 func (d *userGroupDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if pd := configuredData(req.ProviderData, &resp.Diagnostics, "Data Source"); pd != nil {
-		d.data = pd
-	}
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics, "Data Source")
 }
 
 func (d *userGroupDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m userGroupDataModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(d.data, &resp.Diagnostics, "reading the vpp_user_group data source") {
+	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_user_group data source", decode(req.Config, &m)) {
 		return
 	}
 	g, err := d.data.engine.GetGroup(ctx, m.ID.ValueString())

@@ -261,11 +261,7 @@ func (r *userGroupResource) warnDestroy(ctx context.Context, req resource.Modify
 
 func (r *userGroupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan userGroupResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(r.data, &resp.Diagnostics, "creating a user group") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "creating a user group", decode(req.Plan, &plan)) {
 		return
 	}
 	in, ok := r.applyInput(ctx, plan, &resp.Diagnostics)
@@ -279,14 +275,12 @@ func (r *userGroupResource) Create(ctx context.Context, req resource.CreateReque
 	}
 	tflog.Debug(ctx, "Created user group", map[string]any{"group_id": g.ID, "members": len(g.Members)})
 	plan.fromGroup(g, plan.Invitations)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+	saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 }
 
 func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state userGroupResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || notConfigured(r.data, &resp.Diagnostics, "reading a user group") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "reading a user group", decode(req.State, &state)) {
 		return
 	}
 	var g engine.Group
@@ -299,8 +293,7 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 			// group anew from the file (UpdateGroup).
 			tflog.Warn(ctx, "The engine's database has no record of this roster group, and its roster file changed "+
 				"since it was applied", map[string]any{"group_id": state.ID.ValueString()})
-			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-			state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+			saveState(ctx, &resp.State, resp.Identity, &state, &resp.Diagnostics)
 			return
 		}
 	} else if state.Members.IsNull() || state.Members.IsUnknown() {
@@ -334,18 +327,12 @@ func (r *userGroupResource) Read(ctx context.Context, req resource.ReadRequest, 
 		keep = state.Invitations
 	}
 	state.fromGroup(g, keep)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-	state.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+	saveState(ctx, &resp.State, resp.Identity, &state, &resp.Diagnostics)
 }
 
 func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state userGroupResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(r.data, &resp.Diagnostics, "updating a user group") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "updating a user group", decode(req.Plan, &plan), decode(req.State, &state)) {
 		return
 	}
 	in, ok := r.applyInput(ctx, plan, &resp.Diagnostics)
@@ -359,8 +346,7 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 		// saved so the next apply resumes delivery.
 		plan.ID = state.ID
 		plan.fromGroup(g, types.MapUnknown(types.StringType))
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-		plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	}
 	if err != nil {
 		engineError(&resp.Diagnostics, "Error Updating User Group", err, plan.blame())
@@ -372,29 +358,17 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 	members := plan.blame()[aboutMembers]
 	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Members were removed from user group %q.", g.Name),
 		change.LicensesKept, "the removed members")
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	plan.setIdentity(ctx, resp.Identity, &resp.Diagnostics)
+	saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 }
 
 func (r *userGroupResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state userGroupResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if notConfigured(r.data, &resp.Diagnostics, "deleting a user group") {
+	if !ready(ctx, r.data, &resp.Diagnostics, "deleting a user group", decode(req.State, &state)) {
 		return
 	}
 	rep, err := r.data.engine.DeleteGroup(ctx, state.ID.ValueString())
-	if errors.Is(err, engine.ErrNotFound) {
-		return
-	}
-	if err != nil {
-		engineError(&resp.Diagnostics, "Error Deleting User Group", err, nil)
-		return
-	}
-	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("User group %q was removed from the engine, with its assignments.",
-		state.Name.ValueString()), rep.LicensesKept, "its members")
+	reportRemoval(&resp.Diagnostics, "Error Deleting User Group", rep, err, fmt.Sprintf("User group %q was removed from "+
+		"the engine, with its assignments.", state.Name.ValueString()), "its members")
 }
 
 func (r *userGroupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

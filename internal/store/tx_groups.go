@@ -66,37 +66,14 @@ func (t *tx) ListBookGroups(ctx context.Context, tokenID, adamID, pricingParam s
 }
 
 func (t *tx) listGroups(ctx context.Context, q string, args ...any) ([]Group, error) {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		out = append(out, g)
-	}
-	return out, t.s.mapErr(rows.Err())
+	return queryAll(ctx, t, scanGroup, q, args...)
 }
 
 func (t *tx) DeleteGroup(ctx context.Context, id string) error {
-	for _, q := range []string{
+	return t.deleteRecord(ctx, "group", "user_groups", id,
 		`DELETE FROM deliveries WHERE assignment_id IN (SELECT id FROM assignments WHERE group_id = $1)`,
 		`DELETE FROM assignments WHERE group_id = $1`,
-		`DELETE FROM group_members WHERE group_id = $1`,
-	} {
-		if _, err := t.exec(ctx, q, id); err != nil {
-			return fmt.Errorf("store: delete group %s: %w", id, err)
-		}
-	}
-	r, err := t.exec(ctx, `DELETE FROM user_groups WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("store: delete group %s: %w", id, err)
-	}
-	return mustAffect(r, "group "+id)
+		`DELETE FROM group_members WHERE group_id = $1`)
 }
 
 func (t *tx) SetMembers(ctx context.Context, groupID string, emails []string) error {
@@ -155,20 +132,11 @@ func (t *tx) ListMembers(ctx context.Context, groupID string) ([]string, error) 
 
 // listStrings runs a query of one text column and returns its values in order.
 func (t *tx) listStrings(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, t, func(row scanner) (string, error) {
 		var e string
-		if err := rows.Scan(&e); err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		out = append(out, e)
-	}
-	return out, t.s.mapErr(rows.Err())
+		err := row.Scan(&e)
+		return e, err
+	}, q, args...)
 }
 
 func (t *tx) ListTokenMembers(ctx context.Context, tokenID string) ([]GroupMember, error) {
@@ -183,20 +151,11 @@ func (t *tx) ListBookMembers(ctx context.Context, tokenID, adamID, pricingParam 
 }
 
 func (t *tx) listGroupMembers(ctx context.Context, q string, args ...any) ([]GroupMember, error) {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []GroupMember
-	for rows.Next() {
+	return queryAll(ctx, t, func(row scanner) (GroupMember, error) {
 		var m GroupMember
-		if err := rows.Scan(&m.GroupID, &m.Email); err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		out = append(out, m)
-	}
-	return out, t.s.mapErr(rows.Err())
+		err := row.Scan(&m.GroupID, &m.Email)
+		return m, err
+	}, q, args...)
 }
 
 func (t *tx) ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error) {
@@ -279,20 +238,7 @@ func (t *tx) listAssignments(ctx context.Context, where string, args ...any) ([]
 		q += ` WHERE ` + where
 	}
 	q += ` ORDER BY ` + t.ord("token_id") + `, ` + t.ord("adam_id") + `, ` + t.ord("pricing_param") + `, ` + t.ord("group_id")
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Assignment
-	for rows.Next() {
-		a, err := scanAssignment(rows)
-		if err != nil {
-			return nil, t.s.mapErr(err)
-		}
-		out = append(out, a)
-	}
-	return out, t.s.mapErr(rows.Err())
+	return queryAll(ctx, t, scanAssignment, q, args...)
 }
 
 func (t *tx) ListAssignments(ctx context.Context, tokenID string) ([]Assignment, error) {
@@ -378,20 +324,11 @@ func (t *tx) ListBookDeliveries(ctx context.Context, tokenID, adamID, pricingPar
 }
 
 func (t *tx) listDeliveries(ctx context.Context, q string, args ...any) ([]Delivery, error) {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
+	return queryAll(ctx, t, func(row scanner) (Delivery, error) {
 		var d Delivery
 		var u int64
-		if err := rows.Scan(&d.AssignmentID, &d.Email, &d.State, &d.ErrorNumber, &d.Detail, &u); err != nil {
-			return nil, t.s.mapErr(err)
-		}
+		err := row.Scan(&d.AssignmentID, &d.Email, &d.State, &d.ErrorNumber, &d.Detail, &u)
 		d.UpdatedAt = fromMS(u)
-		out = append(out, d)
-	}
-	return out, t.s.mapErr(rows.Err())
+		return d, err
+	}, q, args...)
 }
