@@ -19,74 +19,54 @@ import (
 //     earlier release of this provider, or the system a take-over replaced). Among several, an
 //     Associated one comes first, then the lowest clientUserId.
 //
-// Each is recorded as the person's user, so that a person has one VPP user per location and
-// nothing is created twice; the full sync that follows reads the licenses they hold, so that no
-// (book, person) pair is licensed twice. It returns the clientUserIds it adopted. The members it
-// looked up are remembered for this process (see lookupDue); all looks them up again, as a
-// delivery does before it creates anyone.
-func (e *Engine) adoptUsers(ctx context.Context, c *apple.Client, rec store.Token, all bool) ([]string, error) {
+// It first brings the location's users up to Apple's with one walk of Apple's users: those changed
+// since the last walk, or all of them when the records of the location's users are not complete
+// at the last walk (a new database, or one written before they were kept). Each user found is
+// recorded as the person's user, so that a person has one VPP user per location and nothing is
+// created twice; the caller then reads the licenses they hold, so that no (book, person) pair is
+// licensed twice. It returns the clientUserIds it adopted, and whether the walk changed the
+// records of the engine's users. The members it looked up are remembered for this process (see
+// lookupDue); all looks them up again, as a delivery does before it creates anyone.
+func (e *Engine) adoptUsers(ctx context.Context, c *apple.Client, rec store.Token, all bool) (adopted []string, changed bool, err error) {
 	var missing []string
 	if err := e.view(ctx, func(tx store.Tx) error {
 		var err error
 		missing, err = tx.ListMembersWithoutUser(ctx, rec.ID)
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !all {
 		missing = e.notLooked(rec.ID, missing)
 	}
 	if len(missing) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	sc, err := c.ServiceConfig(ctx)
 	if err != nil {
-		return nil, e.appleError(rec.ID, "reading Apple's service config (GET /service/config)", err)
+		return nil, false, e.appleError(rec.ID, "reading Apple's service config (GET /service/config)", err)
 	}
-	derivedFor := make(map[string]string, len(missing)) // derived clientUserId -> email
-	wanted := make(map[string]bool, len(missing))
-	for _, m := range missing {
-		derivedFor[clientUserID(rec.LocationUID, m)] = m
-		wanted[m] = true
+	if rec, err = e.tokenRecord(ctx, rec.ID); err != nil {
+		return nil, false, err
 	}
-	found := map[string]apple.User{} // email -> the user adopted for it
-	byDerived := map[string]bool{}   // emails found by their derived id
-	_, err = c.EachUser(ctx, apple.UserQuery{ActiveOnly: true}, func(restart bool, page []apple.User) error {
-		if restart {
-			clear(found)
-			clear(byDerived)
-		}
-		for _, u := range page {
-			if u.Status != UserRegistered && u.Status != UserAssociated {
-				continue
-			}
-			if m, ok := derivedFor[u.ClientUserID]; ok {
-				found[m], byDerived[m] = u, true
-				continue
-			}
-			m := EmailKey(u.Email)
-			if !wanted[m] || byDerived[m] {
-				continue
-			}
-			if prev, ok := found[m]; ok && !betterMatch(u, prev) {
-				continue
-			}
-			found[m] = u
-		}
-		return nil
-	})
+	current, err := e.locationUsersCurrent(ctx, rec)
 	if err != nil {
-		return nil, e.appleError(rec.ID, "reading users (GET /users)", err)
+		return nil, false, err
+	}
+	if _, err := e.readUsers(ctx, c, rec.ID, nil, !current, func(store.VPPUser) { changed = true }); err != nil {
+		return nil, false, err
 	}
 	e.markLooked(rec.ID, missing)
-	if len(found) == 0 {
-		return nil, nil
+	found, byDerived, err := e.matchLocationUsers(ctx, rec, missing)
+	if err != nil || len(found) == 0 {
+		return nil, changed, err
 	}
 	now := e.now()
 	users := make([]store.VPPUser, 0, len(found))
 	for m, u := range found {
+		au := apple.User{ClientUserID: u.ClientUserID, Status: u.Status, InviteCode: u.InviteCode, IDHash: u.IDHash}
 		users = append(users, store.VPPUser{TokenID: rec.ID, ClientUserID: u.ClientUserID, Email: m, Status: u.Status,
-			InviteCode: u.InviteCode, IDHash: u.IDHash, InvitationURL: invitationURL(sc, u), UpdatedAt: now})
+			InviteCode: u.InviteCode, IDHash: u.IDHash, InvitationURL: invitationURL(sc, au), UpdatedAt: now})
 	}
 	sort.Slice(users, func(i, j int) bool { return users[i].ClientUserID < users[j].ClientUserID })
 	err = e.tx(ctx, func(tx store.Tx) error {
@@ -101,13 +81,13 @@ func (e *Engine) adoptUsers(ctx context.Context, c *apple.Client, rec store.Toke
 				len(users), rec.LocationName, len(byDerived), len(users)-len(byDerived))})
 	})
 	if err != nil {
-		return nil, err
+		return nil, changed, err
 	}
 	ids := make([]string, len(users))
 	for i, u := range users {
 		ids[i] = u.ClientUserID
 	}
-	return ids, nil
+	return ids, true, nil
 }
 
 // Adoption reports the existing VPP users a delivery recognised at Apple (see adoptUsers).
@@ -135,15 +115,6 @@ func (e *Engine) adoptedLicenses(ctx context.Context, tokenID string, ids []stri
 		})
 	})
 	return n, err
-}
-
-// betterMatch reports whether u is a better user to adopt for an email than prev: an Associated
-// user before a Registered one, then the lowest clientUserId, so that any engine picks the same.
-func betterMatch(u, prev apple.User) bool {
-	if (u.Status == UserAssociated) != (prev.Status == UserAssociated) {
-		return u.Status == UserAssociated
-	}
-	return u.ClientUserID < prev.ClientUserID
 }
 
 // markLooked remembers, for this process, that the members were looked up at Apple.

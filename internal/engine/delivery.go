@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 	p := planDelivery(w)
 	if len(p.newUsers) > 0 || len(p.grant) > 0 {
 		// Something is to be sent: the records must first hold what Apple holds.
-		read, err := e.readAppleFirst(ctx, rec, c, rep)
+		read, err := e.readAppleFirst(ctx, rec, c, rep, licensedNow(p, w))
 		if err != nil {
 			return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
 		}
@@ -128,28 +129,105 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 }
 
 // readAppleFirst brings the records up to Apple's before a delivery sends anything, so that
-// nothing is created or licensed twice: it looks up at Apple every member without a user record
-// (their users may exist: adopted), then syncs at this process's first delivery to the token (the
-// database may be another runner's, a restored backup, or one a second configuration shares) or
-// when it adopted someone (their licenses are read in full). It reports whether the records
-// changed, so that the delivery plans again.
-func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption) (bool, error) {
-	adopted, err := e.adoptUsers(ctx, c, rec, true)
+// nothing is created or licensed twice. It looks up at Apple every member without a user record
+// (their users may exist: adopted, and the licenses they hold are read). At this process's first
+// delivery to the token it reads what Apple holds of the users about to be licensed (due: their
+// clientUserIds), because the database may be another runner's, a restored backup, or one a second
+// configuration shares. A few users' licenses are read user by user, so that adding a member to a
+// large group costs a few requests; more, or many adopted users, are read with a sync (the changes
+// since the records' last read, or everything when users were adopted). It reports whether the
+// records changed, so that the delivery plans again.
+func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption, due []string) (bool, error) {
+	adopted, changed, err := e.adoptUsers(ctx, c, rec, true)
 	if err != nil {
 		return false, err
 	}
-	if len(adopted) == 0 && e.syncedHere(rec.ID) {
-		return false, nil
+	first := !e.syncedHere(rec.ID)
+	if len(adopted) == 0 && !first {
+		return changed, nil
 	}
-	if err := e.sync(ctx, rec.ID, len(adopted) > 0); err != nil {
-		return false, err
+	read := slices.Clone(adopted)
+	if first {
+		read = append(read, due...)
 	}
-	if len(adopted) == 0 {
-		return true, nil
+	switch {
+	case len(read) == 0:
+		return changed, nil
+	case len(read) <= userByUserReads:
+		err = e.readLicensesOf(ctx, c, rec, read)
+	default:
+		err = e.sync(ctx, rec.ID, len(adopted) > 0)
+	}
+	if err != nil || len(adopted) == 0 {
+		return true, err
 	}
 	held, err := e.adoptedLicenses(ctx, rec.ID, adopted)
 	rep.Users, rep.Licenses = rep.Users+len(adopted), rep.Licenses+held
 	return true, err
+}
+
+// userByUserReads is how many users' licenses readAppleFirst reads user by user (a request each)
+// rather than with a sync, whose walk of the changes since the records' last read may be longer.
+const userByUserReads = 10
+
+// licensedNow returns, once each, the clientUserIds of the confirmed users the plan licenses now.
+func licensedNow(p *deliveryPlan, w *work) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, members := range p.grant {
+		for _, m := range members {
+			if u, ok := w.users[m]; ok && confirmed(u) && !seen[u.ClientUserID] {
+				seen[u.ClientUserID] = true
+				ids = append(ids, u.ClientUserID)
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// readLicensesOf reads at Apple the licenses each of the users holds (GET /assignments with its
+// clientUserId) and records them as those users' licenses of the token's books.
+func (e *Engine) readLicensesOf(ctx context.Context, c *apple.Client, rec store.Token, ids []string) error {
+	var books []store.Book
+	if err := e.view(ctx, func(tx store.Tx) error {
+		var err error
+		books, err = tx.ListBooks(ctx, store.BookFilter{TokenID: rec.ID})
+		return err
+	}); err != nil {
+		return err
+	}
+	known := make(map[bookKey]bool, len(books))
+	for _, b := range books {
+		known[bookKey{b.AdamID, b.PricingParam}] = true
+	}
+	now := e.now()
+	var held []store.License
+	for _, id := range ids {
+		var mine []store.License
+		_, err := c.EachAssignment(ctx, apple.AssignmentQuery{ClientUserID: id}, func(restart bool, page []apple.Assignment) error {
+			if restart {
+				mine = mine[:0]
+			}
+			for _, a := range page {
+				bk := bookKey{a.AdamID, pricingOr(a.PricingParam)}
+				if a.ClientUserID == id && known[bk] {
+					mine = append(mine, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: id, AssignedAt: now})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return e.appleError(rec.ID, "reading a user's licenses (GET /assignments)", err)
+		}
+		held = append(held, mine...)
+	}
+	return e.tx(ctx, func(tx store.Tx) error {
+		if err := tx.ReplaceUserLicenses(ctx, rec.ID, ids, held); err != nil {
+			return err
+		}
+		return tx.TouchDeliveries(ctx, rec.ID)
+	})
 }
 
 // finish records deliveries whatever happened, and returns cause. w, when not nil, is the work as

@@ -51,6 +51,7 @@ type syncResult struct {
 	licenseCount  int // licenses Apple holds for the engine's users (full) or changed (incremental)
 	assetsVersion string
 	usersVersion  string
+	usersIndex    string // the version the location's users are complete at ("": not complete)
 	assignVersion string
 }
 
@@ -144,7 +145,10 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 		if err := tx.UpdateSyncRun(ctx, run); err != nil {
 			return err
 		}
-		return tx.UpdateToken(ctx, cur)
+		if err := tx.UpdateToken(ctx, cur); err != nil {
+			return err
+		}
+		return tx.SetLocationUsersVersion(ctx, id, res.usersIndex)
 	})
 	if err != nil {
 		return err
@@ -166,11 +170,14 @@ func (e *Engine) fetch(ctx context.Context, rec store.Token, full bool) (*syncRe
 	res := &syncResult{}
 	// Members without a user record may have one at Apple: recognise them before reading users and
 	// licenses, and then read every license (an incremental walk would miss those they held).
-	adopted, err := e.adoptUsers(ctx, c, rec, false)
+	adopted, _, err := e.adoptUsers(ctx, c, rec, false)
 	if err != nil {
 		return nil, err
 	}
 	full = full || len(adopted) > 0
+	if rec, err = e.tokenRecord(ctx, rec.ID); err != nil { // the lookup's walk moved the users versionId on
+		return nil, err
+	}
 	platform, country := rec.Platform, rec.CountryCode
 	if full {
 		cc, foreign, err := e.readClientConfig(ctx, c, rec.ID)
@@ -338,7 +345,7 @@ func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec
 	if err != nil {
 		return err
 	}
-	res.users, res.usersVersion = ur.changed, ur.version
+	res.users, res.usersVersion, res.usersIndex = ur.changed, ur.version, ur.indexVersion
 
 	bookIdx := make(map[bookKey]int32, len(books))
 	for i, b := range books {
@@ -459,12 +466,15 @@ func sortedUnique(v []uint64) []uint64 {
 // userRead is what a walk of Apple's users told about the engine's own users.
 type userRead struct {
 	version string
-	own     []store.VPPUser // the records, loaded at the first user or assignment Apple reports
-	index   map[string]int  // own user by clientUserId -> position in own
-	active  []bool          // by position: Apple holds an active (Registered or Associated) record
-	changed []store.VPPUser // own users whose record differs from Apple's, updated
-	loadOwn func(context.Context) ([]store.VPPUser, error)
-	loaded  bool
+	// indexVersion is the version the location's users are complete at after the walk ("": not
+	// complete), recorded with version.
+	indexVersion string
+	own          []store.VPPUser // the records, loaded at the first user or assignment Apple reports
+	index        map[string]int  // own user by clientUserId -> position in own
+	active       []bool          // by position: Apple holds an active (Registered or Associated) record
+	changed      []store.VPPUser // own users whose record differs from Apple's, updated
+	loadOwn      func(context.Context) ([]store.VPPUser, error)
+	loaded       bool
 }
 
 func (r *userRead) load(ctx context.Context) error {
@@ -502,7 +512,18 @@ func (e *Engine) fetchUsers(ctx context.Context, c *apple.Client, rec store.Toke
 	var state []uint8
 	var at []int32
 	var updated []store.VPPUser
+	uq := apple.UserQuery{}
+	if !full && rec.UsersVersion != "" {
+		uq.SinceVersionID = rec.UsersVersion
+	}
+	walk, err := e.startUsersWalk(ctx, rec, uq.SinceVersionID)
+	if err != nil {
+		return nil, err
+	}
 	collect := func(restart bool, page []apple.User) error {
+		if err := walk.page(ctx, restart, page); err != nil {
+			return err
+		}
 		if restart {
 			clear(state)
 			clear(at)
@@ -561,16 +582,16 @@ func (e *Engine) fetchUsers(ctx context.Context, c *apple.Client, rec store.Toke
 		}
 		return nil
 	}
-	uq := apple.UserQuery{}
-	if !full && rec.UsersVersion != "" {
-		uq.SinceVersionID = rec.UsersVersion
-	}
 	r.version, err = c.EachUser(ctx, uq, collect)
 	if err != nil && uq.SinceVersionID != "" && errors.Is(err, apple.CodeInvalidVersionID) {
+		walk.restartFull()
 		r.version, err = c.EachUser(ctx, apple.UserQuery{}, collect) // Apple no longer knows our version: walk everything
 	}
 	if err != nil {
 		return nil, e.appleError(rec.ID, "reading users (GET /users)", err)
+	}
+	if r.indexVersion, err = walk.finish(ctx, r.version); err != nil {
+		return nil, err
 	}
 	now := e.now()
 	for i, s := range state {
@@ -652,7 +673,10 @@ func (e *Engine) readUsers(ctx context.Context, c *apple.Client, tokenID string,
 			return notFound("token", tokenID, err)
 		}
 		cur.UsersVersion, cur.UpdatedAt = ur.version, e.now()
-		return tx.UpdateToken(ctx, cur)
+		if err := tx.UpdateToken(ctx, cur); err != nil {
+			return err
+		}
+		return tx.SetLocationUsersVersion(ctx, tokenID, ur.indexVersion)
 	})
 }
 

@@ -128,6 +128,17 @@ type VPPUser struct {
 	UpdatedAt     time.Time
 }
 
+// LocationUser is an active VPP user Apple holds at a token's location, whoever created it: what
+// members without a user record are looked up in.
+type LocationUser struct {
+	TokenID      string
+	ClientUserID string
+	EmailKey     string // the email as the engine compares emails
+	Status       string // Registered or Associated
+	InviteCode   string
+	IDHash       string
+}
+
 // Group is a user group: a set of Apple Account emails.
 type Group struct {
 	ID          string
@@ -301,6 +312,19 @@ type Tx interface {
 	UpsertVPPUsers(ctx context.Context, users []VPPUser) error
 	ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error)
 
+	// ApplyLocationUsers records one page of walk's read of Apple's users at the token's location:
+	// active users upserted, the clientUserIds in gone (retired or deleted records) removed unless
+	// the same walk saw them active.
+	ApplyLocationUsers(ctx context.Context, tokenID string, walk int64, active []LocationUser, gone []string) error
+	// PruneLocationUsers ends a walk of every user: the users it did not see are removed.
+	PruneLocationUsers(ctx context.Context, tokenID string, walk int64) error
+	// FindLocationUsers returns the location's users with one of the clientUserIds or email keys.
+	FindLocationUsers(ctx context.Context, tokenID string, ids, emailKeys []string) ([]LocationUser, error)
+	// LocationUsersVersion and SetLocationUsersVersion read and record the users versionId the
+	// location's users are complete at: current when it equals the token's UsersVersion.
+	LocationUsersVersion(ctx context.Context, tokenID string) (string, error)
+	SetLocationUsersVersion(ctx context.Context, tokenID, version string) error
+
 	InsertGroup(ctx context.Context, g Group) error
 	UpdateGroup(ctx context.Context, g Group) error
 	GetGroup(ctx context.Context, id string) (Group, error)
@@ -338,6 +362,9 @@ type Tx interface {
 	UpsertLicenses(ctx context.Context, licenses []License) error
 	// ReplaceLicenses makes the token's licenses exactly the given set (after a full sync).
 	ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error
+	// ReplaceUserLicenses makes the licenses of the token's users ids exactly the given set (after
+	// reading those users' licenses at Apple).
+	ReplaceUserLicenses(ctx context.Context, tokenID string, ids []string, licenses []License) error
 	ListLicenses(ctx context.Context, tokenID string) ([]License, error)
 	// EachLicense calls fn for each of the token's licenses, in ListLicenses' order, without
 	// holding them all (a full sync compares hundreds of thousands). An error from fn stops it.

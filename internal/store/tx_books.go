@@ -188,6 +188,27 @@ func (t *tx) UpsertLicenses(ctx context.Context, licenses []License) error {
 	return nil
 }
 
+func (t *tx) ReplaceUserLicenses(ctx context.Context, tokenID string, ids []string, licenses []License) error {
+	for _, l := range licenses {
+		if l.TokenID != tokenID {
+			return fmt.Errorf("store: ReplaceUserLicenses for token %s given a license of token %s", tokenID, l.TokenID)
+		}
+	}
+	if err := t.requireParents(ctx, "tokens", "token", tokenID); err != nil {
+		return err
+	}
+	for _, part := range chunks(ids, inChunk) {
+		if _, err := t.exec(ctx, `DELETE FROM licenses WHERE token_id = $1 AND client_user_id IN (`+placeholders(2, len(part))+`)`,
+			append([]any{tokenID}, anySlice(part)...)...); err != nil {
+			return fmt.Errorf("store: replace the licenses of %d users of token %s: %w", len(ids), tokenID, err)
+		}
+	}
+	if err := t.insertLicenses(ctx, dedupe(licenses, licenseKey)); err != nil {
+		return fmt.Errorf("store: replace the licenses of %d users of token %s: %w", len(ids), tokenID, err)
+	}
+	return nil
+}
+
 func (t *tx) ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error {
 	ls := make([]License, len(licenses))
 	for i, l := range licenses {
