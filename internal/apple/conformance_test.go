@@ -248,6 +248,11 @@ func TestExampleLookup(t *testing.T) {
 	if app.Kind != "software" || app.Name != "Example App" || !slices.Equal(app.DeviceFamilies, []string{"iphone", "ipad"}) || app.Artwork.Width != 1024 {
 		t.Errorf("app %+v", app)
 	}
+	offer, ok := app.CurrentOffer()
+	want := Offer{Type: "buy", Price: 2.99, PriceFormatted: "$2.99", Version: OfferVersion{Display: "4.2.1", ExternalID: "861234567"}}
+	if app.BundleID != "com.example.app" || !ok || offer != want {
+		t.Errorf("app bundle id %q, current offer %+v (%v); want com.example.app and %+v", app.BundleID, offer, ok, want)
+	}
 	if book.ID != "1234567890" || book.Kind != "ebook" || book.ArtistName != "Jane Author" || book.Language != "en" ||
 		!slices.Equal(book.GenreNames, []string{"Fiction & Literature", "Books"}) || book.Artwork.URL == "" {
 		t.Errorf("book %+v", book)

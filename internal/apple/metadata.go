@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -26,9 +28,74 @@ type ContentMetadata struct {
 	Kind       string   `json:"kind"` // e.g. "ebook", "software"
 	URL        string   `json:"url"`
 	Language   string   `json:"language"`
-	// DeviceFamilies is set for apps.
+	// BundleID is an app's bundle identifier, e.g. "com.apple.Pages"; empty for books.
+	BundleID string `json:"bundleId"`
+	// DeviceFamilies are the devices an app runs on, e.g. "iphone", "ipad", "mac"; empty for
+	// books.
 	DeviceFamilies []string `json:"deviceFamilies"`
-	Artwork        *Artwork `json:"artwork"`
+	// Offers are how the store sells the item, the current one first (see CurrentOffer).
+	Offers  []Offer  `json:"offers"`
+	Artwork *Artwork `json:"artwork"`
+}
+
+// CurrentOffer returns the first offer, the one the store currently makes, and whether there is
+// one: books and some lookups carry none.
+func (m ContentMetadata) CurrentOffer() (Offer, bool) {
+	if len(m.Offers) == 0 {
+		return Offer{}, false
+	}
+	return m.Offers[0], true
+}
+
+// Offer is one way the store sells an app or book: its price and, for an app, the version a
+// purchase installs.
+type Offer struct {
+	Type string `json:"type"` // e.g. "buy"
+	// Price is in the storefront's currency: 0 when free, and also when Apple leaves it out or
+	// sends something that is not a number. PriceFormatted is what the store shows.
+	Price          float64      `json:"price"`
+	PriceFormatted string       `json:"priceFormatted"` // e.g. "$9.99", "Free"
+	Version        OfferVersion `json:"version"`
+}
+
+// OfferVersion is the app version an offer installs.
+type OfferVersion struct {
+	Display    string `json:"display"`    // e.g. "2.5.5"
+	ExternalID string `json:"externalId"` // Apple sends a number; kept as its digits
+}
+
+// offerVersionDecoder reads externalId as a string or a number.
+var offerVersionDecoder = newFlexIDDecoder[OfferVersion]("externalId")
+
+// UnmarshalJSON accepts externalId as a string or a number.
+func (v *OfferVersion) UnmarshalJSON(b []byte) error { return offerVersionDecoder.decode(b, v) }
+
+// UnmarshalJSON reads price as a number or a numeric string, and leaves it 0 when it is neither:
+// a display field must not fail the lookup of the other ids of its batch.
+func (o *Offer) UnmarshalJSON(b []byte) error {
+	type plain Offer
+	w := struct {
+		*plain
+		Price json.RawMessage `json:"price"`
+	}{plain: (*plain)(o)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	o.Price = lenientNumber(w.Price)
+	return nil
+}
+
+// lenientNumber reads a JSON number or a string holding a finite one, and 0 from anything else.
+func lenientNumber(raw json.RawMessage) float64 {
+	var s flexString
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(s)), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
 }
 
 // Artwork is the cover or icon. URL may be a template with {w}, {h} and {f}.

@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -266,15 +268,22 @@ func TestSimulator_everyEndpoint(t *testing.T) {
 		t.Errorf("active users = %+v, %v; want 2 after one retired", active, err)
 	}
 
-	meta, err := c.LookupMetadata(ctx, []string{bookA, bookB, "9999999999"}, cc.DefaultPlatform, cc.CountryISO2ACode)
+	meta, err := c.LookupMetadata(ctx, []string{bookA, bookB, appA, "9999999999"}, cc.DefaultPlatform, cc.CountryISO2ACode)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := meta[bookA]; m.Name != "The Art of Licensing" || m.ArtistName != "A. Author" || m.Kind != "ebook" || len(m.GenreNames) == 0 {
+	if m := meta[bookA]; m.Name != "The Art of Licensing" || m.ArtistName != "A. Author" || m.Kind != "ebook" || len(m.GenreNames) == 0 ||
+		m.BundleID != "" || m.DeviceFamilies != nil || m.Offers != nil {
 		t.Errorf("metadata of %s = %+v", bookA, m)
 	}
-	if _, ok := meta["9999999999"]; ok || len(meta) != 2 {
-		t.Errorf("metadata = %v, want the two known books and no entry for an unknown id", meta)
+	app := meta[appA]
+	offer, ok := app.CurrentOffer()
+	if app.Name != "Reader" || app.BundleID == "" || len(app.DeviceFamilies) == 0 || !ok || offer.Version.Display == "" ||
+		offer.Version.ExternalID == "" || offer.PriceFormatted == "" {
+		t.Errorf("metadata of app %s = %+v, want a bundle id, device families and an offer with version and price", appA, app)
+	}
+	if _, ok := meta["9999999999"]; ok || len(meta) != 3 {
+		t.Errorf("metadata = %v, want the two known books, the app and no entry for an unknown id", meta)
 	}
 }
 
@@ -825,7 +834,7 @@ func TestConformance_simulatorMatchesDocumentedExamples(t *testing.T) {
 	// another page exists, failures on FAILED events, per-user fields by status).
 	optional := map[string]bool{"mdmInfo": true, "nextPageIndex": true, "failures": true, "inviteCode": true, "email": true,
 		"idHash": true, "errorInfo": true, "notificationAuthToken": true, "notificationUrl": true, "subscribedNotificationTypes": true,
-		"language": true, "deviceFamilies": true, "unlimitedAssets": true, "clientUserIds": true, "serialNumbers": true, "assets": true,
+		"language": true, "unlimitedAssets": true, "clientUserIds": true, "serialNumbers": true, "assets": true,
 		"serialNumber": true, "clientUserId": true}
 
 	cases := []struct {
@@ -877,13 +886,8 @@ func shapeDiff(path string, doc, sim any, optional map[string]bool) []string {
 			return []string{fmt.Sprintf("%s: simulator has %s, Apple documents an object", path, kind(sim))}
 		}
 		if isIDMap(d) {
-			var proto any
-			for _, v := range d {
-				proto = v
-				break
-			}
 			for k, v := range s {
-				out = append(out, shapeDiff(path+"["+k+"]", proto, v, optional)...)
+				out = append(out, shapeDiff(path+"["+k+"]", idMapProto(d, v), v, optional)...)
 			}
 			return out
 		}
@@ -920,6 +924,22 @@ func shapeDiff(path string, doc, sim any, optional map[string]bool) []string {
 		}
 	}
 	return out
+}
+
+// idMapProto returns the documented value of an id map that a simulated one must look like: the
+// one of the same "kind" (the lookup's app or book), else the first by id.
+func idMapProto(doc map[string]any, sim any) any {
+	kindOf := func(v any) any {
+		m, _ := v.(map[string]any)
+		return m["kind"]
+	}
+	ids := slices.Sorted(maps.Keys(doc))
+	for _, id := range ids {
+		if k := kindOf(sim); k != nil && kindOf(doc[id]) == k {
+			return doc[id]
+		}
+	}
+	return doc[ids[0]]
 }
 
 func isIDMap(m map[string]any) bool {
@@ -1011,6 +1031,25 @@ func rawLookup(t *testing.T, f *fixture, c *apple.Client) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// The lookup's results are compared by kind: a simulated book must look like the documented
+// book, whatever order the map holds them in, so app-only fields on a book are reported.
+func TestShapeDiff_comparesLookupResultsByKind(t *testing.T) {
+	doc := map[string]any{"results": map[string]any{
+		"1": map[string]any{"kind": "software", "bundleId": "a"},
+		"2": map[string]any{"kind": "ebook"},
+	}}
+	appLike := map[string]any{"kind": "ebook", "bundleId": "a"}
+	for range 20 { // map order varies between runs
+		got := shapeDiff("$", doc, map[string]any{"results": map[string]any{"9": appLike}}, nil)
+		if len(got) != 1 || !strings.Contains(got[0], "$.results[9].bundleId: the simulator sends a field") {
+			t.Fatalf("book with an app field: %q", got)
+		}
+		if got := shapeDiff("$", doc, map[string]any{"results": map[string]any{"8": map[string]any{"kind": "software"}}}, nil); len(got) != 1 {
+			t.Fatalf("app without bundleId: %q", got)
+		}
+	}
 }
 
 // The conformance comparison must be able to fail: it reports a documented key the simulator

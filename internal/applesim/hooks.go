@@ -207,7 +207,8 @@ type BookSpec struct {
 	ArtworkURL   string // cover URL for the lookup; default a placeholder served by the simulator
 }
 
-// AppSpec describes an app to add to a location. Apps are revocable and device-assignable.
+// AppSpec describes an app to add to a location. Apps are revocable and device-assignable unless
+// NotRevocable or NotDeviceAssignable says otherwise.
 type AppSpec struct {
 	AdamID       string
 	PricingParam string // STDQ (default) or PLUS
@@ -216,8 +217,21 @@ type AppSpec struct {
 	Genres       []string
 	Licenses     int
 	Unlimited    bool
-	Platforms    []string // default ["iOS"]
-	ArtworkURL   string
+	// Platforms are the asset's supportedPlatforms: default those of DeviceFamilies, else ["iOS"].
+	Platforms  []string
+	ArtworkURL string
+	// NotRevocable makes the asset's licences impossible to revoke or disassociate (9706).
+	NotRevocable bool
+	// NotDeviceAssignable makes the app user-only: serial numbers are refused (9707).
+	NotDeviceAssignable bool
+
+	// The lookup's fields for apps (apple-api.md §13).
+	BundleID string // default "com.example.app" + AdamID
+	// DeviceFamilies, e.g. "iphone", "ipad", "mac": default those of Platforms.
+	DeviceFamilies []string
+	Version        string  // the current offer's version.display; default "1.0"
+	Price          float64 // the current offer's price in US dollars; default 0, free
+	PriceFormatted string  // default "Free", or "$" and Price with two decimals
 }
 
 // AddBook adds a book asset (not revocable, not device-assignable, iOS and macOS) to a location
@@ -238,9 +252,10 @@ func (s *Server) AddBook(uid string, b BookSpec) error {
 
 // AddApp adds an app asset to a location and registers its metadata.
 func (s *Server) AddApp(uid string, a AppSpec) error {
-	platforms := slices.Clone(a.Platforms)
-	if len(platforms) == 0 {
-		platforms = []string{"iOS"}
+	platforms := appPlatforms(a)
+	meta, err := appCatalogEntry(a, platforms)
+	if err != nil {
+		return err
 	}
 	return s.addAsset(uid, &asset{
 		AdamID:           a.AdamID,
@@ -248,13 +263,10 @@ func (s *Server) AddApp(uid string, a AppSpec) error {
 		ProductType:      ProductApp,
 		Purchased:        a.Licenses,
 		Unlimited:        a.Unlimited,
-		Revocable:        true,
-		DeviceAssignable: true,
+		Revocable:        !a.NotRevocable,
+		DeviceAssignable: !a.NotDeviceAssignable,
 		Platforms:        platforms,
-	}, &catalogEntry{
-		AdamID: a.AdamID, Kind: "software", Name: a.Name, Artist: a.Developer,
-		Genres: slices.Clone(a.Genres), ArtworkURL: a.ArtworkURL,
-	})
+	}, meta)
 }
 
 func (s *Server) addAsset(uid string, a *asset, meta *catalogEntry) error {

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -46,6 +47,42 @@ type lookupResult struct {
 	URL        string   `json:"url"`
 	Artwork    artwork  `json:"artwork"`
 	Language   string   `json:"language,omitempty"`
+	// Apps only, as public clients read them (apple-api.md §13).
+	BundleID       string   `json:"bundleId,omitempty"`
+	DeviceFamilies []string `json:"deviceFamilies,omitempty"`
+	Offers         []offer  `json:"offers,omitempty"`
+}
+
+// offer is how the store sells an app: clients read offers[0].price, priceFormatted and
+// version.display.
+type offer struct {
+	Type           string       `json:"type"`
+	Price          float64      `json:"price"`
+	PriceFormatted string       `json:"priceFormatted"`
+	Version        offerVersion `json:"version"`
+}
+
+type offerVersion struct {
+	Display    string `json:"display"`
+	ExternalID int64  `json:"externalId"`
+}
+
+// offers returns the one offer the lookup shows for an app, and none for a book.
+func (e *catalogEntry) offers() []offer {
+	if e.Kind == "ebook" {
+		return nil
+	}
+	return []offer{{
+		Type: "buy", Price: e.Price, PriceFormatted: e.PriceFormatted,
+		Version: offerVersion{Display: e.Version, ExternalID: externalVersionID(e.AdamID, e.Version)},
+	}}
+}
+
+// externalVersionID is a stable stand-in for the store's id of an app version.
+func externalVersionID(adamID, version string) int64 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(adamID + "/" + version))
+	return int64(h.Sum32())
 }
 
 type artwork struct {
@@ -107,6 +144,10 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 			URL:        "https://" + store + "s.apple.com/" + cc + "/" + store + "/id" + e.AdamID,
 			Artwork:    art,
 			Language:   e.Language,
+
+			BundleID:       e.BundleID,
+			DeviceFamilies: slices.Clone(e.DeviceFamilies),
+			Offers:         e.offers(),
 		}
 	}
 	s.mu.Unlock()

@@ -291,4 +291,10 @@ type catalogEntry struct {
 	Genres     []string `json:"genres,omitempty"`
 	Language   string   `json:"language,omitempty"`
 	ArtworkURL string   `json:"artworkUrl,omitempty"`
+	// An app's lookup fields; empty for books.
+	BundleID       string   `json:"bundleId,omitempty"`
+	DeviceFamilies []string `json:"deviceFamilies,omitempty"`
+	Version        string   `json:"version,omitempty"`
+	Price          float64  `json:"price,omitempty"`
+	PriceFormatted string   `json:"priceFormatted,omitempty"`
 }

@@ -33,3 +33,43 @@ func Catalog() []applesim.BookSpec {
 		{AdamID: "1590000024", Title: "The Federalist Papers", Author: "Alexander Hamilton, James Madison and John Jay", Genres: []string{"History", "Politics & Current Events"}, Language: "en", Licenses: 7},
 	}
 }
+
+// Apps is the set of sample apps every new sandbox location holds: Apple's free productivity,
+// music and coding apps for iPhone and iPad, paid Mac apps with few licenses left, and the
+// library's own user-only apps (not device-assignable), so that bundle ids, device families,
+// versions, prices and both kinds of assignment have something to show.
+func Apps() []applesim.AppSpec {
+	return []applesim.AppSpec{
+		{AdamID: "1600000001", Name: "Pages", Developer: "Apple", Genres: []string{"Productivity"}, Licenses: 100,
+			BundleID: "com.apple.Pages", DeviceFamilies: []string{"iphone", "ipad"}, Version: "14.4"},
+		{AdamID: "1600000002", Name: "Keynote", Developer: "Apple", Genres: []string{"Productivity"}, Licenses: 60,
+			BundleID: "com.apple.Keynote", DeviceFamilies: []string{"iphone", "ipad"}, Version: "14.4"},
+		{AdamID: "1600000003", Name: "GarageBand", Developer: "Apple", Genres: []string{"Music"}, Licenses: 40,
+			BundleID: "com.apple.mobilegarageband", DeviceFamilies: []string{"iphone", "ipad"}, Version: "2.3.15"},
+		{AdamID: "1600000004", Name: "Swift Playgrounds", Developer: "Apple", Genres: []string{"Education", "Developer Tools"}, Licenses: 30,
+			BundleID: "com.apple.Playgrounds", DeviceFamilies: []string{"ipad", "mac"}, Version: "4.6.4"},
+		{AdamID: "1600000005", Name: "Final Cut Pro", Developer: "Apple", Genres: []string{"Video"}, Licenses: 5,
+			BundleID: "com.apple.FinalCut", DeviceFamilies: []string{"mac"}, Version: "11.1", Price: 299.99},
+		{AdamID: "1600000006", Name: "Logic Pro", Developer: "Apple", Genres: []string{"Music"}, Licenses: 2,
+			BundleID: "com.apple.logic10", DeviceFamilies: []string{"mac"}, Version: "11.2", Price: 199.99},
+		{AdamID: "1600000007", Name: "Springfield Library Card", Developer: "Springfield Public Library", Genres: []string{"Books", "Reference"}, Licenses: 25,
+			BundleID: "org.springfieldlibrary.card", DeviceFamilies: []string{"iphone"}, Version: "3.2", NotDeviceAssignable: true},
+		{AdamID: "1600000008", Name: "Reading Log", Developer: "Springfield Public Library", Genres: []string{"Education"}, Licenses: 12,
+			BundleID: "org.springfieldlibrary.readinglog", DeviceFamilies: []string{"iphone", "ipad"}, Version: "1.4.2", Price: 1.99, NotDeviceAssignable: true},
+	}
+}
+
+// seedCatalog gives a new location the sample books and apps.
+func seedCatalog(sim *applesim.Server, uid string) error {
+	for _, b := range Catalog() {
+		if err := sim.AddBook(uid, b); err != nil {
+			return err
+		}
+	}
+	for _, a := range Apps() {
+		if err := sim.AddApp(uid, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

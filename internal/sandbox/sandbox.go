@@ -2,7 +2,7 @@
 // with its state saved beside the engine's database so that plan and apply (separate processes)
 // see the same "Apple". Sandbox token files are recognised by their inner token, which starts
 // with "sandbox-"; the first request with a new one creates its location, seeded with a catalog
-// of sample books. Invited users accept their invitations after a configurable delay.
+// of sample books and apps. Invited users accept their invitations after a configurable delay.
 //
 // The simulated Apple behaves like production by default: it enforces the rate limit of 15
 // requests per second per location, and applies each accepted write in the background, in steps
@@ -226,10 +226,8 @@ func (s *Sandbox) adopt(req *http.Request) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, b := range Catalog() {
-		if err := s.sim.AddBook(loc.UID, b); err != nil {
-			return false, err
-		}
+	if err := seedCatalog(s.sim, loc.UID); err != nil {
+		return false, err
 	}
 	if err := s.sim.AdoptToken(loc.UID, contents); err != nil {
 		return false, err
