@@ -403,6 +403,22 @@ func TestDelivery_requiredAndAvailable(t *testing.T) {
 		if len(g.Invitations) != 2 || !strings.Contains(g.Invitations["ann@example.com"], "inviteCode=") {
 			t.Errorf("invitations = %v, want a URL per invited member", g.Invitations)
 		}
+		// A caller that keeps no invitations (a roster group) is spared reading them, and the
+		// group as recorded is returned whether it is restored, updated or the same.
+		gin := engine.GroupInput{Name: g.Name, Members: g.Members, NoInvitations: true}
+		for what, read := range map[string]func() (engine.Group, error){
+			"RestoreGroup": func() (engine.Group, error) { g, _, err := e.eng.RestoreGroup(ctx, invited.ID, gin); return g, err },
+			"UpdateGroup":  func() (engine.Group, error) { g, _, err := e.eng.UpdateGroup(ctx, invited.ID, gin); return g, err },
+		} {
+			ng, err := read()
+			if err != nil || len(ng.Invitations) != 0 || strings.Join(ng.Members, ",") != "ann@example.com,bob@example.com" || ng.ID != invited.ID {
+				t.Errorf("%s without invitations = %+v, %v; want the group's members and no invitations", what, ng, err)
+			}
+		}
+		gin.NoInvitations = false
+		if ng, _, err := e.eng.RestoreGroup(ctx, invited.ID, gin); err != nil || len(ng.Invitations) != 2 {
+			t.Errorf("RestoreGroup with invitations = %v, %v; want 2", ng.Invitations, err)
+		}
 
 		// available to invited members: nothing until they accept.
 		av, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookC, "STDQ"), GroupID: invited.ID, Intent: engine.IntentAvailable})

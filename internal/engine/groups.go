@@ -24,6 +24,10 @@ type GroupInput struct {
 	// directly. A record whose MembersFrom is not the one last applied does not hold the members
 	// last applied (see RestoreGroup).
 	MembersFrom string
+	// NoInvitations leaves the returned group's Invitations empty: the caller does not read them
+	// (a roster group's resource keeps none), and finding them reads every VPP user of the
+	// group's tokens.
+	NoInvitations bool
 }
 
 // Group is a user group as the engine knows it.
@@ -81,7 +85,7 @@ func (e *Engine) CreateGroup(ctx context.Context, in GroupInput) (Group, error) 
 	}); err != nil {
 		return Group{}, err
 	}
-	return e.GetGroup(ctx, g.ID)
+	return e.readGroup(ctx, g.ID, !in.NoInvitations)
 }
 
 // RestoreGroup makes the engine's record of a group that Terraform's state holds match that
@@ -98,8 +102,10 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 	}
 	// In the common case the record matches: one read, no write.
 	same := false
+	var cur store.Group
 	if err := e.view(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetGroup(ctx, id)
+		var err error
+		cur, err = tx.GetGroup(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // rebuilt below
 		} else if err != nil {
@@ -111,8 +117,13 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 	}); err != nil {
 		return Group{}, false, err
 	}
-	if same {
-		g, err = e.GetGroup(ctx, id)
+	switch {
+	case same && in.NoInvitations:
+		// The record is the input: nothing more to read.
+		return Group{ID: cur.ID, Name: cur.Name, Description: cur.Description, Managed: cur.Managed, MembersFrom: cur.MembersFrom,
+			Members: members, Invitations: map[string]string{}}, false, nil
+	case same:
+		g, err = e.readGroup(ctx, id, true)
 		return g, false, err
 	}
 	err = e.tx(ctx, func(tx store.Tx) error {
@@ -155,7 +166,7 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 	if err != nil {
 		return Group{}, false, err
 	}
-	g, err = e.GetGroup(ctx, id)
+	g, err = e.readGroup(ctx, id, !in.NoInvitations)
 	return g, restored, err
 }
 
@@ -224,11 +235,11 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		change.Adopted.Users += adopted.Users
 		change.Adopted.Licenses += adopted.Licenses
 		if err != nil {
-			g, _ := e.GetGroup(ctx, id)
+			g, _ := e.readGroup(ctx, id, !in.NoInvitations)
 			return g, change, err
 		}
 	}
-	g, err := e.GetGroup(ctx, id)
+	g, err := e.readGroup(ctx, id, !in.NoInvitations)
 	return g, change, err
 }
 
@@ -353,6 +364,11 @@ func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []
 
 // GetGroup reads a group, with pending invitations, from the engine's records.
 func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
+	return e.readGroup(ctx, id, true)
+}
+
+// readGroup is GetGroup, leaving Invitations empty unless invitations.
+func (e *Engine) readGroup(ctx context.Context, id string, invitations bool) (Group, error) {
 	var out Group
 	err := e.view(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGroup(ctx, id)
@@ -364,7 +380,7 @@ func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
 			return err
 		}
 		out = Group{ID: g.ID, Name: g.Name, Description: g.Description, Managed: g.Managed, MembersFrom: g.MembersFrom, Members: members, Invitations: map[string]string{}}
-		if g.Managed {
+		if g.Managed || !invitations {
 			return nil
 		}
 		assignments, err := tx.ListAssignmentsByGroup(ctx, id)

@@ -386,6 +386,7 @@ func (r *userGroupResource) applyInput(ctx context.Context, plan userGroupResour
 	}
 	roster, ok := rosterAtApply(rm, diags)
 	in.Members, in.MembersFrom = roster.Members, roster.SHA256
+	in.NoInvitations = true // a roster group keeps none in its state (see fromGroup)
 	return in, ok
 }
 
@@ -404,7 +405,7 @@ func (r *userGroupResource) readRosterGroup(ctx context.Context, state userGroup
 		roster, readErr = engine.ReadRoster(rm.source())
 	}
 	in := groupInput(state)
-	in.Members, in.MembersFrom = roster.Members, roster.SHA256
+	in.Members, in.MembersFrom, in.NoInvitations = roster.Members, roster.SHA256, true
 	if readErr == nil && roster.SHA256 == rm.SHA256.ValueString() {
 		return r.data.engine.RestoreGroup(ctx, id, in)
 	}
