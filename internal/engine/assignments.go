@@ -172,8 +172,8 @@ func (e *Engine) RestoreAssignment(ctx context.Context, id string, in Assignment
 		if _, err := tx.GetGroup(ctx, in.GroupID); err != nil {
 			return notFound("group", in.GroupID, err)
 		}
-		if _, err := tx.GetBook(ctx, tokenID, adamID, pricing); err != nil {
-			return notFound("book", in.BookID, err)
+		if _, err := assetRecord(ctx, tx, tokenID, adamID, pricing, in.BookID, store.ProductBook); err != nil {
+			return err
 		}
 		if other, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID); err == nil {
 			return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s in the engine's records; remove one of the two resources",

@@ -267,13 +267,13 @@ func (e *Engine) recordGrants(ctx context.Context, tokenID string, w *work, gran
 		}
 		// Keep counts true until the next sync reads Apple's.
 		for bk, n := range countByBook {
-			b, err := tx.GetBook(ctx, tokenID, bk.adamID, bk.pricing)
+			b, err := tx.GetAsset(ctx, tokenID, bk.adamID, bk.pricing)
 			if err != nil {
 				return err
 			}
 			b.Assigned += n
 			b.Available = max(b.Available-n, 0)
-			if err := tx.UpsertBooks(ctx, []store.Book{b}); err != nil {
+			if err := tx.UpsertAssets(ctx, []store.Asset{b}); err != nil {
 				return err
 			}
 		}

@@ -240,7 +240,7 @@ func TestRecordGrants(t *testing.T) {
 		ctx := t.Context()
 		e := &Engine{cfg: Config{Now: time.Now}, store: storetest.Open(t, kind)}
 		a, b := bookKey{"100", "STDQ"}, bookKey{"200", "STDQ"}
-		books := map[bookKey]store.Book{
+		books := map[bookKey]store.Asset{
 			a: {TokenID: "tok", AdamID: "100", PricingParam: "STDQ", Total: 10, Assigned: 1, Available: 9},
 			b: {TokenID: "tok", AdamID: "200", PricingParam: "STDQ", Total: 2, Assigned: 1, Available: 1},
 		}
@@ -248,7 +248,7 @@ func TestRecordGrants(t *testing.T) {
 			if err := tx.InsertToken(ctx, store.Token{ID: "tok", DisplayName: "Main", AccountType: AccountBusiness}); err != nil {
 				return err
 			}
-			return tx.UpsertBooks(ctx, []store.Book{books[a], books[b]})
+			return tx.UpsertAssets(ctx, []store.Asset{books[a], books[b]})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestRecordGrants(t *testing.T) {
 			return tok.DeliveriesGen
 		}
 		// counts keeps what recordGrants changes of the books.
-		counts := func(bs map[bookKey]store.Book) map[bookKey][3]int {
+		counts := func(bs map[bookKey]store.Asset) map[bookKey][3]int {
 			out := map[bookKey][3]int{}
 			for bk, bo := range bs {
 				out[bk] = [3]int{bo.Total, bo.Assigned, bo.Available}
@@ -269,13 +269,13 @@ func TestRecordGrants(t *testing.T) {
 		}
 		read := func() ([]store.License, map[bookKey][3]int) {
 			var ls []store.License
-			got := map[bookKey]store.Book{}
+			got := map[bookKey]store.Asset{}
 			if err := e.tx(ctx, func(tx store.Tx) error {
 				var err error
 				if ls, err = tx.ListLicenses(ctx, "tok"); err != nil {
 					return err
 				}
-				bs, err := tx.ListBooks(ctx, store.BookFilter{TokenID: "tok"})
+				bs, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: "tok"})
 				for _, b := range bs {
 					got[bookKey{b.AdamID, b.PricingParam}] = b
 				}
@@ -286,7 +286,7 @@ func TestRecordGrants(t *testing.T) {
 			return ls, counts(got)
 		}
 		newWork := func() *work {
-			w := &work{books: map[bookKey]store.Book{}, licensed: map[pairKey]bool{}}
+			w := &work{books: map[bookKey]store.Asset{}, licensed: map[pairKey]bool{}}
 			for bk, bo := range books {
 				w.books[bk] = bo
 			}
@@ -319,9 +319,9 @@ func TestRecordGrants(t *testing.T) {
 		}) {
 			t.Errorf("licenses not written in key order: %v", granted)
 		}
-		wantBooks := map[bookKey]store.Book{}
-		wantBooks[a] = store.Book{TokenID: "tok", AdamID: "100", PricingParam: "STDQ", Total: 10, Assigned: 3, Available: 7}
-		wantBooks[b] = store.Book{TokenID: "tok", AdamID: "200", PricingParam: "STDQ", Total: 2, Assigned: 3, Available: 0} // never below zero
+		wantBooks := map[bookKey]store.Asset{}
+		wantBooks[a] = store.Asset{TokenID: "tok", AdamID: "100", PricingParam: "STDQ", Total: 10, Assigned: 3, Available: 7}
+		wantBooks[b] = store.Asset{TokenID: "tok", AdamID: "200", PricingParam: "STDQ", Total: 2, Assigned: 3, Available: 0} // never below zero
 		ls, got := read()
 		var pairs []string
 		for _, l := range ls {

@@ -36,7 +36,8 @@ type BookFilter struct {
 func (e *Engine) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
 	var out []Book
 	err := e.view(ctx, func(tx store.Tx) error {
-		books, err := tx.ListBooks(ctx, store.BookFilter{TokenID: f.TokenID, AdamID: f.AdamID, TitleContains: f.TitleContains, MinAvailable: f.MinAvailable})
+		books, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: f.TokenID, AdamID: f.AdamID, ProductType: store.ProductBook,
+			TitleContains: f.TitleContains, MinAvailable: f.MinAvailable})
 		if err != nil {
 			return err
 		}
@@ -87,20 +88,11 @@ func (e *Engine) RefreshBooks(ctx context.Context, tokenID string) error {
 
 // GetBook reads one book by its BookID.
 func (e *Engine) GetBook(ctx context.Context, id string) (Book, error) {
-	tokenID, adamID, pricing, err := ParseBookID(id)
+	b, err := e.assetOf(ctx, id, store.ProductBook)
 	if err != nil {
 		return Book{}, err
 	}
-	var out Book
-	err = e.view(ctx, func(tx store.Tx) error {
-		b, err := tx.GetBook(ctx, tokenID, adamID, pricing)
-		if err != nil {
-			return notFound("book", id, err)
-		}
-		out = bookView(b)
-		return nil
-	})
-	return out, err
+	return bookView(b), nil
 }
 
 // FindBook finds exactly one book by adamId (optionally within one token) or by exact title
@@ -126,7 +118,7 @@ func (e *Engine) FindBook(ctx context.Context, adamID, tokenID, title string) (B
 	return Book{}, miss
 }
 
-func bookView(b store.Book) Book {
+func bookView(b store.Asset) Book {
 	return Book{ID: BookID(b.TokenID, b.AdamID, b.PricingParam), TokenID: b.TokenID, AdamID: b.AdamID, PricingParam: b.PricingParam,
 		Title: b.Title, Author: b.Author, Genres: b.Genres, Language: b.Language, CoverURL: b.CoverURL,
 		Total: b.Total, Assigned: b.Assigned, Available: b.Available, Retired: b.Retired}

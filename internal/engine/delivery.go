@@ -189,10 +189,10 @@ func licensedNow(p *deliveryPlan, w *work) []string {
 // readLicensesOf reads at Apple the licenses each of the users holds (GET /assignments with its
 // clientUserId) and records them as those users' licenses of the token's books.
 func (e *Engine) readLicensesOf(ctx context.Context, c *apple.Client, rec store.Token, ids []string) error {
-	var books []store.Book
+	var books []store.Asset
 	if err := e.view(ctx, func(tx store.Tx) error {
 		var err error
-		books, err = tx.ListBooks(ctx, store.BookFilter{TokenID: rec.ID})
+		books, err = tx.ListAssets(ctx, store.AssetFilter{TokenID: rec.ID})
 		return err
 	}); err != nil {
 		return err

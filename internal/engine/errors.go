@@ -38,6 +38,7 @@ var (
 const (
 	KindToken      = "token"
 	KindBook       = "book"
+	KindApp        = "app"
 	KindGroup      = "group"
 	KindAssignment = "assignment"
 )
@@ -58,25 +59,30 @@ func (e *NotFoundError) Error() string {
 
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
-// BookQueryError: a lookup of one book matched none, or several (Matches, by book id).
+// BookQueryError: a lookup of one book (or app: Kind) matched none, or several (Matches, by id).
 type BookQueryError struct {
-	AdamID, TokenID, Title string
-	Matches                []string
+	Kind                             string // KindBook ("" too) or KindApp
+	AdamID, BundleID, TokenID, Title string
+	Matches                          []string
 }
 
 func (e *BookQueryError) Error() string {
+	kind := e.Kind
+	if kind == "" {
+		kind = KindBook
+	}
 	what := e.Criteria("adamId", "title", "token")
 	if len(e.Matches) == 0 {
-		return "no purchased book matches " + what
+		return fmt.Sprintf("no purchased %s matches %s", kind, what)
 	}
-	return fmt.Sprintf("%d books match %s (%s)", len(e.Matches), what, strings.Join(e.Matches, ", "))
+	return fmt.Sprintf("%d %ss match %s (%s)", len(e.Matches), kind, what, strings.Join(e.Matches, ", "))
 }
 
 // Criteria describes what was looked for ("adamId "1" and token "t"), under the names given for
-// the adamId, the title and the token.
+// the adamId, the title (an app's name) and the token; a bundle id is named "bundle id".
 func (e *BookQueryError) Criteria(adamID, title, token string) string {
 	var parts []string
-	for _, c := range [][2]string{{adamID, e.AdamID}, {title, e.Title}, {token, e.TokenID}} {
+	for _, c := range [][2]string{{adamID, e.AdamID}, {"bundle id", e.BundleID}, {title, e.Title}, {token, e.TokenID}} {
 		if c[1] != "" {
 			parts = append(parts, fmt.Sprintf("%s %q", c[0], c[1]))
 		}

@@ -177,6 +177,9 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	if !ok {
 		return Forecast{}, &NotFoundError{Kind: KindBook, ID: in.BookID, In: tokenID}
 	}
+	if err := checkProduct(book, in.BookID, store.ProductBook); err != nil {
+		return Forecast{}, err
+	}
 	planned, members := plan.snapshot(in.BookID)
 	planned = append(planned, in) // in wins over an earlier record of the same book and group
 	aID := ""
@@ -300,7 +303,7 @@ func (e *Engine) recount(ctx context.Context, tokenID string, bk bookKey) {
 	}
 	a := list.Assets[0]
 	_ = e.tx(ctx, func(tx store.Tx) error {
-		b, err := tx.GetBook(ctx, tokenID, bk.adamID, bk.pricing)
+		b, err := tx.GetAsset(ctx, tokenID, bk.adamID, bk.pricing)
 		if err != nil {
 			return err
 		}
@@ -308,7 +311,7 @@ func (e *Engine) recount(ctx context.Context, tokenID string, bk bookKey) {
 			return nil
 		}
 		b.Total, b.Assigned, b.Available, b.Retired, b.SyncedAt = a.TotalCount, a.AssignedCount, a.AvailableCount, a.RetiredCount, e.now()
-		if err := tx.UpsertBooks(ctx, []store.Book{b}); err != nil {
+		if err := tx.UpsertAssets(ctx, []store.Asset{b}); err != nil {
 			return err
 		}
 		return tx.TouchDeliveries(ctx, tokenID)

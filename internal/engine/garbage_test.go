@@ -152,7 +152,7 @@ func TestFaults_garbageFromApple(t *testing.T) {
 		{"truncated users page", deliver, "GET /users", 0, onlyOK(truncate), clearError,
 			[]string{"reading users (GET /users)", "apple: GET /users: decoding the response: unexpected end of JSON input"}},
 		{"truncated assets page", sync, "GET /assets", 0, onlyOK(truncate), clearError,
-			[]string{"reading books (GET /assets)", "apple: GET /assets: decoding the response: unexpected end of JSON input"}},
+			[]string{"reading assets (GET /assets)", "apple: GET /assets: decoding the response: unexpected end of JSON input"}},
 		{"empty status answer", deliver, "GET /status", 1, onlyOK(func(*http.Request, []byte) []byte { return nil }), clearError,
 			[]string{"following license delivery (GET /status)", "apple: GET /status: decoding the response: unexpected end of JSON input"}},
 		{"HTML error page from a proxy", deliver, "GET /users", 0,
@@ -174,7 +174,7 @@ func TestFaults_garbageFromApple(t *testing.T) {
 		{"assignedCount is a string", sync, "GET /assets", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) {
 				eachItem(m, "assets", func(a map[string]any) { a["assignedCount"] = "many" })
-			})), clearError, []string{"reading books (GET /assets)", "apple: GET /assets: decoding the response: json: cannot unmarshal string", "assignedCount"}},
+			})), clearError, []string{"reading assets (GET /assets)", "apple: GET /assets: decoding the response: json: cannot unmarshal string", "assignedCount"}},
 
 		{"unknown event status", deliver, "GET /status", 0,
 			onlyOK(edit(func(_ *http.Request, m map[string]any) { m["eventStatus"] = "EXPLODED" })), clearError,

@@ -109,8 +109,8 @@ func (e *Engine) BookMembers(ctx context.Context, bookID string) ([]MemberState,
 func (e *Engine) bookAssignments(ctx context.Context, bookID, tokenID, adamID, pricing string) ([]string, error) {
 	var ids []string
 	err := e.view(ctx, func(tx store.Tx) error {
-		if _, err := tx.GetBook(ctx, tokenID, adamID, pricing); err != nil {
-			return notFound(KindBook, bookID, err)
+		if _, err := assetRecord(ctx, tx, tokenID, adamID, pricing, bookID, store.ProductBook); err != nil {
+			return err
 		}
 		as, err := tx.ListBookAssignments(ctx, tokenID, adamID, pricing)
 		for _, a := range as {

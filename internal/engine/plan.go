@@ -25,7 +25,7 @@ type pairKey struct {
 // work is everything delivery decides from, read from the store in one transaction.
 type work struct {
 	token       store.Token
-	books       map[bookKey]store.Book
+	books       map[bookKey]store.Asset
 	assignments []store.Assignment
 	groups      map[string]store.Group
 	members     map[string][]string // group id -> sorted emails
@@ -47,7 +47,7 @@ type scope struct {
 // groups, members and deliveries (users and licenses are read for the whole token).
 func (e *Engine) loadWork(ctx context.Context, tokenID string, sc *scope) (*work, error) {
 	w := &work{
-		books:    map[bookKey]store.Book{},
+		books:    map[bookKey]store.Asset{},
 		groups:   map[string]store.Group{},
 		members:  map[string][]string{},
 		users:    map[string]store.VPPUser{},
@@ -59,11 +59,11 @@ func (e *Engine) loadWork(ctx context.Context, tokenID string, sc *scope) (*work
 		if w.token, err = tx.GetToken(ctx, tokenID); err != nil {
 			return notFound("token", tokenID, err)
 		}
-		filter := store.BookFilter{TokenID: tokenID}
+		filter := store.AssetFilter{TokenID: tokenID}
 		if sc != nil {
 			filter.AdamID = sc.book.adamID
 		}
-		books, err := tx.ListBooks(ctx, filter)
+		books, err := tx.ListAssets(ctx, filter)
 		if err != nil {
 			return err
 		}

@@ -43,8 +43,8 @@ type syncResult struct {
 	cc *apple.ClientConfig // read by a full sync only
 	// expires is the token's expiry from the envelope of an incremental sync (nil: not sent).
 	expires       *time.Time
-	books         []store.Book
-	booksKept     bool // the assets did not change since assetsVersion: the stored books stand
+	assets        []store.Asset
+	assetsKept    bool // the assets did not change since assetsVersion: the stored books stand
 	users         []store.VPPUser
 	licenses      []store.License // full: Apple's whole set when it differs from the records (replaceLic); incremental: the changed ones
 	replaceLic    bool
@@ -115,15 +115,15 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 		cur.LastSyncAt, cur.LastSyncStatus, cur.LastSyncError = now, SyncCompleted, ""
 		cur.UsersVersion, cur.AssignVersion, cur.AssetsVersion = res.usersVersion, res.assignVersion, res.assetsVersion
 		cur.UpdatedAt = now
-		if err := tx.UpsertBooks(ctx, res.books); err != nil {
+		if err := tx.UpsertAssets(ctx, res.assets); err != nil {
 			return err
 		}
-		if !res.booksKept {
-			keep := make([]string, 0, len(res.books))
-			for _, b := range res.books {
+		if !res.assetsKept {
+			keep := make([]string, 0, len(res.assets))
+			for _, b := range res.assets {
 				keep = append(keep, b.AdamID+"/"+b.PricingParam)
 			}
-			if err := tx.DeleteBooksExcept(ctx, id, keep); err != nil {
+			if err := tx.DeleteAssetsExcept(ctx, id, keep); err != nil {
 				return err
 			}
 		}
@@ -141,7 +141,7 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 		if err := tx.TouchDeliveries(ctx, id); err != nil {
 			return err
 		}
-		run.Status, run.Books, run.Users, run.Licenses = SyncCompleted, len(res.books), len(res.users), res.licenseCount
+		run.Status, run.Books, run.Users, run.Licenses = SyncCompleted, len(res.assets), len(res.users), res.licenseCount
 		if err := tx.UpdateSyncRun(ctx, run); err != nil {
 			return err
 		}
@@ -190,18 +190,18 @@ func (e *Engine) fetch(ctx context.Context, rec store.Token, full bool) (*syncRe
 		res.cc, platform, country = cc, cc.DefaultPlatform, cc.CountryISO2ACode
 	}
 
-	var known []store.Book
+	var known []store.Asset
 	if err := e.tx(ctx, func(tx store.Tx) error {
-		known, err = tx.ListBooks(ctx, store.BookFilter{TokenID: rec.ID})
+		known, err = tx.ListAssets(ctx, store.AssetFilter{TokenID: rec.ID})
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if err := e.fetchBooks(ctx, c, rec, platform, country, known, full, res); err != nil {
+	if err := e.fetchAssets(ctx, c, rec, platform, country, known, full, res); err != nil {
 		return nil, err
 	}
-	books := res.books
-	if res.booksKept {
+	books := res.assets
+	if res.assetsKept {
 		books = known
 	}
 	if err := e.fetchUsersAndLicenses(ctx, c, rec, e.ownUsersOf(rec.ID), books, full, res); err != nil {
@@ -231,47 +231,50 @@ func (e *Engine) ownUsersOf(tokenID string) func(context.Context) ([]store.VPPUs
 	}
 }
 
-// fetchBooks reads the location's books with their counts, and the metadata of books that have
-// none yet. An incremental sync reads page 0 only when the assets' versionId is the one of the
+// fetchAssets reads the location's assets (books and apps) with their counts, and the metadata of
+// those that have none yet. An incremental sync reads page 0 only when the assets' versionId is the one of the
 // last complete walk: the stored books then stand (res.booksKept).
-func (e *Engine) fetchBooks(ctx context.Context, c *apple.Client, rec store.Token, platform, country string, known []store.Book, full bool, res *syncResult) error {
+func (e *Engine) fetchAssets(ctx context.Context, c *apple.Client, rec store.Token, platform, country string, known []store.Asset, full bool, res *syncResult) error {
 	knownVersion := ""
 	if !full {
 		knownVersion = rec.AssetsVersion
 	}
-	list, unchanged, err := c.GetAssetsUnlessAt(ctx, apple.AssetQuery{ProductType: "Book"}, knownVersion)
+	list, unchanged, err := c.GetAssetsUnlessAt(ctx, apple.AssetQuery{}, knownVersion)
 	if err != nil {
-		return e.appleError(rec.ID, "reading books (GET /assets)", err)
+		return e.appleError(rec.ID, "reading assets (GET /assets)", err)
 	}
 	res.assetsVersion, res.expires = list.VersionID, list.TokenExpiration
 	if unchanged {
-		res.booksKept = true
+		res.assetsKept = true
 		// Titles a failed lookup left out are still looked up; nothing else is written.
-		var missing []store.Book
+		var missing []store.Asset
 		for _, b := range known {
 			if b.MetadataAt.IsZero() {
 				missing = append(missing, b)
 			}
 		}
-		res.books = e.withMetadata(ctx, c, rec.ID, platform, country, missing)
+		res.assets = e.withMetadata(ctx, c, rec.ID, platform, country, missing)
 		return nil
 	}
-	byKey := make(map[string]store.Book, len(known))
+	byKey := make(map[string]store.Asset, len(known))
 	for _, b := range known {
 		byKey[b.AdamID+"/"+b.PricingParam] = b
 	}
 	now := e.now()
-	books := make([]store.Book, 0, len(list.Assets))
+	books := make([]store.Asset, 0, len(list.Assets))
 	for _, a := range list.Assets {
-		if a.ProductType != "" && a.ProductType != "Book" {
-			continue
+		product := a.ProductType
+		switch product {
+		case "":
+			product = store.ProductBook
+		case store.ProductBook, store.ProductApp:
+		default:
+			continue // a product this engine does not manage
 		}
-		pricing := a.PricingParam
-		if pricing == "" {
-			pricing = PricingStandard
-		}
+		pricing := pricingOr(a.PricingParam)
 		b := byKey[a.AdamID+"/"+pricing]
-		b.TokenID, b.AdamID, b.PricingParam = rec.ID, a.AdamID, pricing
+		b.TokenID, b.AdamID, b.PricingParam, b.ProductType = rec.ID, a.AdamID, pricing, product
+		b.Revocable, b.DeviceAssignable, b.Platforms = a.Revocable, a.DeviceAssignable, a.SupportedPlatforms
 		b.Total, b.Assigned, b.Available, b.Retired = a.TotalCount, a.AssignedCount, a.AvailableCount, a.RetiredCount
 		b.SyncedAt = now
 		books = append(books, b)
@@ -283,14 +286,14 @@ func (e *Engine) fetchBooks(ctx context.Context, c *apple.Client, rec store.Toke
 		}
 		return books[i].PricingParam < books[j].PricingParam
 	})
-	res.books = books
+	res.assets = books
 	return nil
 }
 
-// withMetadata fills in title, author, genres, language and cover of the books that have no
-// metadata yet, and returns books. A failed lookup is only logged: titles fill in on a later
+// withMetadata fills in title, author, genres, language and cover (and an app's bundle id, version
+// and price) of the assets that have no metadata yet, and returns books. A failed lookup is only logged: titles fill in on a later
 // sync, and counts and licensing do not depend on them.
-func (e *Engine) withMetadata(ctx context.Context, c *apple.Client, tokenID, platform, country string, books []store.Book) []store.Book {
+func (e *Engine) withMetadata(ctx context.Context, c *apple.Client, tokenID, platform, country string, books []store.Asset) []store.Asset {
 	var missing []string
 	for _, b := range books {
 		if b.MetadataAt.IsZero() {
@@ -302,7 +305,7 @@ func (e *Engine) withMetadata(ctx context.Context, c *apple.Client, tokenID, pla
 	}
 	meta, err := e.lookupMetadata(ctx, c, dedupe(missing), platform, country)
 	if err != nil {
-		e.warn(ctx, "Book metadata lookup failed", "token_id", tokenID, "error", err.Error())
+		e.warn(ctx, "Metadata lookup failed", "token_id", tokenID, "error", err.Error())
 	}
 	now := e.now()
 	for i := range books {
@@ -314,6 +317,10 @@ func (e *Engine) withMetadata(ctx context.Context, c *apple.Client, tokenID, pla
 			books[i].Author, books[i].Genres, books[i].Language = m.ArtistName, m.GenreNames, m.Language
 			if m.Artwork != nil {
 				books[i].CoverURL = m.Artwork.URL
+			}
+			books[i].BundleID = m.BundleID
+			if o, ok := m.CurrentOffer(); ok {
+				books[i].Version, books[i].Price = o.Version.Display, o.PriceFormatted
 			}
 			books[i].MetadataAt = now
 		}
@@ -340,7 +347,7 @@ func (e *Engine) lookupMetadata(ctx context.Context, c *apple.Client, ids []stri
 // books). Users at the same location that are not members' users are ignored (Intune's rule: sync
 // only what you manage); adoptUsers has recorded the members' existing users before. Pages are processed as they arrive and only what differs from the records is
 // kept, so that a full sync of a large location holds no more than the records it compares with.
-func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec store.Token, loadOwn func(context.Context) ([]store.VPPUser, error), books []store.Book, full bool, res *syncResult) error {
+func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec store.Token, loadOwn func(context.Context) ([]store.VPPUser, error), books []store.Asset, full bool, res *syncResult) error {
 	ur, err := e.fetchUsers(ctx, c, rec, loadOwn, full, nil)
 	if err != nil {
 		return err

@@ -484,7 +484,7 @@ func (e *Engine) GetToken(ctx context.Context, id string) (Token, error) {
 		if err != nil {
 			return notFound("token", id, err)
 		}
-		books, err := tx.ListBooks(ctx, store.BookFilter{TokenID: id})
+		books, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: id, ProductType: store.ProductBook})
 		if err != nil {
 			return err
 		}
@@ -503,7 +503,7 @@ func (e *Engine) ListTokens(ctx context.Context) ([]Token, error) {
 			return err
 		}
 		for _, rec := range recs {
-			books, err := tx.ListBooks(ctx, store.BookFilter{TokenID: rec.ID})
+			books, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: rec.ID, ProductType: store.ProductBook})
 			if err != nil {
 				return err
 			}

@@ -63,20 +63,20 @@ func TestManyRows(t *testing.T) {
 		}
 		// The other bulk writers span several statements too.
 		const m = 5_000
-		books := make([]store.Book, m)
+		books := make([]store.Asset, m)
 		users := make([]store.VPPUser, m)
 		lic := make([]store.License, m)
 		for i := range m {
-			books[i] = store.Book{TokenID: "t1", AdamID: fmt.Sprint(i), PricingParam: "STDQ", Title: "Book", Genres: []string{"g"}}
+			books[i] = store.Asset{TokenID: "t1", AdamID: fmt.Sprint(i), PricingParam: "STDQ", Title: "Book", Genres: []string{"g"}}
 			users[i] = store.VPPUser{TokenID: "t1", ClientUserID: fmt.Sprint("c", i), Email: fmt.Sprint("e", i)}
 			lic[i] = store.License{TokenID: "t1", AdamID: "1", PricingParam: "STDQ", ClientUserID: fmt.Sprint("c", i)}
 		}
 		mustTx(t, s, func(tx store.Tx) error {
-			return errors.Join(tx.UpsertBooks(ctx, books), tx.UpsertVPPUsers(ctx, users), tx.UpsertLicenses(ctx, lic),
+			return errors.Join(tx.UpsertAssets(ctx, books), tx.UpsertVPPUsers(ctx, users), tx.UpsertLicenses(ctx, lic),
 				tx.ReplaceLicenses(ctx, "t1", lic[:m/2]), tx.SetMembers(ctx, "g1", emails(m)))
 		})
 		mustTx(t, s, func(tx store.Tx) error {
-			bs, err1 := tx.ListBooks(ctx, store.BookFilter{TokenID: "t1"})
+			bs, err1 := tx.ListAssets(ctx, store.AssetFilter{TokenID: "t1"})
 			us, err2 := tx.ListVPPUsers(ctx, "t1")
 			ls, err3 := tx.ListLicenses(ctx, "t1")
 			ms, err4 := tx.ListMembers(ctx, "g1")

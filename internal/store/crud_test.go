@@ -106,38 +106,47 @@ func TestBooks(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, s store.Store) {
 		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
-		books := []store.Book{
+		books := []store.Asset{
 			{TokenID: "t1", AdamID: "200", PricingParam: "STDQ", Title: "The Go Programming Language", Author: "Donovan", Genres: []string{"Computers", "Programming"}, Language: "en", CoverURL: "https://c/1", Total: 10, Assigned: 2, Available: 8, MetadataAt: at(5), SyncedAt: at(6)},
 			{TokenID: "t1", AdamID: "100", PricingParam: "STDQ", Title: "100%_Pure Fun", Total: 3, Available: 3, SyncedAt: at(6)},
 			{TokenID: "t1", AdamID: "100", PricingParam: "PLUS", Title: "Plus edition", Total: 1, Available: 0, Assigned: 1},
 			{TokenID: "t2", AdamID: "100", PricingParam: "STDQ", Title: "THE GO WAY", Total: 5, Available: 5},
 			{TokenID: "t2", AdamID: "300", PricingParam: "STDQ", Title: "100 percent pure"},
+			{TokenID: "t2", AdamID: "900", PricingParam: "STDQ", ProductType: store.ProductApp, Revocable: true, DeviceAssignable: true,
+				Title: "Go Playground", Author: "Gopher Inc.", Platforms: []string{"iOS", "macOS"}, BundleID: "dev.go.playground",
+				Version: "1.2", Price: "$0.99", Total: 7, Assigned: 4, Available: 3},
 		}
-		mustTx(t, s, func(tx store.Tx) error { return tx.UpsertBooks(ctx, books) })
+		mustTx(t, s, func(tx store.Tx) error { return tx.UpsertAssets(ctx, books) })
+		books[0].ProductType = store.ProductBook // an asset written without a product type is a book
+		app := books[len(books)-1]
+		books = books[:len(books)-1]
 
-		keys := func(bs []store.Book) []string {
+		keys := func(bs []store.Asset) []string {
 			var out []string
 			for _, b := range bs {
 				out = append(out, b.TokenID+":"+b.AdamID+"/"+b.PricingParam)
 			}
 			return out
 		}
-		list := func(f store.BookFilter) []store.Book {
-			return query(t, s, func(tx store.Tx) ([]store.Book, error) { return tx.ListBooks(ctx, f) })
+		list := func(f store.AssetFilter) []store.Asset {
+			return query(t, s, func(tx store.Tx) ([]store.Asset, error) { return tx.ListAssets(ctx, f) })
 		}
-		equal(t, "all", keys(list(store.BookFilter{})), []string{"t1:100/PLUS", "t1:100/STDQ", "t1:200/STDQ", "t2:100/STDQ", "t2:300/STDQ"})
-		equal(t, "token", keys(list(store.BookFilter{TokenID: "t2"})), []string{"t2:100/STDQ", "t2:300/STDQ"})
-		equal(t, "adam", keys(list(store.BookFilter{AdamID: "100"})), []string{"t1:100/PLUS", "t1:100/STDQ", "t2:100/STDQ"})
-		equal(t, "title ci", keys(list(store.BookFilter{TitleContains: "gO"})), []string{"t1:200/STDQ", "t2:100/STDQ"})
-		equal(t, "title %", keys(list(store.BookFilter{TitleContains: "100%"})), []string{"t1:100/STDQ"})
-		equal(t, "title _", keys(list(store.BookFilter{TitleContains: "%_p"})), []string{"t1:100/STDQ"})
-		equal(t, "min available", keys(list(store.BookFilter{MinAvailable: 4})), []string{"t1:200/STDQ", "t2:100/STDQ"})
-		equal(t, "combined", keys(list(store.BookFilter{TokenID: "t1", TitleContains: "e", MinAvailable: 1})), []string{"t1:100/STDQ", "t1:200/STDQ"})
+		equal(t, "all", keys(list(store.AssetFilter{})), []string{"t1:100/PLUS", "t1:100/STDQ", "t1:200/STDQ", "t2:100/STDQ", "t2:300/STDQ", "t2:900/STDQ"})
+		equal(t, "books", keys(list(store.AssetFilter{ProductType: store.ProductBook})), []string{"t1:100/PLUS", "t1:100/STDQ", "t1:200/STDQ", "t2:100/STDQ", "t2:300/STDQ"})
+		equal(t, "apps", list(store.AssetFilter{ProductType: store.ProductApp}), []store.Asset{app})
+		equal(t, "title ci, books", keys(list(store.AssetFilter{TitleContains: "gO", ProductType: store.ProductBook})), []string{"t1:200/STDQ", "t2:100/STDQ"})
+		equal(t, "token", keys(list(store.AssetFilter{TokenID: "t2"})), []string{"t2:100/STDQ", "t2:300/STDQ", "t2:900/STDQ"})
+		equal(t, "adam", keys(list(store.AssetFilter{AdamID: "100"})), []string{"t1:100/PLUS", "t1:100/STDQ", "t2:100/STDQ"})
+		equal(t, "title ci", keys(list(store.AssetFilter{TitleContains: "gO"})), []string{"t1:200/STDQ", "t2:100/STDQ", "t2:900/STDQ"})
+		equal(t, "title %", keys(list(store.AssetFilter{TitleContains: "100%"})), []string{"t1:100/STDQ"})
+		equal(t, "title _", keys(list(store.AssetFilter{TitleContains: "%_p"})), []string{"t1:100/STDQ"})
+		equal(t, "min available", keys(list(store.AssetFilter{MinAvailable: 4})), []string{"t1:200/STDQ", "t2:100/STDQ"})
+		equal(t, "combined", keys(list(store.AssetFilter{TokenID: "t1", TitleContains: "e", MinAvailable: 1})), []string{"t1:100/STDQ", "t1:200/STDQ"})
 
 		mustTx(t, s, func(tx store.Tx) error {
-			got, err := tx.GetBook(ctx, "t1", "200", "STDQ")
+			got, err := tx.GetAsset(ctx, "t1", "200", "STDQ")
 			equal(t, "GetBook", got, books[0])
-			if _, err := tx.GetBook(ctx, "t1", "200", "PLUS"); !errors.Is(err, store.ErrNotFound) {
+			if _, err := tx.GetAsset(ctx, "t1", "200", "PLUS"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("GetBook(missing) = %v", err)
 			}
 			return err
@@ -148,24 +157,24 @@ func TestBooks(t *testing.T) {
 		changed.Available, changed.Assigned, changed.Genres = 1, 9, nil
 		first := changed
 		first.Title = "overwritten below"
-		mustTx(t, s, func(tx store.Tx) error { return tx.UpsertBooks(ctx, []store.Book{first, changed}) })
+		mustTx(t, s, func(tx store.Tx) error { return tx.UpsertAssets(ctx, []store.Asset{first, changed}) })
 		mustTx(t, s, func(tx store.Tx) error {
-			got, err := tx.GetBook(ctx, "t1", "200", "STDQ")
+			got, err := tx.GetAsset(ctx, "t1", "200", "STDQ")
 			equal(t, "after upsert", got, changed)
 			return err
 		})
 		// A book of a missing token is refused.
 		err := s.Tx(ctx, func(tx store.Tx) error {
-			return tx.UpsertBooks(ctx, []store.Book{{TokenID: "nope", AdamID: "1", PricingParam: "STDQ"}})
+			return tx.UpsertAssets(ctx, []store.Asset{{TokenID: "nope", AdamID: "1", PricingParam: "STDQ"}})
 		})
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("book of missing token: %v, want ErrNotFound", err)
 		}
 
-		mustTx(t, s, func(tx store.Tx) error { return tx.DeleteBooksExcept(ctx, "t1", []string{"100/STDQ", "999/STDQ"}) })
-		equal(t, "after DeleteBooksExcept", keys(list(store.BookFilter{})), []string{"t1:100/STDQ", "t2:100/STDQ", "t2:300/STDQ"})
-		mustTx(t, s, func(tx store.Tx) error { return tx.DeleteBooksExcept(ctx, "t2", nil) })
-		equal(t, "after DeleteBooksExcept(nil)", keys(list(store.BookFilter{})), []string{"t1:100/STDQ"})
+		mustTx(t, s, func(tx store.Tx) error { return tx.DeleteAssetsExcept(ctx, "t1", []string{"100/STDQ", "999/STDQ"}) })
+		equal(t, "after DeleteAssetsExcept", keys(list(store.AssetFilter{})), []string{"t1:100/STDQ", "t2:100/STDQ", "t2:300/STDQ", "t2:900/STDQ"})
+		mustTx(t, s, func(tx store.Tx) error { return tx.DeleteAssetsExcept(ctx, "t2", nil) })
+		equal(t, "after DeleteAssetsExcept(nil)", keys(list(store.AssetFilter{})), []string{"t1:100/STDQ"})
 	})
 }
 
@@ -485,7 +494,7 @@ func TestDeleteTokenCascade(t *testing.T) {
 			insertToken(t, s, token(tok, "loc-"+tok))
 			mustTx(t, s, func(tx store.Tx) error {
 				return errors.Join(
-					tx.UpsertBooks(ctx, []store.Book{{TokenID: tok, AdamID: "1", PricingParam: "STDQ"}}),
+					tx.UpsertAssets(ctx, []store.Asset{{TokenID: tok, AdamID: "1", PricingParam: "STDQ"}}),
 					tx.UpsertVPPUsers(ctx, []store.VPPUser{{TokenID: tok, ClientUserID: "c", Email: "a@x"}}),
 					tx.UpsertLicenses(ctx, []store.License{{TokenID: tok, AdamID: "1", PricingParam: "STDQ", ClientUserID: "c"}}),
 					tx.InsertGroup(ctx, store.Group{ID: grp}),
@@ -510,7 +519,7 @@ func TestDeleteTokenCascade(t *testing.T) {
 		db := rawDB(t, url)
 		for table, want := range map[string][2]int{
 			// rows of t1, rows of t2
-			"books":       {0, 1},
+			"assets":      {0, 1},
 			"vpp_users":   {0, 1},
 			"licenses":    {0, 1},
 			"assignments": {0, 1},
@@ -545,7 +554,7 @@ func TestTxRollback(t *testing.T) {
 			if err := tx.InsertToken(ctx, token("t2", "l2")); err != nil {
 				return err
 			}
-			if err := tx.UpsertBooks(ctx, []store.Book{{TokenID: "t1", AdamID: "1", PricingParam: "STDQ"}}); err != nil {
+			if err := tx.UpsertAssets(ctx, []store.Asset{{TokenID: "t1", AdamID: "1", PricingParam: "STDQ"}}); err != nil {
 				return err
 			}
 			if err := tx.InsertGroup(ctx, store.Group{ID: "g"}); err != nil {
@@ -579,7 +588,7 @@ func TestTxRollback(t *testing.T) {
 		db := rawDB(t, url)
 		for q, want := range map[string]int{
 			`SELECT COUNT(*) FROM tokens`:      1,
-			`SELECT COUNT(*) FROM books`:       0,
+			`SELECT COUNT(*) FROM assets`:      0,
 			`SELECT COUNT(*) FROM user_groups`: 0,
 			`SELECT COUNT(*) FROM journal`:     0,
 		} {

@@ -95,22 +95,40 @@ type Token struct {
 	UpdatedAt time.Time
 }
 
-// Book is a purchased book (an Apple asset of productType Book) held by a token's location.
-type Book struct {
+// Product types of an asset (Apple's productType).
+const (
+	ProductBook = "Book"
+	ProductApp  = "App"
+)
+
+// Asset is a purchased book or app (an Apple asset) held by a token's location, with its license
+// counts at the last sync and the metadata lookup's names.
+type Asset struct {
 	TokenID      string
 	AdamID       string
 	PricingParam string // STDQ | PLUS
-	Title        string
-	Author       string
-	Genres       []string
-	Language     string
-	CoverURL     string
-	Total        int
-	Assigned     int
-	Available    int
-	Retired      int
-	MetadataAt   time.Time // zero: metadata not fetched yet
-	SyncedAt     time.Time
+	ProductType  string // Book | App (Apple's productType); "" is read as Book
+	// Revocable: a license can be taken back (apps). DeviceAssignable: it can be licensed to a
+	// device serial number.
+	Revocable        bool
+	DeviceAssignable bool
+	Title            string // the lookup's name
+	Author           string // the lookup's artistName: a book's author, an app's developer
+	// Platforms are Apple's supportedPlatforms of the asset (iOS, macOS, ...). Apps: the bundle id,
+	// and the version and price the store shows.
+	Platforms  []string
+	BundleID   string
+	Version    string
+	Price      string
+	Genres     []string
+	Language   string
+	CoverURL   string
+	Total      int
+	Assigned   int
+	Available  int
+	Retired    int
+	MetadataAt time.Time // zero: metadata not fetched yet
+	SyncedAt   time.Time
 }
 
 // VPPUser is an Apple VPP user the engine created at a token's location for one person (email).
@@ -249,10 +267,11 @@ type AuditRecord struct {
 	JournalError string
 }
 
-// BookFilter narrows ListBooks; zero values do not filter.
-type BookFilter struct {
+// AssetFilter narrows ListBooks; zero values do not filter.
+type AssetFilter struct {
 	TokenID       string
 	AdamID        string
+	ProductType   string // Book | App
 	TitleContains string // case-insensitive substring
 	MinAvailable  int
 }
@@ -302,12 +321,12 @@ type Tx interface {
 	// gen (never moving DeliveriesRecorded back).
 	SetDeliveriesRecorded(ctx context.Context, tokenID string, gen int64) error
 
-	// UpsertBooks inserts or replaces books by (token, adamId, pricingParam).
-	UpsertBooks(ctx context.Context, books []Book) error
-	// DeleteBooksExcept removes a token's books whose keys are not in keep ("adamId/pricingParam").
-	DeleteBooksExcept(ctx context.Context, tokenID string, keep []string) error
-	GetBook(ctx context.Context, tokenID, adamID, pricingParam string) (Book, error)
-	ListBooks(ctx context.Context, f BookFilter) ([]Book, error)
+	// UpsertAssets inserts or replaces books by (token, adamId, pricingParam).
+	UpsertAssets(ctx context.Context, assets []Asset) error
+	// DeleteAssetsExcept removes a token's books whose keys are not in keep ("adamId/pricingParam").
+	DeleteAssetsExcept(ctx context.Context, tokenID string, keep []string) error
+	GetAsset(ctx context.Context, tokenID, adamID, pricingParam string) (Asset, error)
+	ListAssets(ctx context.Context, f AssetFilter) ([]Asset, error)
 
 	UpsertVPPUsers(ctx context.Context, users []VPPUser) error
 	ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error)

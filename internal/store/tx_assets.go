@@ -7,41 +7,59 @@ import (
 	"fmt"
 )
 
-// ---- books --------------------------------------------------------------------------------
+// ---- assets -------------------------------------------------------------------------------
 
-func (t *tx) UpsertBooks(ctx context.Context, books []Book) error {
-	books = dedupe(books, func(b Book) string { return b.TokenID + "\x00" + b.AdamID + "\x00" + b.PricingParam })
-	if err := t.requireParents(ctx, "tokens", "token", collect(books, func(b Book) string { return b.TokenID })...); err != nil {
+func (t *tx) UpsertAssets(ctx context.Context, assets []Asset) error {
+	assets = dedupe(assets, func(b Asset) string { return b.TokenID + "\x00" + b.AdamID + "\x00" + b.PricingParam })
+	if err := t.requireParents(ctx, "tokens", "token", collect(assets, func(b Asset) string { return b.TokenID })...); err != nil {
 		return err
 	}
-	genres := make([]string, len(books))
-	for i, b := range books {
-		g, err := encodeGenres(b.Genres)
+	lists := make([][2]string, len(assets))
+	for i, b := range assets {
+		g, err := encodeList(b.Genres)
 		if err != nil {
 			return err
 		}
-		genres[i] = g
+		f, err := encodeList(b.Platforms)
+		if err != nil {
+			return err
+		}
+		lists[i] = [2]string{g, f}
 	}
-	err := t.bulk(ctx, `INSERT INTO books (token_id, adam_id, pricing_param, title, author, genres,
-		language, cover_url, total, assigned, available, retired, metadata_at, synced_at)`, 14,
+	err := t.bulk(ctx, `INSERT INTO assets (token_id, adam_id, pricing_param, title, author, genres,
+		language, cover_url, total, assigned, available, retired, metadata_at, synced_at,
+		product_type, revocable, device_assignable, bundle_id, platforms, version, price)`, 21,
 		`ON CONFLICT (token_id, adam_id, pricing_param) DO UPDATE SET title = excluded.title,
 		author = excluded.author, genres = excluded.genres, language = excluded.language,
 		cover_url = excluded.cover_url, total = excluded.total, assigned = excluded.assigned,
 		available = excluded.available, retired = excluded.retired,
-		metadata_at = excluded.metadata_at, synced_at = excluded.synced_at`,
-		len(books), func(i int, a []any) {
-			b := books[i]
-			a[0], a[1], a[2], a[3], a[4], a[5] = b.TokenID, b.AdamID, b.PricingParam, b.Title, b.Author, genres[i]
+		metadata_at = excluded.metadata_at, synced_at = excluded.synced_at,
+		product_type = excluded.product_type, revocable = excluded.revocable,
+		device_assignable = excluded.device_assignable, bundle_id = excluded.bundle_id,
+		platforms = excluded.platforms, version = excluded.version, price = excluded.price`,
+		len(assets), func(i int, a []any) {
+			b := assets[i]
+			a[0], a[1], a[2], a[3], a[4], a[5] = b.TokenID, b.AdamID, b.PricingParam, b.Title, b.Author, lists[i][0]
 			a[6], a[7], a[8], a[9], a[10], a[11] = b.Language, b.CoverURL, b.Total, b.Assigned, b.Available, b.Retired
 			a[12], a[13] = ms(b.MetadataAt), ms(b.SyncedAt)
+			a[14], a[15], a[16], a[17] = productOr(b.ProductType), b.Revocable, b.DeviceAssignable, b.BundleID
+			a[18], a[19], a[20] = lists[i][1], b.Version, b.Price
 		})
 	if err != nil {
-		return fmt.Errorf("store: upsert books: %w", err)
+		return fmt.Errorf("store: upsert assets: %w", err)
 	}
 	return nil
 }
 
-func (t *tx) DeleteBooksExcept(ctx context.Context, tokenID string, keep []string) error {
+// productOr is an asset's product type, Book when not given.
+func productOr(p string) string {
+	if p == "" {
+		return ProductBook
+	}
+	return p
+}
+
+func (t *tx) DeleteAssetsExcept(ctx context.Context, tokenID string, keep []string) error {
 	keepSet := make(map[string]bool, len(keep))
 	for _, k := range keep {
 		keepSet[k] = true
@@ -49,7 +67,7 @@ func (t *tx) DeleteBooksExcept(ctx context.Context, tokenID string, keep []strin
 	held, err := queryAll(ctx, t, func(row scanner) (b [2]string, err error) {
 		err = row.Scan(&b[0], &b[1])
 		return b, err
-	}, `SELECT adam_id, pricing_param FROM books WHERE token_id = $1`, tokenID)
+	}, `SELECT adam_id, pricing_param FROM assets WHERE token_id = $1`, tokenID)
 	if err != nil {
 		return err
 	}
@@ -62,48 +80,54 @@ func (t *tx) DeleteBooksExcept(ctx context.Context, tokenID string, keep []strin
 	if len(drop) == 0 {
 		return nil
 	}
-	st, err := t.tx.PrepareContext(ctx, `DELETE FROM books WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`)
+	st, err := t.tx.PrepareContext(ctx, `DELETE FROM assets WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`)
 	if err != nil {
 		return t.s.mapErr(err)
 	}
 	t.stmts = append(t.stmts, st)
 	for _, d := range drop {
 		if _, err := st.ExecContext(ctx, tokenID, d[0], d[1]); err != nil {
-			return fmt.Errorf("store: delete book %s/%s: %w", d[0], d[1], t.s.mapErr(err))
+			return fmt.Errorf("store: delete asset %s/%s: %w", d[0], d[1], t.s.mapErr(err))
 		}
 	}
 	return nil
 }
 
-const bookCols = `token_id, adam_id, pricing_param, title, author, genres, language, cover_url,
-	total, assigned, available, retired, metadata_at, synced_at`
+const assetCols = `token_id, adam_id, pricing_param, title, author, genres, language, cover_url,
+	total, assigned, available, retired, metadata_at, synced_at, product_type, revocable,
+	device_assignable, bundle_id, platforms, version, price`
 
-func scanBook(row scanner) (Book, error) {
-	var b Book
-	var genres string
+func scanAsset(row scanner) (Asset, error) {
+	var b Asset
+	var genres, platforms string
 	var meta, synced int64
 	if err := row.Scan(&b.TokenID, &b.AdamID, &b.PricingParam, &b.Title, &b.Author, &genres,
-		&b.Language, &b.CoverURL, &b.Total, &b.Assigned, &b.Available, &b.Retired, &meta, &synced); err != nil {
-		return Book{}, err
+		&b.Language, &b.CoverURL, &b.Total, &b.Assigned, &b.Available, &b.Retired, &meta, &synced,
+		&b.ProductType, &b.Revocable, &b.DeviceAssignable, &b.BundleID, &platforms, &b.Version, &b.Price); err != nil {
+		return Asset{}, err
 	}
-	g, err := decodeGenres(genres)
+	g, err := decodeList(genres)
 	if err != nil {
-		return Book{}, err
+		return Asset{}, err
 	}
-	b.Genres, b.MetadataAt, b.SyncedAt = g, fromMS(meta), fromMS(synced)
+	f, err := decodeList(platforms)
+	if err != nil {
+		return Asset{}, err
+	}
+	b.Genres, b.Platforms, b.MetadataAt, b.SyncedAt = g, f, fromMS(meta), fromMS(synced)
 	return b, nil
 }
 
-func (t *tx) GetBook(ctx context.Context, tokenID, adamID, pricingParam string) (Book, error) {
-	b, err := scanBook(t.queryRow(ctx, `SELECT `+bookCols+` FROM books
+func (t *tx) GetAsset(ctx context.Context, tokenID, adamID, pricingParam string) (Asset, error) {
+	b, err := scanAsset(t.queryRow(ctx, `SELECT `+assetCols+` FROM assets
 		WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`, tokenID, adamID, pricingParam))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Book{}, fmt.Errorf("store: book %s/%s of token %s: %w", adamID, pricingParam, tokenID, ErrNotFound)
+		return Asset{}, fmt.Errorf("store: asset %s/%s of token %s: %w", adamID, pricingParam, tokenID, ErrNotFound)
 	}
 	return b, t.s.mapErr(err)
 }
 
-func (t *tx) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
+func (t *tx) ListAssets(ctx context.Context, f AssetFilter) ([]Asset, error) {
 	var c conditions
 	if f.TokenID != "" {
 		c.add(`token_id = $?`, f.TokenID)
@@ -111,15 +135,18 @@ func (t *tx) ListBooks(ctx context.Context, f BookFilter) ([]Book, error) {
 	if f.AdamID != "" {
 		c.add(`adam_id = $?`, f.AdamID)
 	}
+	if f.ProductType != "" {
+		c.add(`product_type = $?`, f.ProductType)
+	}
 	if f.TitleContains != "" {
 		c.add(`LOWER(title) LIKE LOWER($?) ESCAPE '\'`, likePattern(f.TitleContains))
 	}
 	if f.MinAvailable > 0 {
 		c.add(`available >= $?`, f.MinAvailable)
 	}
-	q := `SELECT ` + bookCols + ` FROM books` + c.clause()
+	q := `SELECT ` + assetCols + ` FROM assets` + c.clause()
 	q += ` ORDER BY ` + t.ord("token_id") + `, ` + t.ord("adam_id") + `, ` + t.ord("pricing_param")
-	return queryAll(ctx, t, scanBook, q, c.args...)
+	return queryAll(ctx, t, scanAsset, q, c.args...)
 }
 
 // ---- VPP users ----------------------------------------------------------------------------

@@ -166,7 +166,7 @@ func (t *tx) DeleteToken(ctx context.Context, id string) error {
 		`DELETE FROM licenses WHERE token_id = $1`,
 		`DELETE FROM vpp_users WHERE token_id = $1`,
 		`DELETE FROM location_users WHERE token_id = $1`,
-		`DELETE FROM books WHERE token_id = $1`,
+		`DELETE FROM assets WHERE token_id = $1`,
 		`DELETE FROM journal WHERE token_id = $1`)
 }
 

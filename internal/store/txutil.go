@@ -283,7 +283,7 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-func encodeGenres(g []string) (string, error) {
+func encodeList(g []string) (string, error) {
 	if len(g) == 0 {
 		return "", nil
 	}
@@ -294,13 +294,13 @@ func encodeGenres(g []string) (string, error) {
 	return string(b), nil
 }
 
-func decodeGenres(s string) ([]string, error) {
+func decodeList(s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
 	var g []string
 	if err := json.Unmarshal([]byte(s), &g); err != nil {
-		return nil, fmt.Errorf("store: corrupt genres: %w", err)
+		return nil, fmt.Errorf("store: corrupt list (genres or platforms): %w", err)
 	}
 	return g, nil
 }
