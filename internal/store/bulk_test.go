@@ -132,3 +132,25 @@ func TestTxRetriesSerializationFailuresOnPostgres(t *testing.T) {
 		})
 	})
 }
+
+func BenchmarkListVPPUsers100k(b *testing.B) {
+	for _, kind := range []store.Kind{store.SQLite, store.Postgres} {
+		b.Run(string(kind), func(b *testing.B) {
+			s := storetest.Open(b, kind)
+			insertToken(b, s, token("t1", "l1"))
+			users := make([]store.VPPUser, 100_000)
+			for i := range users {
+				users[i] = store.VPPUser{TokenID: "t1", ClientUserID: fmt.Sprintf("%08d-0000-5000-8000-000000000000", i),
+					Email: fmt.Sprintf("student%06d@district.example.org", i), Status: "Registered", InviteCode: fmt.Sprintf("%032x", i)}
+			}
+			mustTx(b, s, func(tx store.Tx) error { return tx.UpsertVPPUsers(ctx, users) })
+			b.ResetTimer()
+			for b.Loop() {
+				got := query(b, s, func(tx store.Tx) ([]store.VPPUser, error) { return tx.ListVPPUsers(ctx, "t1") })
+				if len(got) != len(users) {
+					b.Fatalf("%d users", len(got))
+				}
+			}
+		})
+	}
+}

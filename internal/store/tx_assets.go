@@ -174,7 +174,11 @@ func (t *tx) UpsertVPPUsers(ctx context.Context, users []VPPUser) error {
 }
 
 func (t *tx) ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error) {
-	return queryAll(ctx, t, scanVPPUser, `SELECT token_id, client_user_id, email, managed, status, invite_code,
+	var n int
+	if err := t.queryRow(ctx, `SELECT COUNT(*) FROM vpp_users WHERE token_id = $1`, tokenID).Scan(&n); err != nil {
+		return nil, t.s.mapErr(err)
+	}
+	return queryAllSized(ctx, t, scanVPPUser, n, `SELECT token_id, client_user_id, email, managed, status, invite_code,
 		invitation_url, id_hash, updated_at FROM vpp_users WHERE token_id = $1
 		ORDER BY `+t.ord("email")+`, `+t.ord("client_user_id"), tokenID)
 }

@@ -54,12 +54,18 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 
 // queryAll runs q and reads every row of its result with scan, in order.
 func queryAll[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	return queryAllSized(ctx, t, scan, 0, q, args...)
+}
+
+// queryAllSized is queryAll into a slice made for size rows: a list of a hundred thousand records
+// read into a growing slice copies them again and again.
+func queryAllSized[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), size int, q string, args ...any) ([]T, error) {
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
+	out := make([]T, 0, size)
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
