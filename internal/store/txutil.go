@@ -65,7 +65,10 @@ func queryAllSized[T any](ctx context.Context, t *tx, scan func(scanner) (T, err
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]T, 0, size)
+	var out []T // nil when there are no rows, as callers compare
+	if size > 0 {
+		out = make([]T, 0, size)
+	}
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
