@@ -771,9 +771,11 @@ func notes() []string {
 			"the network's jitter, and the pace stays within a round trip of the limit. A second process working the same token " +
 			"cannot know what the first sent; it may meet a 429 in its first second, which the client retries.",
 		"**Reading Apple first.** The engine's database is a cache that may be behind Apple (another runner's, a restored backup), so " +
-			"a process's first delivery to a token reads what Apple holds before it sends anything: one page of the location's users " +
-			"(members who already have a user are adopted, not created again) and an incremental sync (assets page 0, users and " +
-			"assignments changed since the records). These 4 requests are part of scenarios 1 and 2's floor.",
+			"a process's first delivery to a token reads what Apple holds before it sends anything: the location's users (every page " +
+			"when the records' index of them is not complete, else those changed since it), so that members who already have a user " +
+			"are adopted, not created again; and the licenses of the users it adopts (user by user when they are ten or fewer, else an " +
+			"incremental sync) before it licenses them. Members with no user yet hold no license, so in scenarios 1 and 2 this is one " +
+			"page of users, part of their floor.",
 		"**Refresh of tokens.** Every refresh of a `vpp_token` asks Apple for its client config, so that another system's claim or a " +
 			"revoked or expired token shows in the next plan: a plan that refreshes N tokens costs 2N requests (N GET /client/config, " +
 			"and N GET /service/config, unauthenticated and not rate-limited, which each token's new client reads once), and a further " +

@@ -32,13 +32,14 @@ func pages(n, pageSize int) int { return max(1, ceilDiv(n, pageSize)) }
 
 // DeliveryFloor is the floor of delivering books, by a process that has not read the location yet,
 // to members who have no VPP user yet at a location that has none: read the limits once; read what
-// Apple already holds, since the engine's records are a cache that may be behind (the location's
-// users, so that a member's existing user is adopted rather than created again, and what changed
-// since the records were written: the assets' page 0 for the counts, the users and the
-// assignments); create the users at maxUsers per request, read them back for their invitation
-// codes (one walk of the new users), associate at maxAssets books × maxClientUserIds users per
-// request, and confirm the associations: one status read per associate event, or one walk of the
-// new assignments, whichever is fewer.
+// Apple already holds, since the engine's records are a cache that may be behind: the location's
+// users (every page when the records' index of them is not complete, else the page of those changed
+// since it), so that a member's existing user is adopted rather than created again. The licenses of
+// the users the delivery adopts are read before it licenses them; members with no user yet hold no
+// license, so here there are none to read. Then create the users at maxUsers per request, read them
+// back for their invitation codes (one walk of the new users), associate at maxAssets books ×
+// maxClientUserIds users per request, and confirm the associations: one status read per associate
+// event, or one walk of the new assignments, whichever is fewer.
 func DeliveryFloor(members, books, pageSize int, lim apple.Limits) Floor {
 	return firstDeliveryFloor(members, books, pageSize, lim, "none yet")
 }
@@ -47,8 +48,7 @@ func DeliveryFloor(members, books, pageSize int, lim apple.Limits) Floor {
 func firstDeliveryFloor(members, books, pageSize int, lim apple.Limits, existing string) Floor {
 	var f Floor
 	f.add(1, false, "GET /service/config (the limits)")
-	f.add(1, true, fmt.Sprintf("GET /users page of the location's existing users (%s)", existing))
-	f.add(3, true, "GET /assets page 0, GET /users and GET /assignments changed since the records")
+	f.add(1, true, fmt.Sprintf("GET /users page of the location's users (%s)", existing))
 	f.deliver(members, books, pageSize, lim)
 	return f
 }
@@ -157,7 +157,7 @@ func TerraformGroupCreateFloor(members, pageSize int, lim apple.Limits) Floor {
 // plan refreshes the token (TokenRefreshFloor; the group and the assignment refresh from the
 // engine's records), then the apply, in a new provider process, delivers the group's book to the
 // new member, reading Apple first as any process's first delivery does (DeliveryFloor with one
-// member).
+// member: the page of the users changed since the records' index of them).
 func TerraformGroupAddFloor(pageSize int, lim apple.Limits) Floor {
-	return TokenRefreshFloor().Plus(firstDeliveryFloor(1, 1, pageSize, lim, "the group's, one page"))
+	return TokenRefreshFloor().Plus(firstDeliveryFloor(1, 1, pageSize, lim, "changed since the records' index of them, one page"))
 }
