@@ -44,8 +44,9 @@ type AppFilter struct {
 	NameContains string // case-insensitive substring
 	Platform     string // one of the app's platforms, ignoring case (iOS, macOS, ...)
 	MinAvailable int
-	// DeviceAssignable keeps only apps that can be licensed to devices.
-	DeviceAssignable bool
+	// DeviceAssignable, when set, keeps only the apps that can (true) or cannot (false) be
+	// licensed to devices.
+	DeviceAssignable *bool
 }
 
 // AssetID is the identifier of a book or an app in the engine: <token>:<adamId>:<pricingParam>.
@@ -77,7 +78,7 @@ func (f AppFilter) matches(a store.Asset) bool {
 	if f.BundleID != "" && !strings.EqualFold(a.BundleID, f.BundleID) {
 		return false
 	}
-	if f.DeviceAssignable && !a.DeviceAssignable {
+	if f.DeviceAssignable != nil && *f.DeviceAssignable != a.DeviceAssignable {
 		return false
 	}
 	return f.Platform == "" || slices.ContainsFunc(a.Platforms, func(p string) bool { return strings.EqualFold(p, f.Platform) })

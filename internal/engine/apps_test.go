@@ -63,12 +63,14 @@ func TestApps_syncRecordsAppsBesideBooks(t *testing.T) {
 		if got, _ := e.eng.GetToken(ctx, tok.ID); got.BookCount != 3 {
 			t.Errorf("token counts %d books, want 3", got.BookCount)
 		}
+		yes, no := true, false
 		for _, f := range []struct {
 			filter engine.AppFilter
 			want   string
 		}{
 			{engine.AppFilter{Platform: "ios"}, "Pages,Library Card"},
-			{engine.AppFilter{DeviceAssignable: true}, "Pages"},
+			{engine.AppFilter{DeviceAssignable: &yes}, "Pages"},
+			{engine.AppFilter{DeviceAssignable: &no}, "Library Card"},
 			{engine.AppFilter{NameContains: "card"}, "Library Card"},
 			{engine.AppFilter{BundleID: "COM.APPLE.PAGES"}, "Pages"},
 			{engine.AppFilter{MinAvailable: 10}, "Pages"},

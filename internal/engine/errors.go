@@ -71,7 +71,7 @@ func (e *BookQueryError) Error() string {
 	if kind == "" {
 		kind = KindBook
 	}
-	what := e.Criteria("adamId", "title", "token")
+	what := e.Criteria("adamId", "bundle id", "title", "token")
 	if len(e.Matches) == 0 {
 		return fmt.Sprintf("no purchased %s matches %s", kind, what)
 	}
@@ -79,10 +79,10 @@ func (e *BookQueryError) Error() string {
 }
 
 // Criteria describes what was looked for ("adamId "1" and token "t"), under the names given for
-// the adamId, the title (an app's name) and the token; a bundle id is named "bundle id".
-func (e *BookQueryError) Criteria(adamID, title, token string) string {
+// the adamId, the bundle id, the title (an app's name) and the token.
+func (e *BookQueryError) Criteria(adamID, bundleID, title, token string) string {
 	var parts []string
-	for _, c := range [][2]string{{adamID, e.AdamID}, {"bundle id", e.BundleID}, {title, e.Title}, {token, e.TokenID}} {
+	for _, c := range [][2]string{{adamID, e.AdamID}, {bundleID, e.BundleID}, {title, e.Title}, {token, e.TokenID}} {
 		if c[1] != "" {
 			parts = append(parts, fmt.Sprintf("%s %q", c[0], c[1]))
 		}

@@ -7,7 +7,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
 var _ datasource.DataSourceWithConfigure = (*bookDataSource)(nil)
@@ -26,29 +27,16 @@ func (d *bookDataSource) Metadata(_ context.Context, req datasource.MetadataRequ
 
 func (d *bookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	attrs := bookAttributes()
-	attrs["adam_id"] = schema.StringAttribute{
-		Optional: true,
-		Computed: true,
-		MarkdownDescription: bookDescriptions["adam_id"] + " Look the book up by it; when several tokens' locations " +
-			"bought it, add `token_id`. Exactly one of `adam_id` and `title` is required.",
-		Validators: []validator.String{
-			stringvalidator.ExactlyOneOf(path.MatchRoot("adam_id"), path.MatchRoot("title")),
-			stringvalidator.LengthAtLeast(1),
-		},
-	}
-	attrs["title"] = schema.StringAttribute{
-		Optional: true,
-		Computed: true,
-		MarkdownDescription: bookDescriptions["title"] + " Look the book up by its exact title (case-sensitive, as " +
-			"Apple spells it; `vpp_books` matches substrings). Exactly one of `adam_id` and `title` is required.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
-	}
-	attrs["token_id"] = schema.StringAttribute{
-		Optional:            true,
-		Computed:            true,
-		MarkdownDescription: bookDescriptions["token_id"] + " Set it to choose among several tokens holding the book.",
-		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-	}
+	attrs["adam_id"] = lookupArgument(bookDescriptions["adam_id"]+" Look the book up by it; when several tokens' locations "+
+		"bought it, add `token_id`. Exactly one of `adam_id` and `title` is required.",
+		stringvalidator.ExactlyOneOf(path.MatchRoot("adam_id"), path.MatchRoot("title")),
+		stringvalidator.LengthAtLeast(1),
+	)
+	attrs["title"] = lookupArgument(bookDescriptions["title"]+" Look the book up by its exact title (case-sensitive, as "+
+		"Apple spells it; `vpp_books` matches substrings). Exactly one of `adam_id` and `title` is required.",
+		stringvalidator.LengthAtLeast(1))
+	attrs["token_id"] = lookupArgument(bookDescriptions["token_id"]+" Set it to choose among several tokens holding the book.",
+		stringvalidator.LengthAtLeast(1))
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One purchased book, found by `adam_id` (with `token_id` when several tokens hold it) " +
 			"or by exact `title`, with its license counts as of its token's last sync. Finding none, or several, is an " +
@@ -73,19 +61,13 @@ func (d *bookDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 		blame = path.Root("title")
 	}
 	at := attrs{aboutToken: path.Root("token_id"), aboutBook: blame}
-	if err := d.data.engine.RefreshBooks(ctx, tokenID); err != nil {
-		engineError(&resp.Diagnostics, "Unable to Read Book", err, at)
-		return
-	}
-	b, err := d.data.engine.FindBook(ctx, adamID, tokenID, title)
-	if err != nil {
-		engineError(&resp.Diagnostics, "Unable to Read Book", err, at)
+	b, ok := readFresh(ctx, d.data.engine, tokenID, &resp.Diagnostics, "Unable to Read Book", at, func() (engine.Book, error) {
+		return d.data.engine.FindBook(ctx, adamID, tokenID, title)
+	})
+	if !ok {
 		return
 	}
 	out, diags := newBookModel(ctx, b)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &out)...)
+	setRead(ctx, &resp.State, &out, &resp.Diagnostics)
 }

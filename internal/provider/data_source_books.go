@@ -4,15 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
@@ -54,28 +52,23 @@ type bookModel struct {
 }
 
 // bookDescriptions describes each attribute of a book; vpp_book adds to some of them.
-var bookDescriptions = map[string]string{
+var bookDescriptions = withLicenses(map[string]string{
 	"id": "The book's identifier in the engine, `<token_id>:<adam_id>:<pricing_param>`. Pass it as `book_id` " +
 		"to `vpp_ebook_assignment`.",
-	"adam_id":       "Apple's store identifier of the book (`adamId`).",
-	"pricing_param": "The quality the licenses were bought at: `STDQ` (standard) or `PLUS` (high quality).",
-	"title":         "The book's title, from Apple's content metadata (empty until a sync has looked it up).",
-	"author":        "The book's author, from Apple's content metadata.",
-	"genres":        "The book's genres, from Apple's content metadata.",
-	"language":      "The book's language, from Apple's content metadata.",
-	"cover_url":     "URL of the book's cover artwork, from Apple's content metadata (may be a template with `{w}`, `{h}` and `{f}`).",
-	"token_id":      "The `vpp_token` whose location bought the licenses.",
-	"total_licenses": "Licenses bought, as of the token's last sync. Counts refresh when a refresh finds the token's last " +
-		"sync older than the provider's `sync_interval`, or when the token's `sync_trigger` changes.",
-	"assigned_licenses":  "Licenses assigned to users, as of the token's last sync.",
-	"available_licenses": "Licenses neither assigned nor retired, as of the token's last sync: what new assignments can use.",
-	"retired_licenses":   "Licenses Apple retired (refunded), as of the token's last sync.",
-}
+	"adam_id":           "Apple's store identifier of the book (`adamId`).",
+	"title":             "The book's title, from Apple's content metadata (empty until a sync has looked it up).",
+	"author":            "The book's author, from Apple's content metadata.",
+	"genres":            "The book's genres, from Apple's content metadata.",
+	"language":          "The book's language, from Apple's content metadata.",
+	"cover_url":         "URL of the book's cover artwork, from Apple's content metadata (may be a template with `{w}`, `{h}` and `{f}`).",
+	"assigned_licenses": "Licenses assigned to users, as of the token's last sync.",
+})
 
 // bookAttributes are the computed attributes of a book in vpp_books' list.
 func bookAttributes() map[string]schema.Attribute {
-	return computedAttributes(bookDescriptions, map[string]valueKind{"genres": stringListValue, "total_licenses": wholeNumber,
-		"assigned_licenses": wholeNumber, "available_licenses": wholeNumber, "retired_licenses": wholeNumber})
+	kinds := maps.Clone(licenseKinds)
+	kinds["genres"] = stringListValue
+	return computedAttributes(bookDescriptions, kinds)
 }
 
 func (d *booksDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -83,38 +76,9 @@ func (d *booksDataSource) Metadata(_ context.Context, req datasource.MetadataReq
 }
 
 func (d *booksDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "The purchased books the engine holds for its tokens, with license counts as of each " +
-			"token's last sync, optionally filtered. Reading it syncs a token first when its last sync is older than " +
-			"the provider's `sync_interval`; it never changes anything at Apple.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "An identifier derived from the filters, stable for the same filters.",
-			},
-			"token_id": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Only books of this `vpp_token` (its `id`). By default, books of every token.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-			"title": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Only books whose title contains this text, ignoring case.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-			"min_available": schema.Int64Attribute{
-				Optional:            true,
-				MarkdownDescription: "Only books with at least this many available licenses.",
-				Validators:          []validator.Int64{int64validator.AtLeast(0)},
-			},
-			"books": schema.ListNestedAttribute{
-				Computed: true,
-				MarkdownDescription: "The matching books, ordered by token, then `adam_id`, then `pricing_param`. A book " +
-					"bought by several locations appears once per token.",
-				NestedObject: schema.NestedAttributeObject{Attributes: bookAttributes()},
-			},
-		},
-	}
+	resp.Schema = assetList{plural: "books", one: "A book", entry: bookAttributes(), filters: map[string]schema.Attribute{
+		"title": textFilter("Only books whose title contains this text, ignoring case."),
+	}}.schema()
 }
 
 func (d *booksDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
@@ -126,31 +90,20 @@ func (d *booksDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	if !ready(ctx, d.data, &resp.Diagnostics, "reading the vpp_books data source", decode(req.Config, &m)) {
 		return
 	}
-	at := attrs{aboutToken: path.Root("token_id")}
-	if err := d.data.engine.RefreshBooks(ctx, m.TokenID.ValueString()); err != nil {
-		engineError(&resp.Diagnostics, "Unable to Read Books", err, at)
-		return
-	}
-	books, err := d.data.engine.ListBooks(ctx, engine.BookFilter{
-		TokenID:       m.TokenID.ValueString(),
-		TitleContains: m.Title.ValueString(),
-		MinAvailable:  int(m.MinAvailable.ValueInt64()),
-	})
-	if err != nil {
-		engineError(&resp.Diagnostics, "Unable to Read Books", err, at)
+	books, ok := readFresh(ctx, d.data.engine, m.TokenID.ValueString(), &resp.Diagnostics, "Unable to Read Books",
+		attrs{aboutToken: path.Root("token_id")}, func() ([]engine.Book, error) {
+			return d.data.engine.ListBooks(ctx, engine.BookFilter{
+				TokenID:       m.TokenID.ValueString(),
+				TitleContains: m.Title.ValueString(),
+				MinAvailable:  int(m.MinAvailable.ValueInt64()),
+			})
+		})
+	if !ok {
 		return
 	}
 	m.ID = types.StringValue(filterID("books", m.TokenID.ValueString(), m.Title.ValueString(), m.MinAvailable.String()))
-	m.Books = make([]bookModel, 0, len(books))
-	for _, b := range books {
-		bm, diags := newBookModel(ctx, b)
-		resp.Diagnostics.Append(diags...)
-		m.Books = append(m.Books, bm)
-	}
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	m.Books = modelsOf(ctx, books, newBookModel, &resp.Diagnostics)
+	setRead(ctx, &resp.State, &m, &resp.Diagnostics)
 }
 
 // filterID is the id of a list data source read with these filters: prefix-<16 hex digits>, the
@@ -161,18 +114,14 @@ func filterID(prefix string, filters ...string) string {
 }
 
 func newBookModel(ctx context.Context, b engine.Book) (bookModel, diag.Diagnostics) {
-	genres := b.Genres
-	if genres == nil {
-		genres = []string{}
-	}
-	list, diags := types.ListValueFrom(ctx, types.StringType, genres)
+	genres, diags := stringList(ctx, b.Genres)
 	return bookModel{
 		ID:                types.StringValue(b.ID),
 		AdamID:            types.StringValue(b.AdamID),
 		PricingParam:      types.StringValue(b.PricingParam),
 		Title:             types.StringValue(b.Title),
 		Author:            types.StringValue(b.Author),
-		Genres:            list,
+		Genres:            genres,
 		Language:          types.StringValue(b.Language),
 		CoverURL:          types.StringValue(b.CoverURL),
 		TokenID:           types.StringValue(b.TokenID),

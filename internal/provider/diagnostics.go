@@ -46,6 +46,7 @@ const (
 	aboutAccountType             // account_type
 	aboutTakeOver                // take_over_from_other_mdm
 	aboutBook                    // a book id, or what finds a book (adam_id, title)
+	aboutApp                     // an app id, or what finds an app (adam_id, bundle_id, name)
 	aboutGroup                   // a group id
 	aboutMembers                 // a group's members
 	aboutInput                   // the input as a whole, when the error names no field of it
@@ -71,6 +72,7 @@ func explain(err error) explanation {
 	var (
 		notFound  *engine.NotFoundError
 		query     *engine.BookQueryError
+		product   *engine.ProductError
 		badID     *engine.BookIDError
 		exists    *engine.AssignmentExistsError
 		dup       *engine.DuplicateLocationError
@@ -97,11 +99,16 @@ func explain(err error) explanation {
 			"the id attribute of a vpp_token managed with this provider configuration (the same database).", notFound.ID), aboutToken}
 	case errors.As(err, &notFound) && notFound.Kind == engine.KindBook:
 		return explanation{"Unknown Book", text + " " + bookIDAdvice + " A token's books appear after its first sync.", aboutBook}
+	case errors.As(err, &notFound) && notFound.Kind == engine.KindApp:
+		return explanation{"Unknown App", text + " " + appIDAdvice + " A token's apps appear after its first sync.", aboutApp}
+	case errors.As(err, &query) && query.Kind == engine.KindApp:
+		return explainAppQuery(query)
 	case errors.As(err, &query):
 		return explainQuery(query)
+	case errors.As(err, &product):
+		return explainProduct(product)
 	case errors.As(err, &badID):
-		return explanation{"Invalid Book ID", fmt.Sprintf("Book id %s is not of the form <token_id>:<adam_id>:<pricing_param>. %s",
-			quoteInput(badID.Input), bookIDAdvice), aboutBook}
+		return malformedID("Book", badID.Input, bookIDAdvice, aboutBook)
 	case errors.As(err, &exists):
 		id := exists.ExistingID
 		if id == "" {
@@ -139,6 +146,10 @@ func explain(err error) explanation {
 			"and the next apply resumes where this one stopped.", aboutNothing}
 	case errors.Is(err, engine.ErrOutcomeUnknown):
 		return explanation{"", text + "\n\n" + outcomeUnknownHint, aboutNothing}
+	case errors.As(err, &notFound) && notFound.Kind == engine.KindDeviceGroup:
+		return explanation{"Unknown Device Group", text + " " + deviceGroupIDAdvice, aboutGroup}
+	case errors.As(err, new(*engine.SerialsError)):
+		return explanation{"Invalid Serial Numbers", text + " " + serialNumberAdvice, aboutMembers}
 	case isRosterError(err):
 		return explainRoster(err, text)
 	case errors.As(err, new(*engine.EmailError)):
@@ -152,7 +163,7 @@ func explain(err error) explanation {
 // explainQuery words a lookup of one book that matched none or several, in the data source's
 // attribute names.
 func explainQuery(q *engine.BookQueryError) explanation {
-	what := q.Criteria("adam_id", "title", "token_id")
+	what := q.Criteria("adam_id", "bundle_id", "title", "token_id")
 	if len(q.Matches) == 0 {
 		return explanation{"Book Not Found", fmt.Sprintf("No purchased book matches %s; list what the engine holds with "+
 			"the vpp_books data source (books appear after a token's first sync).", what), aboutBook}
@@ -161,8 +172,39 @@ func explainQuery(q *engine.BookQueryError) explanation {
 		len(q.Matches), what, strings.Join(q.Matches, ", ")), aboutBook}
 }
 
+// explainProduct words an id that names a book where an app is wanted, or the other way round.
+// (The error's text begins with the id, whose case sentence would change.)
+func explainProduct(e *engine.ProductError) explanation {
+	if e.Want == engine.KindApp {
+		return explanation{"Not an App", "The id " + e.Error() + ". " + appIDAdvice, aboutApp}
+	}
+	return explanation{"Not a Book", "The id " + e.Error() + ". " + bookIDAdvice, aboutBook}
+}
+
+// explainAppQuery words a lookup of one app that matched none or several, in vpp_app's attribute
+// names.
+func explainAppQuery(q *engine.BookQueryError) explanation {
+	what := q.Criteria("adam_id", "bundle_id", "name", "token_id")
+	if len(q.Matches) == 0 {
+		return explanation{"App Not Found", fmt.Sprintf("No purchased app matches %s; list what the engine holds with "+
+			"the vpp_apps data source (apps appear after a token's first sync).", what), aboutApp}
+	}
+	return explanation{"Several Apps Match", fmt.Sprintf("%d apps match %s (%s); narrow it with token_id, or look "+
+		"one up by its id.", len(q.Matches), what, strings.Join(q.Matches, ", ")), aboutApp}
+}
+
+// malformedID words an id that is not of the form <token_id>:<adam_id>:<pricing_param>: what
+// ("Book", "App") it should name, and advice on where such ids come from.
+func malformedID(what, input, advice string, about subject) explanation {
+	return explanation{"Invalid " + what + " ID", fmt.Sprintf("%s id %s is not of the form <token_id>:<adam_id>:<pricing_param>. %s",
+		what, quoteInput(input), advice), about}
+}
+
 // bookIDAdvice says where a book id comes from.
 const bookIDAdvice = "Take book_id from the vpp_books or vpp_book data source (data.vpp_book.<name>.id)."
+
+// appIDAdvice says where an app id comes from.
+const appIDAdvice = "Take the id of an app from the vpp_apps or vpp_app data source (data.vpp_app.<name>.id)."
 
 // externalMDMAdvice says what to do about a location another system manages.
 const externalMDMAdvice = "Remove the " +

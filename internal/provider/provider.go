@@ -302,11 +302,11 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 }
 
 func (p *vppProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewTokenResource, NewUserGroupResource, NewEbookAssignmentResource}
+	return []func() resource.Resource{NewTokenResource, NewUserGroupResource, NewDeviceGroupResource, NewEbookAssignmentResource}
 }
 
 func (p *vppProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewBooksDataSource, NewBookDataSource, NewUserGroupDataSource, NewTokensDataSource, NewEbookAssignmentMembersDataSource, NewAuditLogDataSource}
+	return []func() datasource.DataSource{NewBooksDataSource, NewBookDataSource, NewAppsDataSource, NewAppDataSource, NewUserGroupDataSource, NewDeviceGroupDataSource, NewTokensDataSource, NewEbookAssignmentMembersDataSource, NewAuditLogDataSource}
 }
 
 func (p *vppProvider) Functions(_ context.Context) []func() function.Function {

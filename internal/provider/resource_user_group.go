@@ -63,7 +63,7 @@ func (r *userGroupResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 	resp.Schema = schema.Schema{
 		Version: 1, // 1: members is a list (it was a set)
 		MarkdownDescription: "A group of people, by Apple Account email, that eBooks are assigned to with " +
-			"`vpp_ebook_assignment`. Books go to user groups only; there are no device groups.\n\n" +
+			"`vpp_ebook_assignment`. Books go to user groups only: Apple licenses a book to a person, never to a device.\n\n" +
 			"Members who are not Managed Apple Accounts join through an invitation: the engine creates a VPP user for " +
 			"each of them at the location of every token whose books are assigned to the group, and `invitations` " +
 			"lists the URLs still to be accepted. Members added later receive every book already assigned to the " +

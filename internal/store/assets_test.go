@@ -16,7 +16,8 @@ func TestMigration_booksBecomeAssets(t *testing.T) {
 		insertToken(t, s, token("t1", "l1"))
 		_ = s.Close()
 		db := rawDB(t, url)
-		for _, q := range []string{ // migration 7's Down, as an older release left the database
+		for _, q := range []string{ // migrations 8's and 7's Down, as an older release left the database
+			`DROP TABLE device_group_serials`, `DROP TABLE device_groups`, `DELETE FROM vpp_schema_version WHERE version_id = 8`,
 			`ALTER TABLE assets DROP COLUMN price`, `ALTER TABLE assets DROP COLUMN version`, `ALTER TABLE assets DROP COLUMN platforms`,
 			`ALTER TABLE assets DROP COLUMN bundle_id`, `ALTER TABLE assets DROP COLUMN device_assignable`,
 			`ALTER TABLE assets DROP COLUMN revocable`, `ALTER TABLE assets DROP COLUMN product_type`, `ALTER TABLE assets RENAME TO books`,

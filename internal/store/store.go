@@ -176,6 +176,16 @@ type GroupMember struct {
 	Email   string
 }
 
+// DeviceGroup is a device group: a set of device serial numbers, for Apple's device-based
+// licensing (Tx.SetSerials and Tx.ListSerials hold its serial numbers).
+type DeviceGroup struct {
+	ID          string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 // Assignment gives one book to one group.
 type Assignment struct {
 	ID                    string
@@ -365,6 +375,18 @@ type Tx interface {
 	// ListMembersWithoutUser lists, sorted and once each, the members of the groups that have an
 	// assignment of the token for whom the token has no VPP user record.
 	ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error)
+
+	InsertDeviceGroup(ctx context.Context, g DeviceGroup) error
+	UpdateDeviceGroup(ctx context.Context, g DeviceGroup) error
+	GetDeviceGroup(ctx context.Context, id string) (DeviceGroup, error)
+	// ListDeviceGroups lists every device group by ID.
+	ListDeviceGroups(ctx context.Context) ([]DeviceGroup, error)
+	// DeleteDeviceGroup removes the device group and its serial numbers.
+	DeleteDeviceGroup(ctx context.Context, id string) error
+	// SetSerials replaces the device group's set of serial numbers (normalised).
+	SetSerials(ctx context.Context, groupID string, serials []string) error
+	// ListSerials lists the device group's serial numbers, sorted.
+	ListSerials(ctx context.Context, groupID string) ([]string, error)
 
 	InsertAssignment(ctx context.Context, a Assignment) error
 	UpdateAssignment(ctx context.Context, a Assignment) error
