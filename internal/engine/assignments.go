@@ -33,8 +33,12 @@ const (
 	StatusPartial  = "partial"
 )
 
-// AssignmentInput is what the user supplies for an assignment.
+// AssignmentInput is what the user supplies for an assignment: a book, or an app, to a group.
 type AssignmentInput struct {
+	// Kind is the product BookID names: KindBook ("" too) or KindApp. An id of the other product
+	// is a ProductError.
+	Kind string
+	// BookID is the asset's id (BookID and AssetID are the same form), the book's or the app's.
 	BookID                string
 	GroupID               string
 	Intent                string // required | available
@@ -43,7 +47,9 @@ type AssignmentInput struct {
 
 // Assignment is an assignment with its delivery counts.
 type Assignment struct {
-	ID                    string
+	ID string
+	// Kind is the product assigned: KindBook or KindApp.
+	Kind                  string
 	BookID                string
 	GroupID               string
 	Intent                string
@@ -66,7 +72,18 @@ type MemberFailure struct {
 	Detail      string
 }
 
+// product is the store's product type of the asset in names.
+func (in AssignmentInput) product() string {
+	if in.Kind == KindApp {
+		return store.ProductApp
+	}
+	return store.ProductBook
+}
+
 func validateAssignment(in AssignmentInput) (tokenID, adamID, pricing string, err error) {
+	if in.Kind != "" && in.Kind != KindBook && in.Kind != KindApp {
+		return "", "", "", fmt.Errorf("%w: an assignment is of a %s or an %s, not %q", ErrInvalidInput, KindBook, KindApp, in.Kind)
+	}
 	if in.Intent != IntentRequired && in.Intent != IntentAvailable {
 		return "", "", "", fmt.Errorf("%w: intent %q is not supported; use %q or %q", ErrInvalidInput, in.Intent, IntentRequired, IntentAvailable)
 	}
@@ -113,7 +130,7 @@ func (e *Engine) createAssignment(ctx context.Context, in AssignmentInput) (Assi
 			a = existing
 			return nil
 		case err == nil:
-			return &AssignmentExistsError{BookID: in.BookID, GroupID: in.GroupID, ExistingID: existing.ID, Intent: existing.Intent}
+			return &AssignmentExistsError{Kind: in.Kind, BookID: in.BookID, GroupID: in.GroupID, ExistingID: existing.ID, Intent: existing.Intent}
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -122,7 +139,7 @@ func (e *Engine) createAssignment(ctx context.Context, in AssignmentInput) (Assi
 		}
 		if err := tx.InsertAssignment(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return &AssignmentExistsError{BookID: in.BookID, GroupID: in.GroupID}
+				return &AssignmentExistsError{Kind: in.Kind, BookID: in.BookID, GroupID: in.GroupID}
 			}
 			return err
 		}
@@ -172,12 +189,12 @@ func (e *Engine) RestoreAssignment(ctx context.Context, id string, in Assignment
 		if _, err := tx.GetGroup(ctx, in.GroupID); err != nil {
 			return notFound("group", in.GroupID, err)
 		}
-		if _, err := assetRecord(ctx, tx, tokenID, adamID, pricing, in.BookID, store.ProductBook); err != nil {
+		if _, err := assetRecord(ctx, tx, tokenID, adamID, pricing, in.BookID, in.product()); err != nil {
 			return err
 		}
 		if other, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID); err == nil {
-			return fmt.Errorf("%w: book %s is already assigned to group %s by assignment %s in the engine's records; remove one of the two resources",
-				ErrInvalidInput, in.BookID, in.GroupID, other.ID)
+			return fmt.Errorf("%w: %s %s is already assigned to group %s by assignment %s in the engine's records; remove one of the two resources",
+				ErrInvalidInput, productKind(in.product()), in.BookID, in.GroupID, other.ID)
 		}
 		now := e.now()
 		restored = true
@@ -241,7 +258,8 @@ func (e *Engine) GetAssignment(ctx context.Context, id string) (Assignment, erro
 			return err
 		}
 		out = assignmentView(a, ds)
-		return nil
+		out.Kind, err = assignedKind(ctx, tx, a)
+		return err
 	})
 	return out, err
 }
@@ -284,6 +302,9 @@ func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, 
 			return err
 		}
 		a = assignmentView(sa, ds)
+		if a.Kind, err = assignedKind(ctx, tx, sa); err != nil {
+			return err
+		}
 		tok, err = tx.GetToken(ctx, sa.TokenID)
 		return notFound("token", sa.TokenID, err)
 	})
@@ -315,14 +336,20 @@ func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, 
 	return e.GetAssignment(ctx, id)
 }
 
-// DeleteAssignment forgets the assignment. Licenses already given stay with their users: Apple
-// does not let books be reclaimed.
+// DeleteAssignment removes the assignment. A revocable app's licenses that it alone gave are taken
+// back at Apple first (see removeReclaiming); other licenses stay with their users: Apple does not
+// let books, or apps that are not revocable, be reclaimed.
 func (e *Engine) DeleteAssignment(ctx context.Context, id string) (RemoveReport, error) {
 	var rep RemoveReport
+	var revocable *store.Assignment
 	err := e.tx(ctx, func(tx store.Tx) error {
 		a, err := tx.GetAssignment(ctx, id)
 		if err != nil {
 			return notFound("assignment", id, err)
+		}
+		if asset, err := tx.GetAsset(ctx, a.TokenID, a.AdamID, a.PricingParam); err == nil && reclaims(asset) {
+			revocable = &a
+			return nil
 		}
 		// Other assignments of the book may get the licenses it would have taken.
 		if err := tx.TouchDeliveries(ctx, a.TokenID); err != nil {
@@ -339,7 +366,24 @@ func (e *Engine) DeleteAssignment(ctx context.Context, id string) (RemoveReport,
 		}
 		return tx.DeleteAssignment(ctx, id)
 	})
+	if err == nil && revocable != nil {
+		return e.removeReclaiming(ctx, *revocable)
+	}
 	return rep, err
+}
+
+// assignedKind is the product an assignment gives: KindApp or KindBook. An asset the records no
+// longer hold (gone from the location) reads as a book, the product every assignment was before
+// apps.
+func assignedKind(ctx context.Context, tx store.Tx, a store.Assignment) (string, error) {
+	asset, err := tx.GetAsset(ctx, a.TokenID, a.AdamID, a.PricingParam)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return KindBook, nil
+	case err != nil:
+		return "", err
+	}
+	return productKind(productOf(asset)), nil
 }
 
 func assignmentView(a store.Assignment, ds []store.Delivery) Assignment {

@@ -367,6 +367,17 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 	if err := e.sync(ctx, rec.ID, false); err != nil {
 		return err
 	}
+	// A sync does not show licenses taken back: the assets of followed disassociates are read
+	// (those in doubt are, by awaitInDoubt).
+	var followed []store.JournalEntry
+	for _, j := range open {
+		if j.EventID != "" {
+			followed = append(followed, j)
+		}
+	}
+	if err := e.readDisassociated(ctx, rec.ID, followed); err != nil {
+		return err
+	}
 	unseen, err := e.awaitInDoubt(ctx, rec.ID, doubt)
 	if err != nil {
 		return err
@@ -403,6 +414,9 @@ func (e *Engine) settle(ctx context.Context, rec store.Token, c *apple.Client) e
 func (e *Engine) awaitInDoubt(ctx context.Context, tokenID string, doubt []store.JournalEntry) (map[int64]bool, error) {
 	unseen := map[int64]bool{}
 	for len(doubt) > 0 {
+		if err := e.readDisassociated(ctx, tokenID, doubt); err != nil {
+			return nil, err
+		}
 		seen, err := e.seenAtApple(ctx, tokenID, doubt)
 		if err != nil {
 			return nil, err
@@ -445,7 +459,8 @@ func (e *Engine) awaitInDoubt(ctx context.Context, tokenID string, doubt []store
 }
 
 // seenAtApple reports, for each journaled request, whether Apple's records (as last synced) hold
-// all of its work: every license of an associate, every user of a users/create.
+// all of its work: every license of an associate, none of a disassociate, every user of a
+// users/create.
 func (e *Engine) seenAtApple(ctx context.Context, tokenID string, entries []store.JournalEntry) ([]bool, error) {
 	seen := make([]bool, len(entries))
 	var licensed map[pairKey]bool
@@ -453,25 +468,24 @@ func (e *Engine) seenAtApple(ctx context.Context, tokenID string, entries []stor
 	err := e.view(ctx, func(tx store.Tx) error {
 		for i, j := range entries {
 			switch j.Operation {
-			case opAssociate:
+			case opAssociate, opDisassociate:
+				// An associate's work is every pair licensed; a disassociate's, none (readDisassociated
+				// read its asset's licenses at Apple just before).
 				var p associatePayload
 				if err := json.Unmarshal(j.Payload, &p); err != nil {
 					return fmt.Errorf("journal entry %d: %w", j.ID, err)
 				}
 				if licensed == nil {
-					list, err := tx.ListLicenses(ctx, tokenID)
-					if err != nil {
+					var err error
+					if licensed, err = licensedPairs(ctx, tx, tokenID); err != nil {
 						return err
 					}
-					licensed = make(map[pairKey]bool, len(list))
-					for _, l := range list {
-						licensed[pairKey{bookKey{l.AdamID, pricingOr(l.PricingParam)}, l.ClientUserID}] = true
-					}
 				}
+				want := j.Operation == opAssociate
 				seen[i] = true
 				for _, a := range p.Assets {
 					for _, uid := range p.ClientUserIDs {
-						if !licensed[pairKey{bookKey{a.AdamID, pricingOr(a.PricingParam)}, uid}] {
+						if licensed[pairKey{bookKey{a.AdamID, pricingOr(a.PricingParam)}, uid}] != want {
 							seen[i] = false
 						}
 					}
@@ -504,6 +518,19 @@ func (e *Engine) seenAtApple(ctx context.Context, tokenID string, entries []stor
 		return nil
 	})
 	return seen, err
+}
+
+// licensedPairs reads the token's licenses as the records hold them.
+func licensedPairs(ctx context.Context, tx store.Tx, tokenID string) (map[pairKey]bool, error) {
+	list, err := tx.ListLicenses(ctx, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	licensed := make(map[pairKey]bool, len(list))
+	for _, l := range list {
+		licensed[pairKey{bookKey{l.AdamID, pricingOr(l.PricingParam)}, l.ClientUserID}] = true
+	}
+	return licensed, nil
 }
 
 // createUsers creates VPP users in batches of maxUsers, journaled, then reads them back from Apple

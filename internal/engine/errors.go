@@ -110,19 +110,42 @@ func (e *BookIDError) Is(target error) bool { return target == ErrInvalidInput }
 // AssignmentExistsError: the book is already assigned to the group, by another assignment record
 // (ExistingID, "" when a concurrent writer's record is not known yet).
 type AssignmentExistsError struct {
+	Kind            string // KindBook ("" too) or KindApp
 	BookID, GroupID string
 	ExistingID      string
 	Intent          string
 }
 
 func (e *AssignmentExistsError) Error() string {
-	if e.ExistingID == "" {
-		return fmt.Sprintf("book %s is already assigned to group %s by another assignment", e.BookID, e.GroupID)
+	kind := e.Kind
+	if kind == "" {
+		kind = KindBook
 	}
-	return fmt.Sprintf("book %s is already assigned to group %s by assignment %s (intent %q)", e.BookID, e.GroupID, e.ExistingID, e.Intent)
+	if e.ExistingID == "" {
+		return fmt.Sprintf("%s %s is already assigned to group %s by another assignment", kind, e.BookID, e.GroupID)
+	}
+	return fmt.Sprintf("%s %s is already assigned to group %s by assignment %s (intent %q)", kind, e.BookID, e.GroupID, e.ExistingID, e.Intent)
 }
 
 func (e *AssignmentExistsError) Is(target error) bool { return target == ErrInvalidInput }
+
+// ReclaimError: Apple did not take back Remaining licenses of app AdamID that removing an
+// assignment frees; ErrorNumber and Detail are the first failure Apple named (0 and "" when it named
+// none). The assignment is kept, so that removing it again retries them.
+type ReclaimError struct {
+	AdamID      string
+	Remaining   int
+	ErrorNumber int
+	Detail      string
+}
+
+func (e *ReclaimError) Error() string {
+	why := ""
+	if e.ErrorNumber != 0 {
+		why = fmt.Sprintf(" (Apple error %d: %s)", e.ErrorNumber, e.Detail)
+	}
+	return fmt.Sprintf("Apple did not take back %d licenses of app %s%s; the assignment is kept so that removing it again retries them", e.Remaining, e.AdamID, why)
+}
 
 // DuplicateLocationError: the location of a new token is already managed through another token
 // record (ExistingTokenID; "" when the holder is a record being created at the same time).

@@ -175,9 +175,9 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	}
 	book, ok := w.books[bk]
 	if !ok {
-		return Forecast{}, &NotFoundError{Kind: KindBook, ID: in.BookID, In: tokenID}
+		return Forecast{}, &NotFoundError{Kind: productKind(in.product()), ID: in.BookID, In: tokenID}
 	}
-	if err := checkProduct(book, in.BookID, store.ProductBook); err != nil {
+	if err := checkProduct(book, in.BookID, in.product()); err != nil {
 		return Forecast{}, err
 	}
 	planned, members := plan.snapshot(in.BookID)

@@ -614,9 +614,13 @@ func (e *Engine) SyncToken(ctx context.Context, id string, full bool) (Token, er
 
 // RemoveReport says what removing an object left behind at Apple.
 type RemoveReport struct {
-	// LicensesKept counts book licenses that stay with their users: Apple does not let books be
-	// reclaimed.
+	// LicensesKept counts licenses that stay with their users: Apple does not let books (nor apps
+	// that are not revocable) be reclaimed, and a member another assignment of the same app covers
+	// keeps it.
 	LicensesKept int
+	// LicensesReclaimed counts app licenses taken back at Apple (disassociated) and returned to the
+	// app's available licenses.
+	LicensesReclaimed int
 }
 
 // RemoveToken forgets the token, its books, users and assignments. Book licenses already given

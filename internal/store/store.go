@@ -406,6 +406,10 @@ type Tx interface {
 	// ReplaceUserLicenses makes the licenses of the token's users ids exactly the given set (after
 	// reading those users' licenses at Apple).
 	ReplaceUserLicenses(ctx context.Context, tokenID string, ids []string, licenses []License) error
+	// ReplaceAssetLicenses makes the licenses of one asset (adamID, pricingParam) that the token's
+	// users ids hold exactly the given set, which must all be of that asset; nil ids means every
+	// user (after reading the asset's assignments at Apple).
+	ReplaceAssetLicenses(ctx context.Context, tokenID, adamID, pricingParam string, ids []string, licenses []License) error
 	ListLicenses(ctx context.Context, tokenID string) ([]License, error)
 	// EachLicense calls fn for each of the token's licenses, in ListLicenses' order, without
 	// holding them all (a full sync compares hundreds of thousands). An error from fn stops it.

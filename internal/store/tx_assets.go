@@ -240,6 +240,36 @@ func (t *tx) ReplaceUserLicenses(ctx context.Context, tokenID string, ids []stri
 	return nil
 }
 
+func (t *tx) ReplaceAssetLicenses(ctx context.Context, tokenID, adamID, pricingParam string, ids []string, licenses []License) error {
+	for _, l := range licenses {
+		if l.TokenID != tokenID || l.AdamID != adamID || l.PricingParam != pricingParam {
+			return fmt.Errorf("store: ReplaceAssetLicenses for %s/%s/%s given a license of %s/%s/%s", tokenID, adamID, pricingParam, l.TokenID, l.AdamID, l.PricingParam)
+		}
+	}
+	if err := t.requireParents(ctx, "tokens", "token", tokenID); err != nil {
+		return err
+	}
+	const asset = `DELETE FROM licenses WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3`
+	fail := func(err error) error {
+		return fmt.Errorf("store: replace the licenses of asset %s/%s of token %s: %w", adamID, pricingParam, tokenID, err)
+	}
+	if ids == nil {
+		if _, err := t.exec(ctx, asset, tokenID, adamID, pricingParam); err != nil {
+			return fail(err)
+		}
+	}
+	for _, part := range chunks(ids, inChunk) {
+		if _, err := t.exec(ctx, asset+` AND client_user_id IN (`+placeholders(4, len(part))+`)`,
+			append([]any{tokenID, adamID, pricingParam}, anySlice(part)...)...); err != nil {
+			return fail(err)
+		}
+	}
+	if err := t.insertLicenses(ctx, dedupe(licenses, licenseKey)); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
 func (t *tx) ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error {
 	ls := make([]License, len(licenses))
 	for i, l := range licenses {

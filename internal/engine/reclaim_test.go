@@ -1,0 +1,220 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
+	"github.com/vppkit/terraform-provider-vpp/internal/engine"
+	"github.com/vppkit/terraform-provider-vpp/internal/store"
+)
+
+// appStuck is an app Apple does not let be reclaimed (revocable false).
+const appStuck = "1600000003"
+
+// assignApp assigns the app adamID to g, required, and fails the test unless every member is
+// licensed.
+func (e *env) assignApp(tokenID, adamID string, g engine.Group) engine.Assignment {
+	e.t.Helper()
+	a, err := e.eng.CreateAssignment(context.Background(), engine.AssignmentInput{Kind: engine.KindApp,
+		BookID: engine.AssetID(tokenID, adamID, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired})
+	if err != nil || a.Licensed != len(g.Members) || a.Kind != engine.KindApp {
+		e.t.Fatalf("assign app %s to %s: %+v, %v; want %d licensed", adamID, g.Name, a, err, len(g.Members))
+	}
+	return a
+}
+
+// corpEmails are n Managed Apple Accounts of the simulator's managed domain.
+func corpEmails(prefix string, n int) []string {
+	out := emails(prefix, n)
+	for i, m := range out {
+		out[i] = strings.Replace(m, "@example.com", "@corp.example.com", 1)
+	}
+	return out
+}
+
+// appAvailable is the app's available count in the engine's records.
+func (e *env) appAvailable(tokenID, adamID string) int {
+	e.t.Helper()
+	app, err := e.eng.GetApp(context.Background(), engine.AssetID(tokenID, adamID, "STDQ"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return app.Available
+}
+
+// Removing an app assignment takes back at Apple the licenses it alone gave: a member another
+// assignment of the app covers keeps it. The forecast says the same before, Apple's and the
+// records' counts return, and the disassociate is journaled and settled.
+func TestReclaim_removingAnAppAssignmentTakesItsLicensesBack(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		ctx := context.Background()
+		e.addApps()
+		tok := e.addToken()
+		staff := e.group("Staff", true, "ann@corp.example.com", "bob@corp.example.com", "cy@corp.example.com")
+		leads := e.group("Leads", true, "cy@corp.example.com", "dee@corp.example.com")
+		a := e.assignApp(tok.ID, appPages, staff)
+		e.assignApp(tok.ID, appPages, leads)
+		if got := e.holders(appPages); len(got) != 4 {
+			t.Fatalf("holders = %v, want the 4 people of both groups", got)
+		}
+		if n := e.appAvailable(tok.ID, appPages); n != 46 {
+			t.Fatalf("available = %d before, want 46", n)
+		}
+		if f, err := e.eng.ForecastRemoval(ctx, a.ID); err != nil || f.LicensesReclaimed != 2 || f.LicensesKept != 1 {
+			t.Fatalf("ForecastRemoval = %+v, %v; want 2 reclaimed (ann, bob), 1 kept (cy, a lead)", f, err)
+		}
+		e.sim.ResetStats()
+		rep, err := e.eng.DeleteAssignment(ctx, a.ID)
+		if err != nil || rep.LicensesReclaimed != 2 || rep.LicensesKept != 1 {
+			t.Fatalf("DeleteAssignment = %+v, %v; want 2 reclaimed, 1 kept", rep, err)
+		}
+		if got := e.holders(appPages); !slices.Equal(got, []string{"cy@corp.example.com", "dee@corp.example.com"}) {
+			t.Errorf("holders after = %v, want the leads only", got)
+		}
+		if asset, _ := e.sim.Asset(e.loc.UID, appPages, "STDQ"); asset.AssignedCount != 2 {
+			t.Errorf("Apple's assignedCount = %d, want 2", asset.AssignedCount)
+		}
+		if n := e.appAvailable(tok.ID, appPages); n != 48 {
+			t.Errorf("available = %d in the records, want 48: the reclaimed licenses are available again", n)
+		}
+		if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
+			t.Errorf("%d disassociate requests, want 1", n)
+		}
+		if open := e.openJournal(tok.ID); len(open) != 0 {
+			t.Errorf("open journal entries = %+v, want none", open)
+		}
+		if _, err := e.eng.GetAssignment(ctx, a.ID); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("GetAssignment after = %v, want not found", err)
+		}
+		e.noDoubleSpend()
+	})
+}
+
+// Licenses Apple does not let be reclaimed stay: a book's, and an app's whose revocable is false.
+// Removing their assignments sends nothing and says how many licenses stay.
+func TestReclaim_booksAndIrrevocableAppsKeepTheirLicenses(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		ctx := context.Background()
+		e.addApps()
+		if err := e.sim.AddApp(e.loc.UID, applesim.AppSpec{AdamID: appStuck, Name: "Stuck", Licenses: 5, NotRevocable: true}); err != nil {
+			t.Fatal(err)
+		}
+		tok := e.addToken()
+		g := e.group("Staff", true, "ann@corp.example.com", "bob@corp.example.com")
+		app := e.assignApp(tok.ID, appStuck, g)
+		book, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookA, "STDQ"), GroupID: g.ID, Intent: engine.IntentRequired})
+		if err != nil || book.Kind != engine.KindBook {
+			t.Fatalf("book assignment = %+v, %v", book, err)
+		}
+		e.sim.ResetStats()
+		for _, id := range []string{app.ID, book.ID} {
+			if f, err := e.eng.ForecastRemoval(ctx, id); err != nil || f.LicensesKept != 2 || f.LicensesReclaimed != 0 {
+				t.Errorf("ForecastRemoval(%s) = %+v, %v; want 2 kept", id, f, err)
+			}
+			if rep, err := e.eng.DeleteAssignment(ctx, id); err != nil || rep.LicensesKept != 2 || rep.LicensesReclaimed != 0 {
+				t.Errorf("DeleteAssignment(%s) = %+v, %v; want 2 kept", id, rep, err)
+			}
+		}
+		if n := postCount(e.sim.Stats()); n != 0 {
+			t.Errorf("%d POSTs sent, want none", n)
+		}
+		if got := e.holders(appStuck); len(got) != 2 {
+			t.Errorf("holders of the irrevocable app = %v, want both still", got)
+		}
+	})
+}
+
+// A disassociate whose answer is lost after Apple did the work is not sent again: the removal
+// reads the app's licenses at Apple (a read of changes does not show removals), sees them gone,
+// and completes in the same call.
+func TestReclaim_lostAnswerIsReconciledNotResent(t *testing.T) {
+	for _, fault := range []applesim.FaultKind{applesim.FaultResetAfter, applesim.FaultInternalErrorAfter} {
+		t.Run(string(fault), func(t *testing.T) {
+			each(t, func(t *testing.T, kind store.Kind) {
+				e := newEnv(t, kind, applesim.Options{ProcessingDelay: 20 * time.Millisecond, ProgressSteps: 2})
+				e.reopen(nil)
+				ctx := context.Background()
+				e.addApps()
+				tok := e.addToken()
+				members := corpEmails("r", 12)
+				g := e.group("Reclaim", true, members...)
+				a := e.assignApp(tok.ID, appPages, g)
+				e.sim.ResetStats()
+				e.sim.InjectFault(applesim.Fault{Endpoint: "POST /assets/disassociate", Kind: fault, Count: 1, RetryAfter: "0"})
+				rep, err := e.eng.DeleteAssignment(ctx, a.ID)
+				if err != nil || rep.LicensesReclaimed != len(members) {
+					t.Fatalf("DeleteAssignment with a lost answer = %+v, %v; want all %d reclaimed", rep, err, len(members))
+				}
+				e.sim.ProcessPendingEvents()
+				if got := e.holders(appPages); len(got) != 0 {
+					t.Errorf("holders after = %v, want none", got)
+				}
+				if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
+					t.Errorf("disassociate sent %d times; Apple had done the work of the first", n)
+				}
+				if n := e.appAvailable(tok.ID, appPages); n != 50 {
+					t.Errorf("available = %d, want 50", n)
+				}
+				if open := e.openJournal(tok.ID); len(open) != 0 {
+					t.Errorf("open journal entries = %+v, want none", open)
+				}
+			})
+		})
+	}
+}
+
+// A removal cut off with its disassociate sent and unanswered (the process killed) leaves the
+// assignment and an open journal entry; the next removal, in a new process, settles the entry from
+// Apple's records and sends nothing again.
+func TestReclaim_interruptedRemovalResumesWithoutResending(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{ProcessingDelay: 20 * time.Millisecond, ProgressSteps: 2})
+		e.reopen(nil)
+		e.addApps()
+		tok := e.addToken()
+		members := corpEmails("k", 5)
+		g := e.group("Killed", true, members...)
+		a := e.assignApp(tok.ID, appPages, g)
+		e.sim.ResetStats()
+		// The request reaches Apple; the process dies before the answer (its context ends).
+		ctx, cancel := context.WithCancel(context.Background())
+		e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+			resp, err := next(r)
+			if strings.HasSuffix(r.URL.Path, "/assets/disassociate") {
+				cancel()
+				return nil, context.Canceled
+			}
+			return resp, err
+		})
+		if _, err := e.eng.DeleteAssignment(ctx, a.ID); err == nil {
+			t.Fatal("DeleteAssignment cut off returned no error")
+		}
+		e.setInterpose(nil)
+		if _, err := e.eng.GetAssignment(context.Background(), a.ID); err != nil {
+			t.Fatalf("the assignment is gone after an interrupted removal: %v", err)
+		}
+		e.reopen(nil) // a new process
+		e.sim.ProcessPendingEvents()
+		rep, err := e.eng.DeleteAssignment(context.Background(), a.ID)
+		if err != nil {
+			t.Fatalf("second DeleteAssignment: %v", err)
+		}
+		if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
+			t.Errorf("disassociate sent %d times in all, want 1 (rep %+v)", n, rep)
+		}
+		if got := e.holders(appPages); len(got) != 0 {
+			t.Errorf("holders after = %v, want none", got)
+		}
+		if open := e.openJournal(tok.ID); len(open) != 0 {
+			t.Errorf("open journal entries = %+v, want none", open)
+		}
+	})
+}
