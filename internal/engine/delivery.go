@@ -46,22 +46,28 @@ func (e *Engine) Deliver(ctx context.Context, tokenID string) error {
 // adopted.
 func (e *Engine) deliverReporting(ctx context.Context, tokenID string, sc *scope) (Adoption, error) {
 	var rep Adoption
-	err := e.withTokenLock(ctx, tokenID, func() error {
-		// A request whose answer was lost is reconciled by the next pass's settle, which waits for
-		// its work in Apple's records before anything of it is sent again.
-		for pass := 1; ; pass++ {
-			err := e.deliver(ctx, tokenID, sc, &rep)
-			if pass == maxDeliveryPasses || !errors.Is(err, apple.ErrOutcomeUnknown) || ctx.Err() != nil {
-				return err
-			}
-			e.info(ctx, "An answer from Apple was lost; reconciling before the delivery goes on", "token_id", tokenID, "pass", pass)
-		}
-	})
+	err := e.lockedPasses(ctx, tokenID, "delivery", func() error { return e.deliver(ctx, tokenID, sc, &rep) })
 	return rep, err
 }
 
-// maxDeliveryPasses bounds the passes of one delivery when Apple's answers are lost.
+// maxDeliveryPasses bounds the passes of one delivery (or reclaim) when Apple's answers are lost.
 const maxDeliveryPasses = 3
+
+// lockedPasses runs pass under the token's lock, again while it ends with an answer from Apple
+// lost (at most maxDeliveryPasses times): the next pass's settle reconciles such a request, waiting
+// for its work in Apple's records before anything of it is sent again. what names the work in the
+// log.
+func (e *Engine) lockedPasses(ctx context.Context, tokenID, what string, pass func() error) error {
+	return e.withTokenLock(ctx, tokenID, func() error {
+		for n := 1; ; n++ {
+			err := pass()
+			if n == maxDeliveryPasses || !errors.Is(err, apple.ErrOutcomeUnknown) || ctx.Err() != nil {
+				return err
+			}
+			e.info(ctx, "An answer from Apple was lost; reconciling before the "+what+" goes on", "token_id", tokenID, "pass", n)
+		}
+	})
+}
 
 // deliverBook is Deliver for the assignments of one book: what creating or changing an assignment
 // needs. Its cost follows the book's assignments, not the token's, so that an apply creating many

@@ -179,8 +179,11 @@ func sameGroup(cur store.Group, old []string, in GroupInput, members []string) b
 
 // GroupChange reports what an update did beyond the group's own record.
 type GroupChange struct {
-	// LicensesKept counts book licenses removed members keep (books cannot be reclaimed).
+	// LicensesKept counts licenses removed members keep: books and apps that are not revocable
+	// cannot be reclaimed, and another group's assignment of an app may cover them.
 	LicensesKept int
+	// LicensesReclaimed counts the revocable app licenses taken back from removed members.
+	LicensesReclaimed int
 	// Adopted reports the existing users the delivery to new members recognised at Apple.
 	Adopted Adoption
 }
@@ -196,6 +199,19 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		return Group{}, GroupChange{}, err
 	}
 	var change GroupChange
+	// Licenses of revocable apps go back before the members leave the records: an update cut
+	// short finds them there again, and the next one resumes.
+	var leaving []string
+	if err := e.view(ctx, func(tx store.Tx) error {
+		old, err := tx.ListMembers(ctx, id)
+		leaving = difference(old, members)
+		return err
+	}); err != nil {
+		return Group{}, GroupChange{}, err
+	}
+	if change.LicensesReclaimed, err = e.reclaimLeaving(ctx, id, leaving); err != nil {
+		return Group{}, change, err
+	}
 	var tokens []string
 	err = e.tx(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGroup(ctx, id)
@@ -218,6 +234,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
 			return err
 		}
+		change.LicensesKept = max(change.LicensesKept-change.LicensesReclaimed, 0) // their deliveries still read licensed
 		g.Name, g.Description, g.Managed, g.MembersFrom, g.UpdatedAt = in.Name, in.Description, in.Managed, in.MembersFrom, e.now()
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
@@ -343,23 +360,34 @@ func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []s
 	return count, tokens, nil
 }
 
-// GroupRemovalImpact counts the book licenses that members leaving the group would keep (books
-// cannot be reclaimed), for a plan-time warning. It reads only the engine's records.
-func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []string) (int, error) {
+// GroupRemovalImpact says what members leaving the group (all but remaining; every member when
+// remaining is nil) would do to their licenses, for a plan-time warning: how many revocable app
+// licenses would be reclaimed, and how many licenses they would keep (books, apps that are not
+// revocable, apps another group's assignment covers). It reads only the engine's records.
+func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []string) (RemoveReport, error) {
 	members, err := NormalizeMembers(remaining)
 	if err != nil {
-		return 0, err
+		return RemoveReport{}, err
 	}
-	var kept int
+	var rep RemoveReport
+	var leaving []string
 	err = e.view(ctx, func(tx store.Tx) error {
 		old, err := tx.ListMembers(ctx, id)
 		if err != nil {
 			return err
 		}
-		kept, _, err = licensesHeldBy(ctx, tx, id, difference(old, members))
+		leaving = difference(old, members)
+		rep.LicensesKept, _, err = licensesHeldBy(ctx, tx, id, leaving)
 		return err
 	})
-	return kept, err
+	if err != nil {
+		return RemoveReport{}, err
+	}
+	if rep.LicensesReclaimed, err = e.reclaimableLeaving(ctx, id, leaving); err != nil {
+		return RemoveReport{}, err
+	}
+	rep.LicensesKept = max(rep.LicensesKept-rep.LicensesReclaimed, 0)
+	return rep, nil
 }
 
 // GetGroup reads a group, with pending invitations, from the engine's records.
@@ -419,10 +447,23 @@ func (e *Engine) readGroup(ctx context.Context, id string, invitations bool) (Gr
 	return out, err
 }
 
-// DeleteGroup forgets the group and its assignments. Book licenses its members hold stay.
+// DeleteGroup forgets the group and its assignments. Revocable app licenses its assignments alone
+// gave are taken back first (as when its members leave); book licenses its members hold stay.
 func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, error) {
 	var rep RemoveReport
-	err := e.tx(ctx, func(tx store.Tx) error {
+	var members []string
+	if err := e.view(ctx, func(tx store.Tx) error {
+		var err error
+		members, err = tx.ListMembers(ctx, id)
+		return err
+	}); err != nil {
+		return rep, err
+	}
+	var err error
+	if rep.LicensesReclaimed, err = e.reclaimLeaving(ctx, id, members); err != nil {
+		return rep, err
+	}
+	err = e.tx(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetGroup(ctx, id); err != nil {
 			return notFound("group", id, err)
 		}
@@ -434,6 +475,7 @@ func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, erro
 		if rep.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, members); err != nil {
 			return err
 		}
+		rep.LicensesKept = max(rep.LicensesKept-rep.LicensesReclaimed, 0) // their deliveries still read licensed
 		if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
 			return err
 		}

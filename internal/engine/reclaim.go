@@ -32,10 +32,19 @@ func reclaims(a store.Asset) bool { return productOf(a) == store.ProductApp && a
 // its group are reclaimed, unless another assignment of the app covers the member (whatever its
 // intent: the member keeps the app through it); every other license stays.
 func (e *Engine) planRemoval(ctx context.Context, a store.Assignment) (removal, error) {
+	return e.planLeaving(ctx, a, nil)
+}
+
+// planLeaving is planRemoval for the members leaving (nil: every member of a's group), as when
+// they leave the group: what a's asset's licenses they hold become once a no longer covers them.
+func (e *Engine) planLeaving(ctx context.Context, a store.Assignment, leaving []string) (removal, error) {
 	bk := bookKey{a.AdamID, a.PricingParam}
 	w, err := e.loadWork(ctx, a.TokenID, &scope{book: bk, noStates: true})
 	if err != nil {
 		return removal{}, err
+	}
+	if leaving == nil {
+		leaving = w.members[a.GroupID]
 	}
 	asset, known := w.books[bk]
 	revocable := known && reclaims(asset)
@@ -49,7 +58,7 @@ func (e *Engine) planRemoval(ctx context.Context, a store.Assignment) (removal, 
 		}
 	}
 	r := removal{asset: bk}
-	for _, m := range w.members[a.GroupID] {
+	for _, m := range leaving {
 		u, ok := w.users[m]
 		if !ok || !w.licensed[pairKey{bk, u.ClientUserID}] {
 			continue
@@ -62,6 +71,103 @@ func (e *Engine) planRemoval(ctx context.Context, a store.Assignment) (removal, 
 	}
 	slices.Sort(r.reclaim)
 	return r, nil
+}
+
+// reclaimLeaving takes back the revocable app licenses that the members leaving group groupID
+// hold through its assignments, where no other assignment of the app covers them: token by token,
+// settled first, under the token's lock. It runs before the members leave the records, so that an
+// update cut short finds them there again and the next one resumes; what is already reclaimed is
+// not held any more and is not sent again.
+func (e *Engine) reclaimLeaving(ctx context.Context, groupID string, leaving []string) (int, error) {
+	if len(leaving) == 0 {
+		return 0, nil
+	}
+	apps, err := e.reclaimingAssignments(ctx, groupID)
+	if err != nil || len(apps) == 0 {
+		return 0, err
+	}
+	total := 0
+	for i := 0; i < len(apps); {
+		j := i
+		for j < len(apps) && apps[j].TokenID == apps[i].TokenID {
+			j++
+		}
+		n, err := e.reclaimAtToken(ctx, apps[i:j], leaving)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		i = j
+	}
+	return total, nil
+}
+
+// reclaimingAssignments lists the group's assignments of revocable apps, by token.
+func (e *Engine) reclaimingAssignments(ctx context.Context, groupID string) ([]store.Assignment, error) {
+	var apps []store.Assignment
+	err := e.view(ctx, func(tx store.Tx) error {
+		all, err := tx.ListAssignmentsByGroup(ctx, groupID)
+		if err != nil {
+			return err
+		}
+		for _, a := range all {
+			if asset, err := tx.GetAsset(ctx, a.TokenID, a.AdamID, a.PricingParam); err == nil && reclaims(asset) {
+				apps = append(apps, a)
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(apps, func(a, b store.Assignment) int { return strings.Compare(a.TokenID+"/"+a.ID, b.TokenID+"/"+b.ID) })
+	return apps, err
+}
+
+// reclaimableLeaving counts the licenses reclaimLeaving would take back, without sending anything.
+func (e *Engine) reclaimableLeaving(ctx context.Context, groupID string, leaving []string) (int, error) {
+	if len(leaving) == 0 {
+		return 0, nil
+	}
+	apps, err := e.reclaimingAssignments(ctx, groupID)
+	n := 0
+	for _, a := range apps {
+		if err != nil {
+			break
+		}
+		var r removal
+		r, err = e.planLeaving(ctx, a, leaving)
+		n += len(r.reclaim)
+	}
+	return n, err
+}
+
+// reclaimAtToken is reclaimLeaving for the app assignments of one token, in passes (lockedPasses).
+func (e *Engine) reclaimAtToken(ctx context.Context, apps []store.Assignment, leaving []string) (int, error) {
+	tokenID := apps[0].TokenID
+	freed := map[pairKey]bool{}
+	err := e.lockedPasses(ctx, tokenID, "reclaim", func() error { return e.reclaimLeavingPass(ctx, apps, leaving, freed) })
+	return len(freed), err
+}
+
+func (e *Engine) reclaimLeavingPass(ctx context.Context, apps []store.Assignment, leaving []string, freed map[pairKey]bool) error {
+	rec, c, err := e.usableToken(ctx, apps[0].TokenID)
+	if err != nil {
+		return err
+	}
+	if err := e.settle(ctx, rec, c); err != nil {
+		return err
+	}
+	for _, a := range apps {
+		r, err := e.planLeaving(ctx, a, leaving)
+		if err != nil {
+			return err
+		}
+		for _, u := range r.reclaim {
+			freed[pairKey{r.asset, u}] = true
+		}
+		if _, err := e.disassociate(ctx, rec, c, r.asset, r.reclaim); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ForecastRemoval says what removing the assignment id would do to its licenses, without doing
@@ -95,17 +201,7 @@ func (e *Engine) assignmentRecord(ctx context.Context, id string) (store.Assignm
 func (e *Engine) removeReclaiming(ctx context.Context, a store.Assignment) (RemoveReport, error) {
 	var rep RemoveReport
 	freed := map[string]bool{} // every user a pass set out to reclaim from
-	err := e.withTokenLock(ctx, a.TokenID, func() error {
-		// A request whose answer was lost is reconciled by the next pass's settle, from Apple's
-		// records, before anything of it is sent again (as a delivery's passes do).
-		for pass := 1; ; pass++ {
-			err := e.reclaimPass(ctx, a, &rep, freed)
-			if pass == maxDeliveryPasses || !errors.Is(err, apple.ErrOutcomeUnknown) || ctx.Err() != nil {
-				return err
-			}
-			e.info(ctx, "An answer from Apple was lost; reconciling before the reclaim goes on", "token_id", a.TokenID, "pass", pass)
-		}
-	})
+	err := e.lockedPasses(ctx, a.TokenID, "reclaim", func() error { return e.reclaimPass(ctx, a, &rep, freed) })
 	return rep, err
 }
 

@@ -218,3 +218,60 @@ func TestReclaim_interruptedRemovalResumesWithoutResending(t *testing.T) {
 		}
 	})
 }
+
+// Members leaving a group give back the revocable app licenses its assignments gave them (unless
+// another group's assignment of the app covers them); books and the members who stay keep theirs.
+// The plan-time impact says the same before. Deleting the group reclaims from everyone left.
+func TestReclaim_membersLeavingAGroupGiveTheAppBack(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		ctx := context.Background()
+		e.addApps()
+		tok := e.addToken()
+		staff := e.group("Staff", true, "ann@corp.example.com", "bob@corp.example.com", "cy@corp.example.com", "dee@corp.example.com")
+		leads := e.group("Leads", true, "cy@corp.example.com")
+		e.assignApp(tok.ID, appPages, staff)
+		e.assignApp(tok.ID, appPages, leads)
+		if _, err := e.eng.CreateAssignment(ctx, engine.AssignmentInput{BookID: engine.BookID(tok.ID, bookA, "STDQ"), GroupID: staff.ID, Intent: engine.IntentRequired}); err != nil {
+			t.Fatal(err)
+		}
+		stay := []string{"ann@corp.example.com"}
+		impact, err := e.eng.GroupRemovalImpact(ctx, staff.ID, stay)
+		// bob and dee give Pages back; cy keeps it through Leads; the three keep book A.
+		if err != nil || impact.LicensesReclaimed != 2 || impact.LicensesKept != 4 {
+			t.Fatalf("GroupRemovalImpact = %+v, %v; want 2 reclaimed, 4 kept", impact, err)
+		}
+		e.sim.ResetStats()
+		_, change, err := e.eng.UpdateGroup(ctx, staff.ID, engine.GroupInput{Name: "Staff", Managed: true, Members: stay})
+		if err != nil || change.LicensesReclaimed != 2 || change.LicensesKept != 4 {
+			t.Fatalf("UpdateGroup = %+v, %v; want 2 reclaimed, 4 kept", change, err)
+		}
+		if got := e.holders(appPages); !slices.Equal(got, []string{"ann@corp.example.com", "cy@corp.example.com"}) {
+			t.Errorf("Pages holders = %v, want ann (stays) and cy (a lead)", got)
+		}
+		if got := e.holders(bookA); len(got) != 4 {
+			t.Errorf("book holders = %v, want all 4 still", got)
+		}
+		if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
+			t.Errorf("%d disassociate requests, want 1", n)
+		}
+		// The same update again sends nothing more.
+		if _, change, err := e.eng.UpdateGroup(ctx, staff.ID, engine.GroupInput{Name: "Staff", Managed: true, Members: stay}); err != nil || change.LicensesReclaimed != 0 {
+			t.Errorf("second UpdateGroup = %+v, %v; want nothing reclaimed", change, err)
+		}
+		rep, err := e.eng.DeleteGroup(ctx, staff.ID)
+		if err != nil || rep.LicensesReclaimed != 1 {
+			t.Fatalf("DeleteGroup = %+v, %v; want ann's license reclaimed", rep, err)
+		}
+		if got := e.holders(appPages); !slices.Equal(got, []string{"cy@corp.example.com"}) {
+			t.Errorf("Pages holders after the group's deletion = %v, want cy only", got)
+		}
+		if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 2 {
+			t.Errorf("%d disassociate requests in all, want 2", n)
+		}
+		if n := e.appAvailable(tok.ID, appPages); n != 49 {
+			t.Errorf("available = %d, want 49", n)
+		}
+		e.noDoubleSpend()
+	})
+}

@@ -114,9 +114,12 @@ func explain(err error) explanation {
 		if id == "" {
 			id = exists.BookID + "/" + exists.GroupID
 		}
-		return explanation{"eBook Assignment Already Exists", fmt.Sprintf("%s One book has one assignment per group: "+
-			"import the existing one (an import block with id = %q) instead of creating another, or change its intent there.",
-			text, id), aboutGroup}
+		summary, noun := "eBook Assignment Already Exists", engine.KindBook
+		if exists.Kind == engine.KindApp {
+			summary, noun = "App Assignment Already Exists", engine.KindApp
+		}
+		return explanation{summary, fmt.Sprintf("%s One %s has one assignment per group: import the existing one (an "+
+			"import block with id = %q) instead of creating another, or change its intent there.", text, noun, id), aboutGroup}
 	case errors.As(err, &dup):
 		advice := "Keep one vpp_token for the location and refer to it (vpp_token.<name>.id) wherever it is needed."
 		if dup.ExistingTokenID != "" {
@@ -306,6 +309,26 @@ func warnLicensesKept(diags *diag.Diagnostics, at *path.Path, what string, kept 
 		return
 	}
 	diags.AddWarning("Book Licenses Stay With Their Users", detail)
+}
+
+// warnLicensesReclaimed is the one wording of what a plan's removal does to revocable app
+// licenses: they are taken back from whom and return to the apps' available licenses. what says what
+// is removed, as a sentence; at, when not nil, is the attribute the warning belongs to.
+func warnLicensesReclaimed(diags *diag.Diagnostics, at *path.Path, what string, n int, whom string) {
+	if n <= 0 {
+		return
+	}
+	licenses := "1 app license"
+	if n != 1 {
+		licenses = fmt.Sprintf("%d app licenses", n)
+	}
+	detail := fmt.Sprintf("%s Applying it takes %s back from %s at Apple (the apps are revocable) and returns them to the apps' "+
+		"available licenses. Removing the apps from devices is the device management system's job, not this provider's.", what, licenses, whom)
+	if at != nil {
+		diags.AddAttributeWarning(*at, "App Licenses Will Be Reclaimed", detail)
+		return
+	}
+	diags.AddWarning("App Licenses Will Be Reclaimed", detail)
 }
 
 // licensesStay says that n book licenses stay (with someone).

@@ -229,7 +229,7 @@ func (r *userGroupResource) planMembersChange(ctx context.Context, state userGro
 	} else if err != nil {
 		tflog.Debug(ctx, "Could not forecast the group's books", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
 	}
-	kept, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), planned)
+	impact, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), planned)
 	if err != nil {
 		// The validators report bad emails; a group gone from the engine shows on refresh.
 		tflog.Debug(ctx, "Could not count the licenses removed members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
@@ -237,7 +237,9 @@ func (r *userGroupResource) planMembersChange(ctx context.Context, state userGro
 	}
 	members := blame[aboutMembers]
 	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Removing members from user group %q does not take their "+
-		"books back: they receive no further books through this group.", state.Name.ValueString()), kept, "the removed members")
+		"books back: they receive no further books through this group.", state.Name.ValueString()), impact.LicensesKept, "the removed members")
+	warnLicensesReclaimed(&resp.Diagnostics, &members, fmt.Sprintf("Members are removed from user group %q.", state.Name.ValueString()),
+		impact.LicensesReclaimed, "the removed members")
 }
 
 // warnDestroy warns, in the plan, how many book licenses the members of a group being destroyed keep.
@@ -250,13 +252,15 @@ func (r *userGroupResource) warnDestroy(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	kept, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), nil)
+	impact, err := r.data.engine.GroupRemovalImpact(ctx, state.ID.ValueString(), nil)
 	if err != nil {
 		tflog.Debug(ctx, "Could not count the licenses a deleted group's members keep", map[string]any{"group_id": state.ID.ValueString(), "error": err.Error()})
 		return
 	}
 	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("Destroying user group %q removes it and its assignments from "+
-		"the engine only.", state.Name.ValueString()), kept, "its members")
+		"the engine only.", state.Name.ValueString()), impact.LicensesKept, "its members")
+	warnLicensesReclaimed(&resp.Diagnostics, nil, fmt.Sprintf("User group %q is destroyed.", state.Name.ValueString()),
+		impact.LicensesReclaimed, "its members")
 }
 
 func (r *userGroupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
