@@ -85,7 +85,10 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 	if err := e.settle(ctx, rec, c); err != nil {
 		return err
 	}
-	w, err := e.loadWork(ctx, tokenID, sc)
+	// The members whose recorded deliveries are settled need nothing: they are left out of the work
+	// while the recorded states are current (loadOpenWork), which they are no more once anything
+	// was written since.
+	w, err := e.loadOpenWork(ctx, tokenID, sc)
 	if err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 			return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
 		}
 		if read {
-			if w, err = e.loadWork(ctx, tokenID, sc); err != nil {
+			if w, err = e.loadOpenWork(ctx, tokenID, sc); err != nil {
 				return err
 			}
 			p = planDelivery(w)
@@ -114,9 +117,12 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 				w.users[u.Email] = u
 			}
 		}
-		own := make([]store.VPPUser, 0, len(w.users))
-		for _, u := range w.users {
-			own = append(own, u)
+		var own []store.VPPUser // an open work holds its members' users only: createUsers reads the token's
+		if !w.open {
+			own = make([]store.VPPUser, 0, len(w.users))
+			for _, u := range w.users {
+				own = append(own, u)
+			}
 		}
 		err := e.createUsers(ctx, rec, c, p.newUsers, own, func(u store.VPPUser) { w.users[u.Email] = u }, userFailures)
 		if err != nil {
@@ -256,35 +262,24 @@ func (e *Engine) recordDeliveries(ctx context.Context, tokenID string, sc *scope
 	return e.recordWork(ctx, tokenID, sc, nil, f)
 }
 
-// recordWork is recordDeliveries from the work w when given (nil: read from the store). Only the
-// assignments whose states changed are written, one after the other: a refresh, or a delivery
-// that touched one assignment, costs no write for the others, and only one assignment's states are
-// in memory at a time. The states are marked current only when they were computed from work read
-// whole from the store; a delivery's work in memory leaves that to the next refresh.
+// recordWork is recordDeliveries from the work w when given (nil: read from the store, leaving out
+// the members whose recorded states are settled while those are current). Only the states that
+// changed are written (deliveryChanges): a refresh, or a delivery to a few members of a large
+// group, writes those few. The states are marked current only when they were computed from work
+// read from the store for the whole token; a delivery's work in memory leaves that to the next
+// refresh.
 func (e *Engine) recordWork(ctx context.Context, tokenID string, sc *scope, w *work, f *runFailures) error {
 	fromStore := w == nil
 	if fromStore {
 		var err error
-		if w, err = e.loadWork(ctx, tokenID, sc); err != nil {
+		if w, err = e.loadOpenWork(ctx, tokenID, sc); err != nil {
 			return err
 		}
 	}
-	p := planDelivery(w)
-	if f == nil {
-		f = &runFailures{}
-	}
-	now := e.now()
-	assignments := append([]store.Assignment(nil), w.assignments...)
-	sort.Slice(assignments, func(i, j int) bool { return assignments[i].ID < assignments[j].ID })
+	changes := deliveryChanges(w, f, e.now())
 	return e.tx(ctx, func(tx store.Tx) error {
-		for _, a := range assignments {
-			list := deliveriesOf(w, p, a, f.users, f.pairs, now)
-			if sameDeliveries(list, w.previous[a.ID]) {
-				continue
-			}
-			if err := tx.ReplaceDeliveries(ctx, a.ID, list); err != nil {
-				return err
-			}
+		if err := writeDeliveries(ctx, tx, changes); err != nil {
+			return err
 		}
 		if sc != nil || !fromStore {
 			return nil // other books' states, or the records since w was read, may be newer

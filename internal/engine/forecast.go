@@ -163,66 +163,40 @@ func (e *Engine) ForecastGroup(ctx context.Context, groupID string, members []st
 	return nil
 }
 
-// forecast is one computation of Forecast from the records.
+// forecast is one computation of Forecast from the records, with the plan laid over them. While
+// the recorded delivery states are current, it reads the work the plan leaves open (loadOpenWork):
+// the members whose deliveries are not settled, and those the plan adds.
 func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in AssignmentInput, plan *PlannedChanges) (Forecast, error) {
-	w, err := e.loadWork(ctx, tokenID, &scope{book: bk, noStates: true})
+	planned, members := plan.snapshot(in.BookID)
+	planned = append(planned, in) // in wins over an earlier record of the same book and group
+	var book store.Asset
+	var aID string
+	var refused map[string]bool
+	w, err := e.readWork(ctx, tokenID, &scope{book: bk, noStates: true}, workOptions{open: true, edit: func(tx store.Tx, w *work) error {
+		var ok bool
+		if book, ok = w.books[bk]; !ok {
+			return &NotFoundError{Kind: productKind(in.product()), ID: in.BookID, In: tokenID}
+		}
+		if err := checkProduct(book, in.BookID, in.product()); err != nil {
+			return err
+		}
+		var err error
+		if aID, err = overlayPlan(ctx, tx, w, tokenID, bk, planned, members, in.GroupID); err != nil {
+			return err
+		}
+		refused, err = refusedMembers(ctx, tx, aID)
+		return err
+	}})
 	var missing *NotFoundError
 	if errors.As(err, &missing) && missing.Kind == "token" {
-		w, err = &work{}, nil // no such token: no such book either
+		err = &NotFoundError{Kind: productKind(in.product()), ID: in.BookID, In: tokenID} // no such token: no such book either
 	}
 	if err != nil {
 		return Forecast{}, err
 	}
-	book, ok := w.books[bk]
-	if !ok {
-		return Forecast{}, &NotFoundError{Kind: productKind(in.product()), ID: in.BookID, In: tokenID}
-	}
-	if err := checkProduct(book, in.BookID, in.product()); err != nil {
-		return Forecast{}, err
-	}
-	planned, members := plan.snapshot(in.BookID)
-	planned = append(planned, in) // in wins over an earlier record of the same book and group
-	aID := ""
-	for _, p := range planned {
-		id, err := e.overlayAssignment(ctx, w, tokenID, bk, p)
-		if err != nil {
-			return Forecast{}, err
-		}
-		if p.GroupID == in.GroupID {
-			aID = id
-		}
-	}
-	// The group's update delivers to the members the plan adds: they are not this assignment's
-	// deliverables, though they count in the book's demand.
-	recorded := make(map[string]bool, len(w.members[in.GroupID]))
-	for _, m := range w.members[in.GroupID] {
-		recorded[m] = true
-	}
-	for g, m := range members {
-		if _, ok := w.groups[g]; ok {
-			w.members[g] = m
-		}
-	}
 
 	p := planDelivery(w)
-	f := Forecast{BookTitle: book.Title, Available: max(book.Available, 0)}
-	refused := map[string]bool{}
-	var states []store.Delivery
-	if !strings.HasPrefix(aID, plannedID) {
-		if err := e.view(ctx, func(tx store.Tx) error {
-			var err error
-			states, err = tx.ListDeliveries(ctx, aID)
-			return err
-		}); err != nil {
-			return Forecast{}, err
-		}
-	}
-	for _, d := range states {
-		m := d.Email
-		if d.State == DeliveryFailed && d.ErrorNumber != 9709 {
-			refused[m] = true // a lasting refusal is not proposed again at every plan
-		}
-	}
+	f := Forecast{BookTitle: book.Title, Available: max(book.Available, 0), LicensesKept: w.settled[aID]}
 	granted := make(map[string]bool, len(p.grant[bk]))
 	for _, m := range p.grant[bk] {
 		granted[m] = true
@@ -239,7 +213,9 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 		switch {
 		case refused[m]:
 			f.Refused++
-		case granted[m] && recorded[m]:
+		case granted[m] && !w.added[in.GroupID][m]:
+			// The group's update delivers to the members the plan adds: they are not this
+			// assignment's deliverables, though they count in the book's demand.
 			f.Deliverable++
 		}
 	}
@@ -253,12 +229,57 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	return f, nil
 }
 
+// overlayPlan lays the plan over the work of book bk: the assignments it creates or changes
+// (overlayAssignment), then the members it gives their groups. It returns the id of the
+// assignment of group groupID.
+func overlayPlan(ctx context.Context, tx store.Tx, w *work, tokenID string, bk bookKey, planned []AssignmentInput, members map[string][]string, groupID string) (string, error) {
+	aID := ""
+	for _, p := range planned {
+		id, err := overlayAssignment(ctx, tx, w, tokenID, bk, p)
+		if err != nil {
+			return "", err
+		}
+		if p.GroupID == groupID {
+			aID = id
+		}
+	}
+	for g, m := range members {
+		if _, ok := w.groups[g]; !ok {
+			continue
+		}
+		recorded, err := w.recordedMembers(ctx, tx, g)
+		if err != nil {
+			return "", err
+		}
+		added, removed := diffSorted(recorded, m)
+		w.changeMembers(g, added, removed)
+	}
+	return aID, nil
+}
+
+// refusedMembers returns the members Apple refused the assignment for a lasting reason (not
+// planned: a plan's new assignment has none): they are not proposed again at every plan.
+func refusedMembers(ctx context.Context, tx store.Tx, aID string) (map[string]bool, error) {
+	refused := map[string]bool{}
+	if strings.HasPrefix(aID, plannedID) {
+		return refused, nil
+	}
+	failed, err := tx.ListDeliveriesInState(ctx, aID, DeliveryFailed)
+	for _, d := range failed {
+		if d.ErrorNumber != 9709 {
+			refused[d.Email] = true
+		}
+	}
+	return refused, err
+}
+
 // plannedID prefixes the id of an assignment a plan creates, laid over the records.
 const plannedID = "planned/"
 
 // overlayAssignment lays a planned assignment over the work: it changes the record of the same
-// book and group, or adds one (with its group, which must exist), and returns its id.
-func (e *Engine) overlayAssignment(ctx context.Context, w *work, tokenID string, bk bookKey, in AssignmentInput) (string, error) {
+// book and group, or adds one (with its group, which must exist, and every member of it), and
+// returns its id.
+func overlayAssignment(ctx context.Context, tx store.Tx, w *work, tokenID string, bk bookKey, in AssignmentInput) (string, error) {
 	for i, a := range w.assignments {
 		if a.GroupID == in.GroupID {
 			w.assignments[i].Intent, w.assignments[i].AllowOversubscription = in.Intent, in.AllowOversubscription
@@ -266,16 +287,12 @@ func (e *Engine) overlayAssignment(ctx context.Context, w *work, tokenID string,
 		}
 	}
 	if _, ok := w.groups[in.GroupID]; !ok {
-		err := e.view(ctx, func(tx store.Tx) error {
-			g, err := tx.GetGroup(ctx, in.GroupID)
-			if err != nil {
-				return notFound("group", in.GroupID, err)
-			}
-			w.groups[g.ID] = g
-			w.members[g.ID], err = tx.ListMembers(ctx, g.ID)
-			return err
-		})
+		g, err := tx.GetGroup(ctx, in.GroupID)
 		if err != nil {
+			return "", notFound("group", in.GroupID, err)
+		}
+		w.groups[g.ID] = g
+		if w.members[g.ID], err = tx.ListMembers(ctx, g.ID); err != nil {
 			return "", err
 		}
 	}

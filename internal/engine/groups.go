@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -47,6 +48,9 @@ type Group struct {
 // that differ only in case or surrounding space (the set would silently shrink otherwise). One
 // error covers every bad member, quoting the first few.
 func NormalizeMembers(in []string) ([]string, error) {
+	if out, ok := normalizedLists.find(in); ok {
+		return out, nil
+	}
 	p := CheckMembers(in)
 	if len(p.Invalid) > 0 {
 		return nil, fmt.Errorf("%w: %s (expected name@example.com)", ErrInvalidInput, p.InvalidSummary())
@@ -59,7 +63,56 @@ func NormalizeMembers(in []string) ([]string, error) {
 		out = append(out, EmailKey(m))
 	}
 	sort.Strings(out)
+	normalizedLists.remember(in, out)
 	return out, nil
+}
+
+// normalizedLists remembers the long member lists NormalizeMembers accepted last, and the rosters
+// ReadRoster read: a plan, its forecasts and the apply give the engine the same list of 100,000
+// members several times, and comparing it with a list remembered costs far less than checking
+// every email again.
+var normalizedLists memberLists
+
+// memberLists remembers a few lists and their normalised form. It is safe for concurrent use.
+type memberLists struct {
+	mu    sync.Mutex
+	lists [4]struct{ in, out []string }
+	next  int
+}
+
+// rememberedMembers is the length from which a list is remembered: shorter ones cost little to
+// check again.
+const rememberedMembers = 1000
+
+// find returns the normalised form of in (a copy), when in is a list remembered.
+func (l *memberLists) find(in []string) ([]string, bool) {
+	if len(in) < rememberedMembers {
+		return nil, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.lists {
+		if len(r.in) == len(in) && slices.Equal(r.in, in) {
+			return slices.Clone(r.out), true
+		}
+	}
+	return nil, false
+}
+
+// remember keeps in and its normalised form out (copies), in place of the oldest list kept.
+func (l *memberLists) remember(in, out []string) {
+	if len(in) < rememberedMembers {
+		return
+	}
+	kept := slices.Clone(out)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lists[l.next].out = kept
+	l.lists[l.next].in = kept
+	if !slices.Equal(in, out) {
+		l.lists[l.next].in = slices.Clone(in)
+	}
+	l.next = (l.next + 1) % len(l.lists)
 }
 
 func lowerFirst(s string) string {
@@ -157,9 +210,14 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 			if err != nil {
 				return err
 			}
+			// A restore reads nothing at Apple: members the records did not hold may have users and
+			// licenses there (another runner delivered them), so the delivery states stay outdated
+			// and the refresh that follows looks them up (RefreshAssignment), as before the open work.
 			if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
 				return err
 			}
+			added, removed := diffSorted(old, members)
+			return tx.ChangeMembers(ctx, id, added, removed)
 		}
 		return tx.SetMembers(ctx, id, members)
 	})
@@ -175,6 +233,47 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 func sameGroup(cur store.Group, old []string, in GroupInput, members []string) bool {
 	return cur.Name == in.Name && cur.Description == in.Description && cur.Managed == in.Managed &&
 		cur.MembersFrom == in.MembersFrom && slices.Equal(old, members)
+}
+
+// changeMembersIn changes group id's members in tx by added and removed (each sorted), and marks
+// the delivery states of tokens (those of the group's assignments) outdated. Where they were
+// current and the change is small, it records at once what the change does to them, so that they
+// stay current and the delivery that follows reads only the work the change leaves open.
+func (e *Engine) changeMembersIn(ctx context.Context, tx store.Tx, id string, added, removed, tokens []string) error {
+	var current []string
+	if len(added)+len(removed) <= openLookups {
+		for _, t := range tokens {
+			rec, err := tx.GetToken(ctx, t)
+			if err != nil {
+				return err
+			}
+			if rec.DeliveriesRecorded >= rec.DeliveriesGen {
+				current = append(current, t)
+			}
+		}
+	}
+	if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
+		return err
+	}
+	if err := tx.ChangeMembers(ctx, id, added, removed); err != nil {
+		return err
+	}
+	for _, t := range current {
+		w, err := readWorkIn(ctx, tx, t, nil, workOptions{open: true, vouched: true, edit: func(_ store.Tx, w *work) error {
+			w.changeMembers(id, added, removed)
+			return nil
+		}})
+		if err != nil {
+			return err
+		}
+		if err := writeDeliveries(ctx, tx, deliveryChanges(w, nil, e.now())); err != nil {
+			return err
+		}
+		if err := tx.SetDeliveriesRecorded(ctx, t, w.token.DeliveriesGen); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GroupChange reports what an update did beyond the group's own record.
@@ -201,15 +300,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 	var change GroupChange
 	// Licenses of revocable apps go back before the members leave the records: an update cut
 	// short finds them there again, and the next one resumes.
-	var leaving []string
-	if err := e.view(ctx, func(tx store.Tx) error {
-		old, err := tx.ListMembers(ctx, id)
-		leaving = difference(old, members)
-		return err
-	}); err != nil {
-		return Group{}, GroupChange{}, err
-	}
-	if change.LicensesReclaimed, err = e.reclaimLeaving(ctx, id, leaving); err != nil {
+	if change.LicensesReclaimed, err = e.reclaimRemoved(ctx, id, members); err != nil {
 		return Group{}, change, err
 	}
 	var tokens []string
@@ -230,7 +321,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		if err := invitedBeforeManaged(ctx, tx, g, in.Managed, members); err != nil {
 			return err
 		}
-		removed := difference(old, members)
+		added, removed := diffSorted(old, members)
 		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
 			return err
 		}
@@ -239,10 +330,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
-		if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
-			return err
-		}
-		return tx.SetMembers(ctx, id, members)
+		return e.changeMembersIn(ctx, tx, id, added, removed, tokens)
 	})
 	if err != nil {
 		return Group{}, GroupChange{}, err
@@ -256,8 +344,26 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 			return g, change, err
 		}
 	}
-	g, err := e.readGroup(ctx, id, !in.NoInvitations)
+	g, err := e.readGroupOf(ctx, id, members, !in.NoInvitations)
 	return g, change, err
+}
+
+// reclaimRemoved takes back the revocable app licenses of the members an update of group id to
+// members removes (reclaimLeaving). A group with no assignment of such an app has none to read.
+func (e *Engine) reclaimRemoved(ctx context.Context, id string, members []string) (int, error) {
+	apps, err := e.reclaimingAssignments(ctx, id)
+	if err != nil || len(apps) == 0 {
+		return 0, err
+	}
+	var leaving []string
+	if err := e.view(ctx, func(tx store.Tx) error {
+		old, err := tx.ListMembers(ctx, id)
+		_, leaving = diffSorted(old, members)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	return e.reclaimLeaving(ctx, id, leaving)
 }
 
 // CheckGroupChange refuses, before anything is stored or sent, a change of the group that the
@@ -376,7 +482,7 @@ func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []
 		if err != nil {
 			return err
 		}
-		leaving = difference(old, members)
+		_, leaving = diffSorted(old, members)
 		rep.LicensesKept, _, err = licensesHeldBy(ctx, tx, id, leaving)
 		return err
 	})
@@ -397,52 +503,35 @@ func (e *Engine) GetGroup(ctx context.Context, id string) (Group, error) {
 
 // readGroup is GetGroup, leaving Invitations empty unless invitations.
 func (e *Engine) readGroup(ctx context.Context, id string, invitations bool) (Group, error) {
+	return e.readGroupOf(ctx, id, nil, invitations)
+}
+
+// readGroupOf is readGroup of a group whose members (normalised, sorted) the caller just recorded,
+// when there are some: they are not read again.
+func (e *Engine) readGroupOf(ctx context.Context, id string, members []string, invitations bool) (Group, error) {
 	var out Group
 	err := e.view(ctx, func(tx store.Tx) error {
 		g, err := tx.GetGroup(ctx, id)
 		if err != nil {
 			return notFound("group", id, err)
 		}
-		members, err := tx.ListMembers(ctx, id)
-		if err != nil {
-			return err
+		if len(members) == 0 {
+			if members, err = tx.ListMembers(ctx, id); err != nil {
+				return err
+			}
 		}
 		out = Group{ID: g.ID, Name: g.Name, Description: g.Description, Managed: g.Managed, MembersFrom: g.MembersFrom, Members: members, Invitations: map[string]string{}}
 		if g.Managed || !invitations {
 			return nil
 		}
-		assignments, err := tx.ListAssignmentsByGroup(ctx, id)
-		if err != nil {
-			return err
-		}
-		tokens := map[string]bool{}
-		for _, a := range assignments {
-			tokens[a.TokenID] = true
-		}
-		ids := make([]string, 0, len(tokens))
-		for t := range tokens {
-			ids = append(ids, t)
-		}
-		sort.Strings(ids)
-		isMember := make(map[string]bool, len(members))
-		for _, m := range members {
-			isMember[m] = true
-		}
-		for _, t := range ids {
-			users, err := tx.ListVPPUsers(ctx, t)
-			if err != nil {
-				return err
-			}
-			for _, u := range users {
-				if !isMember[u.Email] || u.Status != UserRegistered || u.InvitationURL == "" {
-					continue
-				}
-				if _, done := out.Invitations[u.Email]; !done {
-					out.Invitations[u.Email] = u.InvitationURL
-				}
+		// By token id, then email: a member's invitation is the first of its tokens'.
+		invited, err := tx.ListInvitedMembers(ctx, id, UserRegistered)
+		for _, u := range invited {
+			if _, done := out.Invitations[u.Email]; !done {
+				out.Invitations[u.Email] = u.InvitationURL
 			}
 		}
-		return nil
+		return err
 	})
 	return out, err
 }
@@ -482,20 +571,6 @@ func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, erro
 		return tx.DeleteGroup(ctx, id)
 	})
 	return rep, err
-}
-
-func difference(a, b []string) []string {
-	inB := make(map[string]bool, len(b))
-	for _, s := range b {
-		inB[s] = true
-	}
-	var out []string
-	for _, s := range a {
-		if !inB[s] {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // GroupMembers reads a group's members (normalised, sorted) from the engine's records, with what

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -32,6 +33,31 @@ type work struct {
 	users       map[string]store.VPPUser
 	licensed    map[pairKey]bool
 	previous    map[string]map[string]store.Delivery // assignment id -> email -> delivery
+	// open marks a work that leaves out the members whose deliveries are settled (see
+	// readOpenMembers): partial marks the groups whose members it holds only in part, and settled
+	// counts, per assignment, the members it left out.
+	open    bool
+	partial map[string]bool
+	settled map[string]int
+	// added and removed are, per group, the members a change laid over the records adds and
+	// removes (changeMembers).
+	added   map[string]map[string]bool
+	removed map[string][]string
+}
+
+func newWork() *work {
+	return &work{
+		books:    map[bookKey]store.Asset{},
+		groups:   map[string]store.Group{},
+		members:  map[string][]string{},
+		users:    map[string]store.VPPUser{},
+		licensed: map[pairKey]bool{},
+		previous: map[string]map[string]store.Delivery{},
+		partial:  map[string]bool{},
+		settled:  map[string]int{},
+		added:    map[string]map[string]bool{},
+		removed:  map[string][]string{},
+	}
 }
 
 // scope narrows delivery to the assignments of one book: they compete for its licenses with each
@@ -42,44 +68,87 @@ type scope struct {
 	noStates bool
 }
 
+// workOptions say how readWork reads.
+type workOptions struct {
+	// open leaves out the members whose deliveries are settled, when the token's recorded delivery
+	// states are current (or vouched for).
+	open bool
+	// vouched: the caller's transaction made the only writes since the recorded states were
+	// current, and edit lays them over the work (a change of a group's members).
+	vouched bool
+	// edit changes the work's assignments and members before their users and licenses are read.
+	edit func(tx store.Tx, w *work) error
+}
+
 // loadWork reads the token's work: for the whole token with a fixed number of queries, whatever
 // the number of assignments and groups; for a scope, only the book's assignments with their
 // groups, members and deliveries (users and licenses are read for the whole token).
 func (e *Engine) loadWork(ctx context.Context, tokenID string, sc *scope) (*work, error) {
-	w := &work{
-		books:    map[bookKey]store.Asset{},
-		groups:   map[string]store.Group{},
-		members:  map[string][]string{},
-		users:    map[string]store.VPPUser{},
-		licensed: map[pairKey]bool{},
-		previous: map[string]map[string]store.Delivery{},
-	}
+	return e.readWork(ctx, tokenID, sc, workOptions{})
+}
+
+// loadOpenWork is loadWork leaving out, while the recorded delivery states are current, the
+// members whose deliveries are settled (readOpenMembers): its cost follows the members who still
+// need something, not the size of their groups. When the states are not current it is loadWork.
+func (e *Engine) loadOpenWork(ctx context.Context, tokenID string, sc *scope) (*work, error) {
+	return e.readWork(ctx, tokenID, sc, workOptions{open: true})
+}
+
+// readWork reads the work in one transaction (see readWorkIn).
+func (e *Engine) readWork(ctx context.Context, tokenID string, sc *scope, opts workOptions) (*work, error) {
+	var w *work
 	err := e.tx(ctx, func(tx store.Tx) error {
 		var err error
-		if w.token, err = tx.GetToken(ctx, tokenID); err != nil {
-			return notFound("token", tokenID, err)
-		}
-		filter := store.AssetFilter{TokenID: tokenID}
-		if sc != nil {
-			filter.AdamID = sc.book.adamID
-		}
-		books, err := tx.ListAssets(ctx, filter)
-		if err != nil {
-			return err
-		}
-		for _, b := range books {
-			w.books[bookKey{b.AdamID, b.PricingParam}] = b
-		}
-		var records assignmentRecords = tokenRecords{tx: tx, tokenID: tokenID}
-		if sc != nil {
-			records = bookRecords{tx: tx, tokenID: tokenID, book: sc.book}
-		}
-		if err := w.loadAssignments(ctx, records, sc == nil || !sc.noStates); err != nil {
-			return err
-		}
-		return loadUsersAndLicenses(ctx, tx, w)
+		w, err = readWorkIn(ctx, tx, tokenID, sc, opts)
+		return err
 	})
 	return w, err
+}
+
+// readWorkIn reads the token's work (the scope's) in tx, as opts say.
+func readWorkIn(ctx context.Context, tx store.Tx, tokenID string, sc *scope, opts workOptions) (*work, error) {
+	w := newWork()
+	var err error
+	if w.token, err = tx.GetToken(ctx, tokenID); err != nil {
+		return nil, notFound("token", tokenID, err)
+	}
+	filter := store.AssetFilter{TokenID: tokenID}
+	if sc != nil {
+		filter.AdamID = sc.book.adamID
+	}
+	books, err := tx.ListAssets(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range books {
+		w.books[bookKey{b.AdamID, b.PricingParam}] = b
+	}
+	var records assignmentRecords = tokenRecords{tx: tx, tokenID: tokenID}
+	if sc != nil {
+		records = bookRecords{tx: tx, tokenID: tokenID, book: sc.book}
+	}
+	w.open = opts.open && (opts.vouched || w.token.DeliveriesRecorded >= w.token.DeliveriesGen)
+	if err := w.loadAssignments(ctx, records); err != nil {
+		return nil, err
+	}
+	switch {
+	case w.open:
+		err = w.readOpenMembers(ctx, tx, sc)
+	default:
+		err = w.loadMembers(ctx, records, sc == nil || !sc.noStates)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.edit != nil {
+		if err := opts.edit(tx, w); err != nil {
+			return nil, err
+		}
+	}
+	if w.open {
+		return w, w.loadMembersUsersAndLicenses(ctx, tx)
+	}
+	return w, loadUsersAndLicenses(ctx, tx, w)
 }
 
 // assignmentRecords reads, in a fixed number of queries whatever their number, a set of
@@ -129,10 +198,9 @@ func (r bookRecords) deliveries(ctx context.Context) ([]store.Delivery, error) {
 	return r.tx.ListBookDeliveries(ctx, r.tokenID, r.book.adamID, r.book.pricing)
 }
 
-// loadAssignments reads the assignments records holds into w, with their groups (no others) and
-// members and, when states is true, their recorded delivery states. A group an assignment names
-// that records lacks is a NotFoundError.
-func (w *work) loadAssignments(ctx context.Context, records assignmentRecords, states bool) error {
+// loadAssignments reads the assignments records holds into w, with their groups (no others). A
+// group an assignment names that records lacks is a NotFoundError.
+func (w *work) loadAssignments(ctx context.Context, records assignmentRecords) error {
 	var err error
 	if w.assignments, err = records.assignments(ctx); err != nil || len(w.assignments) == 0 {
 		return err
@@ -155,6 +223,15 @@ func (w *work) loadAssignments(ctx context.Context, records assignmentRecords, s
 		if _, ok := w.groups[a.GroupID]; !ok {
 			return notFound("group", a.GroupID, store.ErrNotFound)
 		}
+	}
+	return nil
+}
+
+// loadMembers reads every member of the assignments' groups and, when states is true, their
+// recorded delivery states.
+func (w *work) loadMembers(ctx context.Context, records assignmentRecords, states bool) error {
+	if len(w.assignments) == 0 {
+		return nil
 	}
 	members, err := records.members(ctx)
 	if err != nil {
@@ -238,10 +315,11 @@ func (p *deliveryPlan) shortageIn(sc *scope) error {
 	return p.short[keys[0]]
 }
 
+// confirmedStatuses are the statuses of a user Apple has (a create was seen to succeed).
+var confirmedStatuses = []string{UserRegistered, UserAssociated}
+
 // confirmed reports whether Apple has the user (a create was seen to succeed).
-func confirmed(u store.VPPUser) bool {
-	return u.Status == UserRegistered || u.Status == UserAssociated
-}
+func confirmed(u store.VPPUser) bool { return slices.Contains(confirmedStatuses, u.Status) }
 
 // planDelivery decides, from the records alone, which users to create and which members get
 // which book now. A book short of licenses for an assignment that forbids oversubscription gets

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Roster files: a group's members read from a file a school already has, a CSV export of a student
@@ -225,18 +226,23 @@ func (e *RosterError) Is(target error) bool { return target == ErrInvalidInput }
 
 // ReadRoster reads and checks a roster file, reading it once. It returns the members only when
 // every row is good: otherwise a *RosterError with every bad row by line number (or a
-// *RosterColumnError, *RosterFileError, *RosterSettingError), and no members.
+// *RosterColumnError, *RosterFileError, *RosterSettingError), and no members. A file whose bytes
+// and settings are those of a roster read lately in this process is not checked again (see
+// rosters).
 func ReadRoster(src RosterSource) (Roster, error) {
 	if err := src.Check(); err != nil {
 		return Roster{}, err
 	}
-	f, err := os.Open(src.Path)
+	data, err := os.ReadFile(src.Path)
 	if err != nil {
 		return Roster{}, &RosterFileError{Path: src.Path, Err: err}
 	}
-	defer func() { _ = f.Close() }()
-	hash := sha256.New()
-	s := newRosterScan(src, io.TeeReader(f, hash))
+	sum := sha256.Sum256(data)
+	key := rosterKey{settings: src.settings(), sha256: hex.EncodeToString(sum[:])}
+	if r, ok := rosters.find(key); ok {
+		return r, nil
+	}
+	s := newRosterScan(src, bytes.NewReader(data))
 	if err := s.readHeader(); err != nil {
 		return Roster{}, err
 	}
@@ -247,7 +253,62 @@ func ReadRoster(src RosterSource) (Roster, error) {
 	if s.problems.total > 0 {
 		return Roster{}, &RosterError{Path: src.Path, Problems: s.problems.kept, Total: s.problems.total}
 	}
-	return Roster{Members: members, SHA256: hex.EncodeToString(hash.Sum(nil)), Rows: s.rows, Skipped: s.inactive + s.otherRole}, nil
+	r := Roster{Members: members, SHA256: key.sha256, Rows: s.rows, Skipped: s.inactive + s.otherRole}
+	rosters.remember(key, r)
+	normalizedLists.remember(members, members)
+	return r, nil
+}
+
+// settings is what of the source, besides the file's bytes, decides the roster read from it.
+func (s RosterSource) settings() string {
+	roles := make([]string, len(s.Roles))
+	for i, r := range s.Roles {
+		roles[i] = roleKey(r)
+	}
+	return s.format() + "\x00" + strings.ToLower(s.column()) + "\x00" + strings.Join(roles, "\x00")
+}
+
+// rosters keeps the rosters ReadRoster read last: a plan reads its roster file at refresh and
+// again to plan it, an apply to plan it again and to apply it, in one process each. The same bytes
+// read with the same settings are the same roster, so the file is read whole and its SHA-256
+// compared, and only a new file is checked row by row.
+var rosters rosterCache
+
+// rosterKey identifies a roster by the settings it was read with and the SHA-256 of the file's
+// bytes.
+type rosterKey struct{ settings, sha256 string }
+
+// rosterCache keeps the last rosters read. It is safe for concurrent use.
+type rosterCache struct {
+	mu   sync.Mutex
+	kept [2]struct {
+		key    rosterKey
+		roster Roster
+	}
+	next int
+}
+
+// find returns the roster read with key (its members a copy), when it is kept.
+func (c *rosterCache) find(key rosterKey) (Roster, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.kept {
+		if k.key == key {
+			r := k.roster
+			r.Members = slices.Clone(r.Members)
+			return r, true
+		}
+	}
+	return Roster{}, false
+}
+
+// remember keeps the roster read with key (a copy of its members), in place of the oldest kept.
+func (c *rosterCache) remember(key rosterKey, r Roster) {
+	r.Members = slices.Clone(r.Members)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kept[c.next].key, c.kept[c.next].roster = key, r
+	c.next = (c.next + 1) % len(c.kept)
 }
 
 // rosterScan is one reading of a roster file.
@@ -528,28 +589,17 @@ type MembershipChange struct {
 // DiffMembers compares two member lists, each normalised (NormalizeEmail), sorted and without
 // repeats, as a Roster's Members are, in one pass over both.
 func DiffMembers(before, after []string) MembershipChange {
-	var c MembershipChange
-	i, j := 0, 0
-	for i < len(before) || j < len(after) {
-		switch {
-		case j == len(after) || i < len(before) && before[i] < after[j]:
-			c.Removed, c.FirstRemoved = c.Removed+1, firstFew(c.FirstRemoved, before[i])
-			i++
-		case i == len(before) || after[j] < before[i]:
-			c.Added, c.FirstAdded = c.Added+1, firstFew(c.FirstAdded, after[j])
-			j++
-		default:
-			i, j = i+1, j+1
-		}
-	}
-	return c
+	added, removed := diffSorted(before, after)
+	return MembershipChange{Added: len(added), Removed: len(removed),
+		FirstAdded: firstFew(added), FirstRemoved: firstFew(removed)}
 }
 
-func firstFew(list []string, s string) []string {
-	if len(list) < MembershipChangeShown {
-		return append(list, s)
+// firstFew returns the first MembershipChangeShown of list (a copy), or nil when it is empty.
+func firstFew(list []string) []string {
+	if len(list) == 0 {
+		return nil
 	}
-	return list
+	return slices.Clone(list[:min(len(list), MembershipChangeShown)])
 }
 
 // String describes the change, e.g. "3,204 added (a@x.org, b@x.org, c@x.org, …), 1 removed

@@ -340,6 +340,9 @@ type Tx interface {
 
 	UpsertVPPUsers(ctx context.Context, users []VPPUser) error
 	ListVPPUsers(ctx context.Context, tokenID string) ([]VPPUser, error)
+	// ListVPPUsersByEmail lists the token's VPP users with one of the emails, in ListVPPUsers'
+	// order (by email, then clientUserId).
+	ListVPPUsersByEmail(ctx context.Context, tokenID string, emails []string) ([]VPPUser, error)
 
 	// ApplyLocationUsers records one page of walk's read of Apple's users at the token's location:
 	// active users upserted, the clientUserIds in gone (retired or deleted records) removed unless
@@ -375,6 +378,14 @@ type Tx interface {
 	// ListMembersWithoutUser lists, sorted and once each, the members of the groups that have an
 	// assignment of the token for whom the token has no VPP user record.
 	ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error)
+	// ChangeMembers adds members to the group and removes others (normalised emails), leaving the
+	// rest: a change of a few members of a large group writes a few rows. Adding a member already
+	// there, or removing one that is not, does nothing.
+	ChangeMembers(ctx context.Context, groupID string, add, remove []string) error
+	// ListInvitedMembers lists the VPP users in status (with TokenID, ClientUserID, Email and
+	// InvitationURL read) of the group's members at the tokens of the group's assignments that
+	// have an invitation URL, by token id, email and clientUserId.
+	ListInvitedMembers(ctx context.Context, groupID, status string) ([]VPPUser, error)
 
 	InsertDeviceGroup(ctx context.Context, g DeviceGroup) error
 	UpdateDeviceGroup(ctx context.Context, g DeviceGroup) error
@@ -411,6 +422,9 @@ type Tx interface {
 	// user (after reading the asset's assignments at Apple).
 	ReplaceAssetLicenses(ctx context.Context, tokenID, adamID, pricingParam string, ids []string, licenses []License) error
 	ListLicenses(ctx context.Context, tokenID string) ([]License, error)
+	// ListUserLicenses lists the token's licenses of one asset held by the clientUserIds, in no
+	// set order.
+	ListUserLicenses(ctx context.Context, tokenID, adamID, pricingParam string, clientUserIDs []string) ([]License, error)
 	// EachLicense calls fn for each of the token's licenses, in ListLicenses' order, without
 	// holding them all (a full sync compares hundreds of thousands). An error from fn stops it.
 	EachLicense(ctx context.Context, tokenID string, fn func(License) error) error
@@ -421,6 +435,16 @@ type Tx interface {
 	// ListTokenDeliveries lists the deliveries of every assignment of the token, by assignment
 	// and email.
 	ListTokenDeliveries(ctx context.Context, tokenID string) ([]Delivery, error)
+	// UpdateDeliveries writes the assignment's deliveries ds (each inserted, or replacing the one
+	// of its email) and removes those of the emails in remove; the others stay.
+	UpdateDeliveries(ctx context.Context, assignmentID string, ds []Delivery, remove []string) error
+	// ListDeliveriesInState lists the assignment's deliveries in one state, by email.
+	ListDeliveriesInState(ctx context.Context, assignmentID, state string) ([]Delivery, error)
+	// ListOpenDeliveries lists, by assignment and email, the deliveries of the token's assignments
+	// (of one book when adamID is not empty) that rule does not settle.
+	ListOpenDeliveries(ctx context.Context, tokenID, adamID, pricingParam string, rule SettledRule) ([]Delivery, error)
+	// CountDeliveries counts the assignment's deliveries.
+	CountDeliveries(ctx context.Context, assignmentID string) (int, error)
 
 	// InsertJournal stores e and returns its ID.
 	InsertJournal(ctx context.Context, e JournalEntry) (int64, error)

@@ -228,7 +228,7 @@ func (t *tx) ReplaceUserLicenses(ctx context.Context, tokenID string, ids []stri
 	if err := t.requireParents(ctx, "tokens", "token", tokenID); err != nil {
 		return err
 	}
-	for _, part := range chunks(ids, inChunk) {
+	for _, part := range chunks(ids) {
 		if _, err := t.exec(ctx, `DELETE FROM licenses WHERE token_id = $1 AND client_user_id IN (`+placeholders(2, len(part))+`)`,
 			append([]any{tokenID}, anySlice(part)...)...); err != nil {
 			return fmt.Errorf("store: replace the licenses of %d users of token %s: %w", len(ids), tokenID, err)
@@ -258,7 +258,7 @@ func (t *tx) ReplaceAssetLicenses(ctx context.Context, tokenID, adamID, pricingP
 			return fail(err)
 		}
 	}
-	for _, part := range chunks(ids, inChunk) {
+	for _, part := range chunks(ids) {
 		if _, err := t.exec(ctx, asset+` AND client_user_id IN (`+placeholders(4, len(part))+`)`,
 			append([]any{tokenID, adamID, pricingParam}, anySlice(part)...)...); err != nil {
 			return fail(err)

@@ -270,31 +270,17 @@ func (t *tx) DeleteAssignment(ctx context.Context, id string) error {
 // ---- deliveries ---------------------------------------------------------------------------
 
 func (t *tx) ReplaceDeliveries(ctx context.Context, assignmentID string, ds []Delivery) error {
-	now := nowUTC()
-	rows := make([]Delivery, len(ds))
-	for i, d := range ds {
-		if d.AssignmentID == "" {
-			d.AssignmentID = assignmentID
-		}
-		if d.AssignmentID != assignmentID {
-			return fmt.Errorf("store: ReplaceDeliveries for assignment %s given a delivery of assignment %s", assignmentID, d.AssignmentID)
-		}
-		d.UpdatedAt = orNow(d.UpdatedAt, now)
-		rows[i] = d
+	rows, err := deliveryRows("ReplaceDeliveries", assignmentID, ds)
+	if err != nil {
+		return err
 	}
-	rows = dedupe(rows, func(d Delivery) string { return d.Email })
 	if err := t.lockParent(ctx, "assignments", "assignment", assignmentID); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, `DELETE FROM deliveries WHERE assignment_id = $1`, assignmentID); err != nil {
 		return fmt.Errorf("store: replace deliveries of assignment %s: %w", assignmentID, err)
 	}
-	err := t.bulk(ctx, `INSERT INTO deliveries (assignment_id, email, state, error_number, detail, updated_at)`, 6, ``,
-		len(rows), func(i int, a []any) {
-			d := rows[i]
-			a[0], a[1], a[2], a[3], a[4], a[5] = d.AssignmentID, d.Email, d.State, d.ErrorNumber, d.Detail, ms(d.UpdatedAt)
-		})
-	if err != nil {
+	if err := t.insertDeliveries(ctx, rows, ``); err != nil {
 		return fmt.Errorf("store: replace deliveries of assignment %s: %w", assignmentID, err)
 	}
 	return nil

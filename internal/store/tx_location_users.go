@@ -27,7 +27,7 @@ func (t *tx) ApplyLocationUsers(ctx context.Context, tokenID string, walk int64,
 	if err != nil {
 		return fmt.Errorf("store: record the users of token %s's location: %w", tokenID, err)
 	}
-	for _, ids := range chunks(gone, inChunk) {
+	for _, ids := range chunks(gone) {
 		args := append([]any{tokenID, walk}, anySlice(ids)...)
 		if _, err := t.exec(ctx, `DELETE FROM location_users WHERE token_id = $1 AND walk <> $2
 			AND client_user_id IN (`+placeholders(3, len(ids))+`)`, args...); err != nil {
@@ -51,7 +51,7 @@ func (t *tx) FindLocationUsers(ctx context.Context, tokenID string, ids, emailKe
 	seen := map[string]bool{}
 	var out []LocationUser
 	find := func(col string, keys []string) error {
-		for _, part := range chunks(keys, inChunk) {
+		for _, part := range chunks(keys) {
 			found, err := queryAll(ctx, t, scanLocationUser, `SELECT client_user_id, email_key, status, invite_code, id_hash
 				FROM location_users WHERE token_id = $1 AND `+col+` IN (`+placeholders(2, len(part))+`)`,
 				append([]any{tokenID}, anySlice(part)...)...)
@@ -109,10 +109,11 @@ func (t *tx) SetLocationUsersVersion(ctx context.Context, tokenID, version strin
 // inChunk is how many keys one IN list carries.
 const inChunk = 500
 
-func chunks(keys []string, n int) [][]string {
+// chunks splits keys into IN lists of at most inChunk keys.
+func chunks(keys []string) [][]string {
 	var out [][]string
 	for len(keys) > 0 {
-		k := min(n, len(keys))
+		k := min(inChunk, len(keys))
 		out = append(out, keys[:k])
 		keys = keys[k:]
 	}
