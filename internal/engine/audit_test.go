@@ -173,7 +173,7 @@ func TestAuditLog_tokenOperations(t *testing.T) {
 	if _, err := e.eng.UpdateToken(ctx, tok.ID, in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.eng.RemoveToken(ctx, tok.ID); err != nil {
+	if _, err := e.eng.RemoveToken(ctx, tok.ID, engine.RemoveTokenOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	f := engine.AuditFilter{TokenID: tok.ID}
@@ -289,7 +289,7 @@ func TestAuditLog_detailsHoldNoSecret(t *testing.T) {
 	if len(g.Invitations) != 2 {
 		t.Fatalf("invitations = %v, want one per member", g.Invitations)
 	}
-	if _, err := e.eng.RemoveToken(ctx, tok.ID); err != nil {
+	if _, err := e.eng.RemoveToken(ctx, tok.ID, engine.RemoveTokenOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	log, err := e.eng.ReadAuditLog(ctx, engine.AuditFilter{})

@@ -253,7 +253,7 @@ func TestToken_lifecycle(t *testing.T) {
 			t.Error("token state detail contains the token")
 		}
 
-		rep, err := e.eng.RemoveToken(ctx, tok.ID)
+		rep, err := e.eng.RemoveToken(ctx, tok.ID, engine.RemoveTokenOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

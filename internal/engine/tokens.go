@@ -615,37 +615,35 @@ func (e *Engine) SyncToken(ctx context.Context, id string, full bool) (Token, er
 // RemoveReport says what removing an object left behind at Apple.
 type RemoveReport struct {
 	// LicensesKept counts licenses that stay with their users: Apple does not let books (nor apps
-	// that are not revocable) be reclaimed, and a member another assignment of the same app covers
-	// keeps it.
+	// that are not revocable) be reclaimed, a member another assignment of the same app covers
+	// keeps it, and a token removed keeping its licenses keeps them all.
 	LicensesKept int
+	// AppLicensesKept counts, of LicensesKept, the licenses of revocable apps that stay because the
+	// removal was asked to keep them (RemoveTokenOptions): they could have been released.
+	AppLicensesKept int
 	// LicensesReclaimed counts app licenses taken back at Apple (disassociated) and returned to the
 	// app's available licenses.
 	LicensesReclaimed int
 }
 
-// RemoveToken forgets the token, its books, users and assignments. Book licenses already given
-// stay with their users.
-func (e *Engine) RemoveToken(ctx context.Context, id string) (RemoveReport, error) {
+// RemoveToken forgets the token, its books, apps, users and assignments. With
+// opts.ReleaseAppLicenses it first takes back at Apple the revocable app licenses the engine's
+// users hold at the location (removeReleasing), and keeps the token while any remains; otherwise
+// nothing is sent to Apple and every license already given stays with its user.
+func (e *Engine) RemoveToken(ctx context.Context, id string, opts RemoveTokenOptions) (RemoveReport, error) {
 	var rep RemoveReport
-	err := e.withTokenLock(ctx, id, func() error {
-		return e.tx(ctx, func(tx store.Tx) error {
-			rec, err := tx.GetToken(ctx, id)
-			if err != nil {
-				return notFound("token", id, err)
-			}
-			lic, err := tx.ListLicenses(ctx, id)
-			if err != nil {
-				return err
-			}
-			rep.LicensesKept = len(lic)
-			if err := tx.DeleteToken(ctx, id); err != nil {
-				return err
-			}
-			return tx.InsertAudit(ctx, store.AuditEntry{At: e.now(), TokenID: id, Operation: "forget_token", Count: len(lic),
-				Detail: fmt.Sprintf("token for location %q removed from the engine; %d book licenses stay with their users", rec.LocationName, len(lic))})
+	var err error
+	if opts.ReleaseAppLicenses {
+		rep, err = e.removeReleasing(ctx, id)
+	} else {
+		err = e.withTokenLock(ctx, id, func() error {
+			rep, err = e.forget(ctx, id, 0, false)
+			return err
 		})
-	})
-	e.forgetClient(id)
+	}
+	if err == nil || errors.Is(err, ErrNotFound) {
+		e.forgetClient(id)
+	}
 	return rep, err
 }
 

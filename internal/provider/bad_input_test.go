@@ -131,7 +131,7 @@ func TestAccBadInput_catalog(t *testing.T) {
 			db := testDatabase(t)
 			loc := newTestLocation(t, "business")
 			tokenID := seedToken(t, db, loc)
-			if _, err := testEngine(t, db).RemoveToken(context.Background(), tokenID); err != nil {
+			if _, err := testEngine(t, db).RemoveToken(context.Background(), tokenID, engine.RemoveTokenOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			return assignmentConfig(t, db, engine.BookID(tokenID, testBookA, "STDQ"), "alice@example.com")

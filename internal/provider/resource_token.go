@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -45,6 +46,12 @@ const (
 		"increment token_wo_version. The vpp_token renews in place: books, groups and assignments stay as they are."
 )
 
+// Values of on_destroy: what destroying the token does with the licenses its location gave.
+const (
+	onDestroyKeep    = "keep_licenses"
+	onDestroyRelease = "release_app_licenses"
+)
+
 // tokenResource is vpp_token: a location token uploaded to the engine.
 type tokenResource struct {
 	data *providerData
@@ -63,6 +70,7 @@ type tokenResourceModel struct {
 	DisplayName          types.String      `tfsdk:"display_name"`
 	TakeOverFromOtherMDM types.Bool        `tfsdk:"take_over_from_other_mdm"`
 	SyncTrigger          types.String      `tfsdk:"sync_trigger"`
+	OnDestroy            types.String      `tfsdk:"on_destroy"`
 	OrganizationName     types.String      `tfsdk:"organization_name"`
 	LocationName         types.String      `tfsdk:"location_name"`
 	LocationID           types.String      `tfsdk:"location_id"`
@@ -94,8 +102,10 @@ func tokenSchema(ctx context.Context) schema.Schema {
 			"`sync_trigger` to sync now.\n\n" +
 			"A new token file for the same location renews the token in place. Plans read the token file offline: " +
 			"a malformed or expired file fails the plan, and one that expires within 30 days draws a warning.\n\n" +
-			"Destroying the resource makes the engine forget the token, its books and its assignments. Book licenses " +
-			"already given stay with their users: Apple does not let books be reclaimed.\n\n" +
+			"Destroying the resource makes the engine forget the token, its books, apps and assignments. Book licenses " +
+			"already given stay with their users: Apple does not let books be reclaimed. App licenses stay too, unless " +
+			"`on_destroy = \"release_app_licenses\"` takes the revocable ones back at Apple first; the destroy plan warns " +
+			"how many licenses stay and how many are released.\n\n" +
 			"-> Prefer `token_wo` (write-only, first introduced in Terraform 1.11) with `token_wo_version`: the token " +
 			"file then never appears in the plan or the state. `token` is kept for older Terraform versions; it is " +
 			"sensitive but stored in the state.",
@@ -182,6 +192,22 @@ func tokenSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "Any string. Changing it runs a full sync of the location now (Intune's \"Sync\"), " +
 					"without waiting for `sync_interval`; for example a date, or a value your pipeline bumps after buying " +
 					"licenses.",
+			},
+			"on_destroy": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(onDestroyKeep),
+				MarkdownDescription: "What destroying the token does with the app licenses its location gave the users " +
+					"of this provider's groups: `keep_licenses` (the default) leaves every license with its user and sends " +
+					"nothing to Apple; `release_app_licenses` first takes back at Apple every license of a revocable app that " +
+					"the engine's records show one of those users holding (`POST /assets/disassociate`, journaled and sent " +
+					"exactly once) and keeps the token until Apple confirmed them all. Book licenses, licenses of apps that " +
+					"are not revocable, and licenses other systems gave their own users stay either way. A token Apple no " +
+					"longer accepts, or whose location another system claimed, cannot release anything: its destroy plan " +
+					"fails until the token is renewed or this is `keep_licenses`. Destroy uses the value in the state, as " +
+					"deletion protection settings of other providers do: set it and apply before destroying. Changing it is " +
+					"an in-place update that sends nothing to Apple.",
+				Validators: []validator.String{stringvalidator.OneOf(onDestroyKeep, onDestroyRelease)},
 			},
 			"organization_name": schema.StringAttribute{
 				Computed:            true,
@@ -291,11 +317,13 @@ func syncTriggered(plan, state tokenResourceModel) bool {
 }
 
 // ModifyPlan reads the token file offline: a malformed or expired file is an error, one that
-// expires within 30 days a warning. It also marks what an update will learn from Apple as unknown.
-// It never contacts Apple.
+// expires within 30 days a warning. It also marks what an update will learn from Apple as unknown,
+// and at destroy says what becomes of the location's licenses (planDestroy). It never contacts
+// Apple.
 func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
-		return // destroy
+		r.planDestroy(ctx, req, resp)
+		return
 	}
 	var plan, config tokenResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -506,6 +534,12 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if !ready(ctx, r.data, &resp.Diagnostics, "reading a VPP token", decode(req.State, &state)) {
 		return
 	}
+	if state.OnDestroy.IsNull() {
+		// A state written before on_destroy existed, or an import: the default, which is what destroying
+		// the token did before. Set now, so that the plan proposes no change for it.
+		state.OnDestroy = types.StringValue(onDestroyKeep)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("on_destroy"), state.OnDestroy)...)
+	}
 	r.data.locations.refreshed(state.ID.ValueString())
 	t, err := r.data.engine.RefreshToken(ctx, state.ID.ValueString())
 	if errors.Is(err, engine.ErrNotFound) {
@@ -581,9 +615,24 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if !ready(ctx, r.data, &resp.Diagnostics, "deleting a VPP token", decode(req.State, &state)) {
 		return
 	}
-	rep, err := r.data.engine.RemoveToken(ctx, state.ID.ValueString())
-	reportRemoval(&resp.Diagnostics, "Error Deleting VPP Token", rep, err, fmt.Sprintf("The engine forgot the token for "+
-		"%q with its books and assignments.", state.LocationName.ValueString()), "the users they were given to")
+	id := state.ID.ValueString()
+	rep, err := r.data.engine.RemoveToken(ctx, id, removeOptions(state))
+	if errors.As(err, new(*engine.ReleaseError)) {
+		releaseError(&resp.Diagnostics, err)
+		return
+	}
+	what := fmt.Sprintf("The engine forgot the token for %q with its books and assignments.", state.LocationName.ValueString())
+	reportRemoval(&resp.Diagnostics, "Error Deleting VPP Token", engine.RemoveReport{LicensesKept: rep.LicensesKept - rep.AppLicensesKept},
+		err, what, tokenLicenseHolders)
+	if err != nil {
+		return
+	}
+	warnAppLicensesKept(&resp.Diagnostics, what, rep.AppLicensesKept, "Apple Business Manager or Apple School Manager "+
+		"can still take them back.")
+	if rep.LicensesReclaimed > 0 {
+		tflog.Info(ctx, "Released the token's app licenses at Apple before forgetting it", map[string]any{"token_id": id,
+			"licenses_released": rep.LicensesReclaimed})
+	}
 }
 
 // ImportState accepts the token's id, or (import by identity) its location's uId: the id is
@@ -598,7 +647,7 @@ func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStat
 }
 
 // fromEngine copies what the engine knows into the model; the token file, sync_trigger,
-// take_over_from_other_mdm and timeouts come from the configuration. days is false when
+// take_over_from_other_mdm, on_destroy and timeouts come from the configuration. days is false when
 // days_until_expiry is to keep its value.
 func (r *tokenResource) fromEngine(m *tokenResourceModel, t engine.Token, days bool) {
 	m.ID = types.StringValue(t.ID)
