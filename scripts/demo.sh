@@ -76,6 +76,12 @@ for check in "Pride and Prejudice:club_pride:3" "The Elements of Style:staff_sty
   echo "    \"$title\": $((b - a)) licenses used ($b available before, $a after), $licensed of $members members licensed"
 done
 
+# The app: each staff member holds a Pages license.
+d=$(object "$deliveries" staff_pages)
+[ "$(field "$d" licensed)" = "2" ] && [ "$(field "$d" pending)" = "0" ] ||
+  fail "staff_pages licenses $(field "$d" licensed) of the 2 staff, want both (deliveries: $deliveries)"
+echo "    Pages: 2 of 2 staff licensed"
+
 # The invitation links are the members' to use: checked here, never printed.
 invitations=$(output book_club_invitations)
 for member in carol@example.com dave@example.com erin@example.com; do

@@ -83,6 +83,22 @@ resource "vpp_ebook_assignment" "club_pride" {
   depends_on = [terraform_data.licenses_before]
 }
 
+# Apps are licensed like books. Required: each staff member gets a Pages license now, which makes
+# Pages theirs to install from the App Store; putting it on their devices is the device management
+# system's job. Pages is revocable: removing a member (or this assignment) takes the license back
+# and returns it to the pool, and the plan says so first.
+data "vpp_app" "pages" {
+  token_id  = vpp_token.library.id
+  bundle_id = "com.apple.Pages"
+}
+
+resource "vpp_app_assignment" "staff_pages" {
+  app_id     = data.vpp_app.pages.id
+  group_id   = vpp_user_group.staff.id
+  intent     = "required"
+  depends_on = [terraform_data.licenses_before]
+}
+
 # The book club as the engine holds it after the assignments created its members' VPP users: the
 # group resource was created before that, so its invitations fill in at the next refresh.
 data "vpp_user_group" "book_club" {
@@ -118,6 +134,7 @@ output "deliveries" {
     for name, a in {
       staff_style = vpp_ebook_assignment.staff_style
       club_pride  = vpp_ebook_assignment.club_pride
+      staff_pages = vpp_app_assignment.staff_pages
       } : name => {
       licensed = a.licensed_count
       pending  = a.pending_count

@@ -38,10 +38,10 @@ func corpEmails(prefix string, n int) []string {
 	return out
 }
 
-// appAvailable is the app's available count in the engine's records.
-func (e *env) appAvailable(tokenID, adamID string) int {
+// pagesAvailable is Pages' available count in the engine's records.
+func (e *env) pagesAvailable(tokenID string) int {
 	e.t.Helper()
-	app, err := e.eng.GetApp(context.Background(), engine.AssetID(tokenID, adamID, "STDQ"))
+	app, err := e.eng.GetApp(context.Background(), engine.AssetID(tokenID, appPages, "STDQ"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestReclaim_removingAnAppAssignmentTakesItsLicensesBack(t *testing.T) {
 		if got := e.holders(appPages); len(got) != 4 {
 			t.Fatalf("holders = %v, want the 4 people of both groups", got)
 		}
-		if n := e.appAvailable(tok.ID, appPages); n != 46 {
+		if n := e.pagesAvailable(tok.ID); n != 46 {
 			t.Fatalf("available = %d before, want 46", n)
 		}
 		if f, err := e.eng.ForecastRemoval(ctx, a.ID); err != nil || f.LicensesReclaimed != 2 || f.LicensesKept != 1 {
@@ -81,7 +81,7 @@ func TestReclaim_removingAnAppAssignmentTakesItsLicensesBack(t *testing.T) {
 		if asset, _ := e.sim.Asset(e.loc.UID, appPages, "STDQ"); asset.AssignedCount != 2 {
 			t.Errorf("Apple's assignedCount = %d, want 2", asset.AssignedCount)
 		}
-		if n := e.appAvailable(tok.ID, appPages); n != 48 {
+		if n := e.pagesAvailable(tok.ID); n != 48 {
 			t.Errorf("available = %d in the records, want 48: the reclaimed licenses are available again", n)
 		}
 		if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
@@ -160,7 +160,7 @@ func TestReclaim_lostAnswerIsReconciledNotResent(t *testing.T) {
 				if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
 					t.Errorf("disassociate sent %d times; Apple had done the work of the first", n)
 				}
-				if n := e.appAvailable(tok.ID, appPages); n != 50 {
+				if n := e.pagesAvailable(tok.ID); n != 50 {
 					t.Errorf("available = %d, want 50", n)
 				}
 				if open := e.openJournal(tok.ID); len(open) != 0 {
@@ -269,7 +269,7 @@ func TestReclaim_membersLeavingAGroupGiveTheAppBack(t *testing.T) {
 		if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 2 {
 			t.Errorf("%d disassociate requests in all, want 2", n)
 		}
-		if n := e.appAvailable(tok.ID, appPages); n != 49 {
+		if n := e.pagesAvailable(tok.ID); n != 49 {
 			t.Errorf("available = %d, want 49", n)
 		}
 		e.noDoubleSpend()

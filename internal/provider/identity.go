@@ -19,7 +19,9 @@ import (
 // - vpp_token: the location (Apple's uId). A renewal keeps the location, so the identity survives
 //   it; the token's id is derived from the location (engine.TokenID).
 // - vpp_user_group: its id.
-// - vpp_ebook_assignment: the book and the group, as one book has one assignment per group.
+// - vpp_ebook_assignment: the book and the group, as one book has one assignment per group;
+//   vpp_app_assignment likewise, the app and the group. An import by identity reads them by the
+//   attribute names (assignmentResource.importedIdentity).
 
 type tokenIdentityModel struct {
 	LocationID types.String `tfsdk:"location_id"`
@@ -34,10 +36,16 @@ type assignmentIdentityModel struct {
 	GroupID types.String `tfsdk:"group_id"`
 }
 
+type appAssignmentIdentityModel struct {
+	AppID   types.String `tfsdk:"app_id"`
+	GroupID types.String `tfsdk:"group_id"`
+}
+
 var (
 	_ resource.ResourceWithIdentity = (*tokenResource)(nil)
 	_ resource.ResourceWithIdentity = (*userGroupResource)(nil)
 	_ resource.ResourceWithIdentity = (*ebookAssignmentResource)(nil)
+	_ resource.ResourceWithIdentity = (*appAssignmentResource)(nil)
 )
 
 func (r *tokenResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
@@ -53,10 +61,11 @@ func (r *userGroupResource) IdentitySchema(_ context.Context, _ resource.Identit
 	}}
 }
 
-func (r *ebookAssignmentResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+func (r *assignmentResource[M, P]) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	n := r.product.noun
 	resp.IdentitySchema = identityschema.Schema{Attributes: map[string]identityschema.Attribute{
-		"book_id":  identityschema.StringAttribute{RequiredForImport: true, Description: "The assigned book's id (<token_id>:<adam_id>:<pricing_param>)."},
-		"group_id": identityschema.StringAttribute{RequiredForImport: true, Description: "The id of the user group the book is assigned to."},
+		r.product.attr: identityschema.StringAttribute{RequiredForImport: true, Description: "The assigned " + n + "'s id (<token_id>:<adam_id>:<pricing_param>)."},
+		"group_id":     identityschema.StringAttribute{RequiredForImport: true, Description: "The id of the user group the " + n + " is assigned to."},
 	}}
 }
 
@@ -88,6 +97,10 @@ func (m userGroupResourceModel) setIdentity(ctx context.Context, identity *tfsdk
 
 func (m ebookAssignmentResourceModel) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
 	setIdentity(ctx, identity, known(m.BookID, m.GroupID), assignmentIdentityModel{BookID: m.BookID, GroupID: m.GroupID}, diags)
+}
+
+func (m appAssignmentResourceModel) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
+	setIdentity(ctx, identity, known(m.AppID, m.GroupID), appAssignmentIdentityModel{AppID: m.AppID, GroupID: m.GroupID}, diags)
 }
 
 // importIdentity reads the identity an import block gave into v; false when the import gave an

@@ -302,7 +302,7 @@ func (p *vppProvider) Configure(ctx context.Context, req provider.ConfigureReque
 }
 
 func (p *vppProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewTokenResource, NewUserGroupResource, NewDeviceGroupResource, NewEbookAssignmentResource}
+	return []func() resource.Resource{NewTokenResource, NewUserGroupResource, NewDeviceGroupResource, NewEbookAssignmentResource, NewAppAssignmentResource}
 }
 
 func (p *vppProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -73,3 +73,24 @@ func seedCatalog(sim *applesim.Server, uid string) error {
 	}
 	return nil
 }
+
+// topUpCatalog adds to a location the catalog's books and apps it lacks: a sandbox saved before an
+// entry joined the catalog (apps came after books) gets it, as if the organisation had bought it
+// since. What the location holds stays as it is.
+func topUpCatalog(sim *applesim.Server, uid string) error {
+	for _, b := range Catalog() {
+		if _, ok := sim.Asset(uid, b.AdamID, b.PricingParam); !ok {
+			if err := sim.AddBook(uid, b); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range Apps() {
+		if _, ok := sim.Asset(uid, a.AdamID, a.PricingParam); !ok {
+			if err := sim.AddApp(uid, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/apple"
+	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
 )
 
 // A new sandbox location holds the sample apps beside the unchanged sample books: device-assignable
@@ -79,5 +80,52 @@ func TestCatalog_identifiersAreUnique(t *testing.T) {
 			t.Errorf("app %s (%s): adamId or bundle id repeated or empty", a.AdamID, a.BundleID)
 		}
 		seen[a.AdamID], bundles[a.BundleID] = true, true
+	}
+}
+
+// A sandbox saved before apps joined the catalog (its location holds books only) gains the sample
+// apps when it is opened again; its books stay as they were.
+func TestSandbox_oldStateGainsTheApps(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sandbox.json")
+	file := TokenFile("Springfield Public Library", false, time.Now().Add(365*24*time.Hour))
+	s, err := Open(Options{StatePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The location as an older release seeded it: books only.
+	inner, org, _ := sandboxToken(file)
+	loc, err := s.sim.CreateLocation(applesim.LocationSpec{Name: org, OrgName: org, AccountType: applesim.AccountBusiness})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range Catalog() {
+		if err := s.sim.AddBook(loc.UID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.sim.AdoptToken(loc.UID, file); err != nil {
+		t.Fatal(err)
+	}
+	s.meta.Locations[inner] = loc.UID
+	if err := s.save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(Options{StatePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := client(t, s, file)
+	apps, err := c.GetAssets(ctx, apple.AssetQuery{ProductType: apple.ProductApp})
+	if err != nil || len(apps.Assets) != len(Apps()) {
+		t.Fatalf("apps after reopening = %d, %v; want the %d sample apps", len(apps.Assets), err, len(Apps()))
+	}
+	books, err := c.GetAssets(ctx, apple.AssetQuery{ProductType: apple.ProductBook})
+	if err != nil || len(books.Assets) != len(Catalog()) {
+		t.Fatalf("books = %d, %v; want the %d of the catalog, once each", len(books.Assets), err, len(Catalog()))
 	}
 }

@@ -141,6 +141,11 @@ func Open(opts Options) (*Sandbox, error) {
 	if f.Sandbox.Locations != nil {
 		s.meta.Locations = f.Sandbox.Locations
 	}
+	for _, uid := range s.meta.Locations {
+		if err := topUpCatalog(s.sim, uid); err != nil {
+			return nil, fmt.Errorf("sandbox state %s: adding the catalog's new entries: %w", opts.StatePath, err)
+		}
+	}
 	if f.Sandbox.Invited != nil {
 		s.meta.Invited = f.Sandbox.Invited
 	}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
 	"github.com/vppkit/terraform-provider-vpp/internal/store/storetest"
@@ -16,7 +17,8 @@ func TestMigration_booksBecomeAssets(t *testing.T) {
 		insertToken(t, s, token("t1", "l1"))
 		_ = s.Close()
 		db := rawDB(t, url)
-		for _, q := range []string{ // migrations 8's and 7's Down, as an older release left the database
+		for _, q := range []string{ // migrations 9's, 8's and 7's Down, as an older release left the database
+			`DELETE FROM vpp_schema_version WHERE version_id = 9`,
 			`DROP TABLE device_group_serials`, `DROP TABLE device_groups`, `DELETE FROM vpp_schema_version WHERE version_id = 8`,
 			`ALTER TABLE assets DROP COLUMN price`, `ALTER TABLE assets DROP COLUMN version`, `ALTER TABLE assets DROP COLUMN platforms`,
 			`ALTER TABLE assets DROP COLUMN bundle_id`, `ALTER TABLE assets DROP COLUMN device_assignable`,
@@ -42,6 +44,31 @@ func TestMigration_booksBecomeAssets(t *testing.T) {
 			return tx.ListAssets(ctx, store.AssetFilter{ProductType: store.ProductApp})
 		}); len(apps) != 1 || apps[0].AdamID != "900" {
 			t.Errorf("apps = %+v, want the one written", apps)
+		}
+	})
+}
+
+// A database whose tokens synced before apps were recorded (schema 8) has them synced again, every
+// asset read: the migration leaves no assets version and no last sync time.
+func TestMigration_tokensSyncAgainForApps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind store.Kind) {
+		url := storetest.URL(t, kind)
+		s := storetest.OpenURL(t, url)
+		tk := token("t1", "l1")
+		tk.AssetsVersion, tk.LastSyncAt = "v1", time.Now()
+		insertToken(t, s, tk)
+		_ = s.Close()
+		db := rawDB(t, url)
+		if _, err := db.ExecContext(ctx, `DELETE FROM vpp_schema_version WHERE version_id = 9`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE tokens SET assets_version = 'v1', last_sync_at = 1`); err != nil {
+			t.Fatal(err)
+		}
+		s = storetest.OpenURL(t, url)
+		got := query(t, s, func(tx store.Tx) (store.Token, error) { return tx.GetToken(ctx, "t1") })
+		if got.AssetsVersion != "" || !got.LastSyncAt.IsZero() {
+			t.Errorf("after the migration: assets version %q, last sync %v; want none, so that the next read syncs every asset", got.AssetsVersion, got.LastSyncAt)
 		}
 	})
 }
