@@ -339,7 +339,7 @@ func (e *Engine) recordReleases(ctx context.Context, tokenID string, bk bookKey,
 }
 
 // readAssetLicenses reads at Apple every assignment of asset bk to a user (GET /assignments with
-// its adamId and pricingParam) and records them as the asset's licenses: what a disassociate whose
+// its adamId and pricingParam) and records those of the engine's users as the asset's licenses: what a disassociate whose
 // outcome is not known left, since Apple's changes-since reads do not show removed assignments.
 func (e *Engine) readAssetLicenses(ctx context.Context, c *apple.Client, rec store.Token, bk bookKey) error {
 	now := e.now()
@@ -358,6 +358,20 @@ func (e *Engine) readAssetLicenses(ctx context.Context, c *apple.Client, rec sto
 	if err != nil {
 		return e.appleError(rec.ID, "reading the licenses of an app (GET /assignments)", err)
 	}
+	// The records keep the licenses of the engine's own users only, as a sync does.
+	var own []store.VPPUser
+	if err := e.view(ctx, func(tx store.Tx) error {
+		var err error
+		own, err = tx.ListVPPUsers(ctx, rec.ID)
+		return err
+	}); err != nil {
+		return err
+	}
+	ours := make(map[string]bool, len(own))
+	for _, u := range own {
+		ours[u.ClientUserID] = true
+	}
+	held = slices.DeleteFunc(held, func(l store.License) bool { return !ours[l.ClientUserID] })
 	// The counts too: the last sync's may be from before the work was done.
 	counts, err := c.GetAssets(ctx, apple.AssetQuery{AdamID: bk.adamID, PricingParam: bk.pricing})
 	if err != nil {

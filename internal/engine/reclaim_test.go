@@ -12,6 +12,7 @@ import (
 	"github.com/vppkit/terraform-provider-vpp/internal/applesim"
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 	"github.com/vppkit/terraform-provider-vpp/internal/store"
+	"github.com/vppkit/terraform-provider-vpp/internal/store/storetest"
 )
 
 // appStuck is an app Apple does not let be reclaimed (revocable false).
@@ -147,6 +148,14 @@ func TestReclaim_lostAnswerIsReconciledNotResent(t *testing.T) {
 				members := corpEmails("r", 12)
 				g := e.group("Reclaim", true, members...)
 				a := e.assignApp(tok.ID, appPages, g)
+				// Another system's user holds Pages too: Apple's read of the app shows it, and the
+				// records must not take it for one of the engine's.
+				if err := e.sim.AddUser(e.loc.UID, applesim.UserSpec{ClientUserID: "other-mdm-user", Email: "zed@example.com", Associated: true}); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.sim.Assign(e.loc.UID, appPages, "STDQ", "other-mdm-user"); err != nil {
+					t.Fatal(err)
+				}
 				e.sim.ResetStats()
 				e.sim.InjectFault(applesim.Fault{Endpoint: "POST /assets/disassociate", Kind: fault, Count: 1, RetryAfter: "0"})
 				rep, err := e.eng.DeleteAssignment(ctx, a.ID)
@@ -154,14 +163,17 @@ func TestReclaim_lostAnswerIsReconciledNotResent(t *testing.T) {
 					t.Fatalf("DeleteAssignment with a lost answer = %+v, %v; want all %d reclaimed", rep, err, len(members))
 				}
 				e.sim.ProcessPendingEvents()
-				if got := e.holders(appPages); len(got) != 0 {
-					t.Errorf("holders after = %v, want none", got)
+				if got := e.holders(appPages); !slices.Equal(got, []string{"zed@example.com"}) {
+					t.Errorf("holders after = %v, want the other system's user only", got)
 				}
 				if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
 					t.Errorf("disassociate sent %d times; Apple had done the work of the first", n)
 				}
-				if n := e.pagesAvailable(tok.ID); n != 50 {
-					t.Errorf("available = %d, want 50", n)
+				if n := e.pagesAvailable(tok.ID); n != 49 {
+					t.Errorf("available = %d, want 49", n)
+				}
+				if n := e.licenseRows(tok.ID); n != 0 {
+					t.Errorf("the records hold %d licenses, want none: the other system's user is not the engine's", n)
 				}
 				if open := e.openJournal(tok.ID); len(open) != 0 {
 					t.Errorf("open journal entries = %+v, want none", open)
@@ -274,4 +286,20 @@ func TestReclaim_membersLeavingAGroupGiveTheAppBack(t *testing.T) {
 		}
 		e.noDoubleSpend()
 	})
+}
+
+// licenseRows counts the licenses the engine's records hold for the token.
+func (e *env) licenseRows(tokenID string) int {
+	e.t.Helper()
+	s := storetest.OpenURL(e.t, e.dbURL)
+	defer s.Close()
+	var n int
+	if err := s.Tx(context.Background(), func(tx store.Tx) error {
+		list, err := tx.ListLicenses(context.Background(), tokenID)
+		n = len(list)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
