@@ -83,6 +83,7 @@ func explain(err error) explanation {
 		shortage  *engine.ShortageError
 		busy      *engine.BusyError
 		switching *engine.ManagedAccountsSwitchError
+		devices   *engine.DeviceLicensingError
 	)
 	text := sentence(err.Error())
 	switch {
@@ -149,6 +150,8 @@ func explain(err error) explanation {
 			"and the next apply resumes where this one stopped.", aboutNothing}
 	case errors.Is(err, engine.ErrOutcomeUnknown):
 		return explanation{"", text + "\n\n" + outcomeUnknownHint, aboutNothing}
+	case errors.As(err, &devices):
+		return explainDeviceLicensing(devices)
 	case errors.As(err, &notFound) && notFound.Kind == engine.KindDeviceGroup:
 		return explanation{"Unknown Device Group", text + " " + deviceGroupIDAdvice, aboutGroup}
 	case errors.As(err, new(*engine.SerialsError)):
@@ -161,6 +164,24 @@ func explain(err error) explanation {
 		return explanation{"", text, aboutInput}
 	}
 	return explanation{"", text, aboutNothing}
+}
+
+// explainDeviceLicensing words an asset Apple does not license to devices, assigned to a device
+// group.
+func explainDeviceLicensing(e *engine.DeviceLicensingError) explanation {
+	title := ""
+	if e.Title != "" {
+		title = fmt.Sprintf(" (%q)", e.Title)
+	}
+	if e.Kind != engine.KindApp {
+		return explanation{"Book Cannot Be Licensed to Devices", fmt.Sprintf("Book %s%s cannot be licensed to devices, so "+
+			"device group %s cannot receive it: Apple licenses books to people only. Assign it to a vpp_user_group instead.",
+			e.ID, title, e.GroupID), aboutGroup}
+	}
+	return explanation{"App Cannot Be Licensed to Devices", fmt.Sprintf("App %s%s cannot be licensed to devices, so device "+
+		"group %s cannot receive it: Apple does not mark the app device-assignable (device_assignable = false in the "+
+		"vpp_apps and vpp_app data sources). Assign it to a vpp_user_group instead (group_id), or choose an app whose "+
+		"device_assignable is true.", e.ID, title, e.GroupID), aboutGroup}
 }
 
 // explainQuery words a lookup of one book that matched none or several, in the data source's

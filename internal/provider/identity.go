@@ -20,8 +20,13 @@ import (
 //   it; the token's id is derived from the location (engine.TokenID).
 // - vpp_user_group: its id.
 // - vpp_ebook_assignment: the book and the group, as one book has one assignment per group;
-//   vpp_app_assignment likewise, the app and the group. An import by identity reads them by the
-//   attribute names (assignmentResource.importedIdentity).
+//   vpp_app_assignment likewise, the app and the group, whichever its kind: the identity's
+//   group_id holds a device group's id for an assignment to a device group (the resource's
+//   device_group_id). Group ids are unique across kinds, so the pair names the assignment; and the
+//   identity schema stays as it was before device licensing, so the identities stored by earlier
+//   versions read as they are (a new attribute would make the CLI refuse them without an identity
+//   upgrade). An import by identity reads them by the attribute names
+//   (assignmentResource.importedIdentity).
 
 type tokenIdentityModel struct {
 	LocationID types.String `tfsdk:"location_id"`
@@ -67,6 +72,10 @@ func (r *assignmentResource[M, P]) IdentitySchema(_ context.Context, _ resource.
 		r.product.attr: identityschema.StringAttribute{RequiredForImport: true, Description: "The assigned " + n + "'s id (<token_id>:<adam_id>:<pricing_param>)."},
 		"group_id":     identityschema.StringAttribute{RequiredForImport: true, Description: "The id of the user group the " + n + " is assigned to."},
 	}}
+	if r.product.devices {
+		resp.IdentitySchema.Attributes["group_id"] = identityschema.StringAttribute{RequiredForImport: true,
+			Description: "The id of the group the " + n + " is assigned to: a user group's (group_id), or a device group's (device_group_id)."}
+	}
 }
 
 // setIdentity stores v as the resource's identity, when the CLI supports identity and v is known.
@@ -100,7 +109,11 @@ func (m ebookAssignmentResourceModel) setIdentity(ctx context.Context, identity 
 }
 
 func (m appAssignmentResourceModel) setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
-	setIdentity(ctx, identity, known(m.AppID, m.GroupID), appAssignmentIdentityModel{AppID: m.AppID, GroupID: m.GroupID}, diags)
+	group := m.GroupID
+	if group.IsNull() {
+		group = m.DeviceGroupID // the identity's group_id names a group of either kind
+	}
+	setIdentity(ctx, identity, known(m.AppID, group), appAssignmentIdentityModel{AppID: m.AppID, GroupID: group}, diags)
 }
 
 // importIdentity reads the identity an import block gave into v; false when the import gave an

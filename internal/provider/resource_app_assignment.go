@@ -12,16 +12,20 @@ import (
 	"github.com/vppkit/terraform-provider-vpp/internal/engine"
 )
 
-// appAssignmentResource is vpp_app_assignment: one app given to one user group (user licensing).
+// appAssignmentResource is vpp_app_assignment: one app given to one user group (user licensing) or
+// to one device group (device licensing).
 type appAssignmentResource = assignmentResource[appAssignmentResourceModel, *appAssignmentResourceModel]
 
 // NewAppAssignmentResource returns the vpp_app_assignment resource.
 func NewAppAssignmentResource() resource.Resource { return &appAssignmentResource{product: appProduct} }
 
 type appAssignmentResourceModel struct {
-	AppID types.String `tfsdk:"app_id"`
+	AppID         types.String `tfsdk:"app_id"`
+	DeviceGroupID types.String `tfsdk:"device_group_id"`
 	assignmentFields
 }
+
+func (m *appAssignmentResourceModel) deviceGroupID() *types.String { return &m.DeviceGroupID }
 
 func (m *appAssignmentResourceModel) parts() (*types.String, *assignmentFields) {
 	return &m.AppID, &m.assignmentFields
@@ -44,6 +48,11 @@ var appProduct = assignedProduct{
 		"list; it installs nothing: putting the app on a device is the device management system's (MDM's) job, not " +
 		"this provider's. Apply delivers the licenses, batched and rate-limited to Apple's limits; an interrupted " +
 		"apply resumes on the next one without losing or spending a license twice.\n\n" +
+		"With `device_group_id` instead of `group_id`, the app goes to a `vpp_device_group` (device licensing): " +
+		"each device holds a license by its serial number, with no Apple Account and no invitation, so both intents " +
+		"license every device at once, and a device removed from the group gives its license back (when the app is " +
+		"revocable). Only apps Apple marks device-assignable (`device_assignable` in the `vpp_apps` and `vpp_app` " +
+		"data sources) can be licensed to devices; the plan fails for the others.\n\n" +
 		"The plan fails, before anything is sent to Apple, when the group needs more licenses than the app has " +
 		"available, unless `allow_oversubscription = true`. When licenses are bought, an invitation is accepted or " +
 		"a failure is fixed, the next plan shows an update that delivers the remainder.\n\n" +
@@ -58,6 +67,7 @@ var appProduct = assignedProduct{
 		"delivery in place instead, run terraform untaint on this vpp_app_assignment before the next apply.",
 	warnRemoving: warnAppRemoval,
 	removed:      reportAppRemoved,
+	devices:      true,
 }
 
 // warnAppRemoval warns, in a plan that destroys or replaces (doing) the assignment of an app, how
@@ -73,11 +83,20 @@ func warnAppRemoval(ctx context.Context, eng *engine.Engine, diags *diag.Diagnos
 	app := describeApp(ctx, eng, rm.in.BookID)
 	if rep.LicensesReclaimed > 0 {
 		diags.AddWarning("App Licenses Will Be Reclaimed", fmt.Sprintf("%s %s takes licenses back at Apple: %s of app %s "+
-			"will be reclaimed from group %s's members and returned to the app's available licenses.%s Removing the app "+
+			"will be reclaimed from %s and returned to the app's available licenses.%s Removing the app "+
 			"from their devices is the job of the device management system (MDM).", doing, rm.what(),
-			licenseCount(rep.LicensesReclaimed), app.label, rm.in.GroupID, app.keptElsewhere(rep.LicensesKept)))
+			licenseCount(rep.LicensesReclaimed), app.label, holdersOf(rm.in), app.keptElsewhere(rep.LicensesKept)))
 	}
 	app.warnKept(diags, doing+" "+rm.what()+" removes it from the engine only.", rep.LicensesKept)
+}
+
+// holdersOf names who holds the licenses of the assignment in: "group <id>'s members", or
+// "device group <id>'s devices".
+func holdersOf(in engine.AssignmentInput) string {
+	if in.Devices {
+		return targetOf(true, in.GroupID) + "'s devices"
+	}
+	return targetOf(false, in.GroupID) + "'s members"
 }
 
 // reportAppRemoved reports, after the assignment of an app was deleted, the licenses that stay with

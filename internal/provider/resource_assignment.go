@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -38,6 +38,7 @@ var _ = []interface {
 	resource.ResourceWithConfigure
 	resource.ResourceWithImportState
 	resource.ResourceWithModifyPlan
+	resource.ResourceWithConfigValidators
 }{(*ebookAssignmentResource)(nil), (*appAssignmentResource)(nil)}
 
 // assignedProduct is what an assignment resource assigns.
@@ -63,6 +64,30 @@ type assignedProduct struct {
 	createStopped string
 	// removed reports, after the assignment rm was deleted, what became of its licenses (rep).
 	removed func(ctx context.Context, eng *engine.Engine, diags *diag.Diagnostics, rm removal, rep engine.RemoveReport)
+	// devices says the asset can also be licensed to devices: the resource has device_group_id
+	// besides group_id (exactly one of them set), and its model implements deviceGroupModel.
+	devices bool
+}
+
+// deviceGroupModel is a model with device_group_id (vpp_app_assignment).
+type deviceGroupModel interface {
+	deviceGroupID() *types.String
+}
+
+// deviceGroupOf is the model's device_group_id, or nil for a resource without one.
+func deviceGroupOf(m any) *types.String {
+	if d, ok := m.(deviceGroupModel); ok {
+		return d.deviceGroupID()
+	}
+	return nil
+}
+
+// targetOf says which group an assignment gives to: "group <id>" or "device group <id>".
+func targetOf(devices bool, groupID string) string {
+	if devices {
+		return "device group " + groupID
+	}
+	return "group " + groupID
 }
 
 // removal is an assignment a plan or an apply removes, as the state holds it.
@@ -74,14 +99,30 @@ type removal struct {
 
 // what says which assignment is removed: "the assignment of book <id> to group <id>".
 func (rm removal) what() string {
-	return fmt.Sprintf("the assignment of %s %s to group %s", kindOf(rm.in.Kind), rm.in.BookID, rm.in.GroupID)
+	return fmt.Sprintf("the assignment of %s %s to %s", kindOf(rm.in.Kind), rm.in.BookID, targetOf(rm.in.Devices, rm.in.GroupID))
 }
 
-// blame maps what an engine error about an assignment is about to the resource's attributes: a
-// shortage or an unknown group on group_id, an unknown or malformed asset (or its token) on the
-// asset's attribute.
+// blame maps what an engine error about an assignment to a user group is about to the resource's
+// attributes: a shortage or an unknown group on group_id, an unknown or malformed asset (or its
+// token) on the asset's attribute.
 func (p assignedProduct) blame() attrs {
 	return attrs{aboutGroup: path.Root("group_id"), p.about: path.Root(p.attr), aboutToken: path.Root(p.attr)}
+}
+
+// blameFor is blame for the assignment in: for device licensing, what is about the group (a
+// shortage, an unknown group, an asset that cannot go to devices) is on device_group_id.
+func (p assignedProduct) blameFor(in engine.AssignmentInput) attrs {
+	at := p.blame()
+	at[aboutGroup] = groupPath(in.Devices)
+	return at
+}
+
+// groupPath is the attribute naming an assignment's group: device_group_id for device licensing.
+func groupPath(devices bool) path.Path {
+	if devices {
+		return path.Root("device_group_id")
+	}
+	return path.Root("group_id")
 }
 
 // assignmentFields are the attributes every assignment resource has: all but the asset's id.
@@ -131,13 +172,7 @@ func (r *assignmentResource[M, P]) Schema(ctx context.Context, _ resource.Schema
 				Validators:          []validator.String{p.idValidator},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"group_id": schema.StringAttribute{
-				Required: true,
-				MarkdownDescription: "The `id` of the `vpp_user_group` that receives the " + p.noun + ". Changing it " +
-					"replaces the assignment" + p.replaced + ".",
-				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"group_id": p.groupAttribute(),
 			"intent": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "`required`: every member gets a license now (Apple recommends assigning before " +
@@ -186,6 +221,45 @@ func (r *assignmentResource[M, P]) Schema(ctx context.Context, _ resource.Schema
 			}), defaultDeliveryTimeout),
 		},
 	}
+	if p.devices {
+		resp.Schema.Attributes["device_group_id"] = p.deviceGroupAttribute()
+	}
+}
+
+// groupAttribute is group_id: required, unless the asset can go to a device group instead.
+func (p assignedProduct) groupAttribute() schema.StringAttribute {
+	a := schema.StringAttribute{
+		Required: true,
+		MarkdownDescription: "The `id` of the `vpp_user_group` that receives the " + p.noun + ". Changing it " +
+			"replaces the assignment" + p.replaced + ".",
+		Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+	if p.devices {
+		a.Required, a.Optional = false, true
+		a.MarkdownDescription = "The `id` of the `vpp_user_group` that receives the " + p.noun + " (user licensing). Set " +
+			"exactly one of `group_id` and `device_group_id`. Changing it replaces the assignment" + p.replaced + "."
+	}
+	return a
+}
+
+// deviceGroupAttribute is device_group_id, for an asset that can be licensed to devices.
+func (p assignedProduct) deviceGroupAttribute() schema.StringAttribute {
+	a := p.groupAttribute()
+	a.MarkdownDescription = "The `id` of the `vpp_device_group` that receives the " + p.noun + " (device licensing: " +
+		"each device of the group holds a license by its serial number, with no Apple Account and no invitation, and " +
+		"both intents license every device at once). The " + p.noun + " must be device-assignable (`device_assignable` " +
+		"in the `vpp_apps` and `vpp_app` data sources), or the plan fails. Set exactly one of `group_id` and " +
+		"`device_group_id`. Changing it replaces the assignment" + p.replaced + "."
+	return a
+}
+
+// ConfigValidators requires exactly one of group_id and device_group_id where both exist.
+func (r *assignmentResource[M, P]) ConfigValidators(_ context.Context) []resource.ConfigValidator {
+	if !r.product.devices {
+		return nil
+	}
+	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("group_id"), path.MatchRoot("device_group_id"))}
 }
 
 func (r *assignmentResource[M, P]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -222,17 +296,24 @@ func (r *assignmentResource[M, P]) ModifyPlan(ctx context.Context, req resource.
 	if state != nil {
 		var priorAsset *types.String
 		priorAsset, prior = state.parts()
-		replacing = !asset.Equal(*priorAsset) || !f.GroupID.Equal(prior.GroupID)
+		replacing = !asset.Equal(*priorAsset) || !f.GroupID.Equal(prior.GroupID) || !sameDeviceGroup(plan, state)
 	}
 	if replacing {
 		r.product.warnRemoving(ctx, r.data.engine, &resp.Diagnostics, r.removal(state), "Replacing")
 	}
-	if asset.IsUnknown() || f.GroupID.IsUnknown() || f.Intent.IsUnknown() || f.AllowOversubscription.IsUnknown() {
+	if asset.IsUnknown() || f.GroupID.IsUnknown() || f.Intent.IsUnknown() || f.AllowOversubscription.IsUnknown() ||
+		(deviceGroupOf(plan) != nil && deviceGroupOf(plan).IsUnknown()) {
 		// An asset or group created in this apply: the engine checks again at apply, before any request.
 		return
 	}
 	unchanged := prior != nil && !replacing && f.Intent.Equal(prior.Intent) && f.AllowOversubscription.Equal(prior.AllowOversubscription)
 	r.forecast(ctx, resp, r.input(plan), prior, unchanged)
+}
+
+// sameDeviceGroup reports whether plan and state name the same device group (or none).
+func sameDeviceGroup(plan, state any) bool {
+	p, s := deviceGroupOf(plan), deviceGroupOf(state)
+	return p == nil || s == nil || p.Equal(*s)
 }
 
 // forecast checks the planned assignment in against the whole plan's demand for its asset, and
@@ -245,12 +326,12 @@ func (r *assignmentResource[M, P]) forecast(ctx context.Context, resp *resource.
 		if errors.As(err, &shortage) && unchanged {
 			// Nothing in the configuration changed: the asset ran short since it was assigned (a
 			// refund, a member who accepted). Say so without blocking the rest of the configuration.
-			resp.Diagnostics.AddAttributeWarning(path.Root("group_id"), "Not Enough Licenses",
+			resp.Diagnostics.AddAttributeWarning(groupPath(in.Devices), "Not Enough Licenses",
 				"Members of the group are waiting for this "+r.product.noun+". "+explain(err).detail+" Until then they "+
 					"receive nothing, and deliveries of this token's "+r.product.noun+"s fail while the shortage lasts.")
 			return
 		}
-		engineError(&resp.Diagnostics, "Cannot Plan "+r.product.title+" Assignment", err, r.product.blame())
+		engineError(&resp.Diagnostics, "Cannot Plan "+r.product.title+" Assignment", err, r.product.blameFor(in))
 		return
 	}
 	if !unchanged {
@@ -287,14 +368,15 @@ func (r *assignmentResource[M, P]) Create(ctx context.Context, req resource.Crea
 	}
 
 	// The engine returns the assignment whenever it is stored, even when the timeout cut the run.
-	a, err := r.data.engine.CreateAssignment(dctx, r.input(&plan))
+	in := r.input(&plan)
+	a, err := r.data.engine.CreateAssignment(dctx, in)
 	if a.ID != "" {
 		// Stored, even if delivery stopped early: save it so that the next apply resumes delivery.
 		tflog.Debug(ctx, "Created "+r.product.lower+" assignment", map[string]any{"assignment_id": a.ID, "licensed": a.Licensed, "status": a.Status})
 		r.fromAssignment(&plan, a)
 		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	}
-	r.reportDelivery(&resp.Diagnostics, a, err, "Error Creating "+r.product.title+" Assignment", r.product.createStopped)
+	r.reportDelivery(&resp.Diagnostics, a, err, in, "Error Creating "+r.product.title+" Assignment", r.product.createStopped)
 }
 
 func (r *assignmentResource[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -363,12 +445,13 @@ func (r *assignmentResource[M, P]) Update(ctx context.Context, req resource.Upda
 		return
 	}
 
-	a, err := r.data.engine.UpdateAssignment(dctx, prior.ID.ValueString(), r.input(&plan))
+	in := r.input(&plan)
+	a, err := r.data.engine.UpdateAssignment(dctx, prior.ID.ValueString(), in)
 	if a.ID != "" {
 		r.fromAssignment(&plan, a)
 		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 	}
-	r.reportDelivery(&resp.Diagnostics, a, err, "Error Updating "+r.product.title+" Assignment", "The change is saved; the next apply resumes delivery.")
+	r.reportDelivery(&resp.Diagnostics, a, err, in, "Error Updating "+r.product.title+" Assignment", "The change is saved; the next apply resumes delivery.")
 }
 
 func (r *assignmentResource[M, P]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -388,8 +471,9 @@ func (r *assignmentResource[M, P]) Delete(ctx context.Context, req resource.Dele
 	}
 }
 
-// ImportState accepts an assignment id, "<asset_id>/<group_id>", or (import by identity) the
-// asset and the group.
+// ImportState accepts an assignment id, "<asset_id>/<group_id>" (the group of either kind:
+// "<app_id>/<device_group_id>" too), or (import by identity) the asset and the group (of either
+// kind too).
 func (r *assignmentResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if assetID, groupID, ok := r.importedIdentity(ctx, req, &resp.Diagnostics); ok {
 		r.product.idValidator.check(path.Root(r.product.attr), assetID, &resp.Diagnostics)
@@ -403,7 +487,8 @@ func (r *assignmentResource[M, P]) ImportState(ctx context.Context, req resource
 	}
 	bad := func() {
 		resp.Diagnostics.AddError("Unexpected Import Identifier",
-			fmt.Sprintf("Expected import identifier with format: %s/group_id or an assignment id. Got: %s", r.product.attr, quoteInput(req.ID)))
+			fmt.Sprintf("Expected import identifier with format: %s/group_id or an assignment id%s. Got: %s", r.product.attr,
+				r.product.deviceImportForm(), quoteInput(req.ID)))
 	}
 	assetID, groupID, composite := strings.Cut(req.ID, "/")
 	if !composite {
@@ -432,11 +517,20 @@ func (r *assignmentResource[M, P]) importedIdentity(ctx context.Context, req res
 	if !importIdentity(ctx, req, &ident, diags) {
 		return "", "", false
 	}
-	text := func(v attr.Value) string {
-		s, _ := v.(types.String)
+	text := func(name string) string {
+		s, _ := ident.Attributes()[name].(types.String)
 		return s.ValueString()
 	}
-	return text(ident.Attributes()[r.product.attr]), text(ident.Attributes()["group_id"]), true
+	return text(r.product.attr), text("group_id"), true
+}
+
+// deviceImportForm completes the import identifier's expected formats for an asset that can go to
+// a device group ("" for one that cannot).
+func (p assignedProduct) deviceImportForm() string {
+	if !p.devices {
+		return ""
+	}
+	return " (" + p.attr + "/device_group_id for a device group)"
 }
 
 // importPair imports the assignment of the asset assetID to group groupID.
@@ -450,7 +544,7 @@ func (r *assignmentResource[M, P]) importPair(ctx context.Context, assetID, grou
 		if errors.Is(err, engine.ErrNotFound) {
 			resp.Diagnostics.AddError("Cannot Import Non-Existent "+p.title+" Assignment",
 				fmt.Sprintf("The engine holds no assignment of %[1]s %[2]s to group %[3]s. Check both ids (the %[1]s's id comes from "+
-					"the vpp_%[1]ss data source, the group's from vpp_user_group), or create the assignment instead.", p.noun, assetID, groupID))
+					"the vpp_%[1]ss data source, the group's from %[4]s), or create the assignment instead.", p.noun, assetID, groupID, p.groupSources()))
 			return
 		}
 		engineError(&resp.Diagnostics, "Unable to Import "+p.title+" Assignment", err, nil)
@@ -459,6 +553,14 @@ func (r *assignmentResource[M, P]) importPair(ctx context.Context, assetID, grou
 	if r.gives(a, &resp.Diagnostics) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), a.ID)...)
 	}
+}
+
+// groupSources names the resources whose ids the assignment's group can be.
+func (p assignedProduct) groupSources() string {
+	if p.devices {
+		return "vpp_user_group or vpp_device_group"
+	}
+	return "vpp_user_group"
 }
 
 // gives reports whether the assignment a gives this resource's product; when it gives the other
@@ -499,13 +601,17 @@ func (r *assignmentResource[M, P]) anAssignment() string {
 
 func (r *assignmentResource[M, P]) input(m P) engine.AssignmentInput {
 	asset, f := m.parts()
-	return engine.AssignmentInput{
+	in := engine.AssignmentInput{
 		Kind:                  r.product.kind,
 		BookID:                asset.ValueString(),
 		GroupID:               f.GroupID.ValueString(),
 		Intent:                f.Intent.ValueString(),
 		AllowOversubscription: f.AllowOversubscription.ValueBool(),
 	}
+	if d := deviceGroupOf(m); d != nil && !d.IsNull() {
+		in.GroupID, in.Devices = d.ValueString(), true
+	}
+	return in
 }
 
 func (r *assignmentResource[M, P]) removal(m P) removal {
@@ -517,6 +623,18 @@ func (r *assignmentResource[M, P]) fromAssignment(m P, a engine.Assignment) {
 	asset, f := m.parts()
 	*asset = types.StringValue(a.BookID)
 	f.fromAssignment(a)
+	if d := deviceGroupOf(m); d != nil {
+		*d, f.GroupID = groupIDs(a)
+	}
+}
+
+// groupIDs are device_group_id and group_id of the assignment a: the one naming its group holds
+// its id, the other is null.
+func groupIDs(a engine.Assignment) (device, user types.String) {
+	if a.Devices {
+		return types.StringValue(a.GroupID), types.StringNull()
+	}
+	return types.StringNull(), types.StringValue(a.GroupID)
 }
 
 // holds reports whether the model already holds what fromAssignment would write. A refresh that
@@ -524,6 +642,10 @@ func (r *assignmentResource[M, P]) fromAssignment(m P, a engine.Assignment) {
 // provider's time in a plan of a thousand assignments.
 func (r *assignmentResource[M, P]) holds(m P, a engine.Assignment) bool {
 	asset, f := m.parts()
+	if d := deviceGroupOf(m); d != nil {
+		device, user := groupIDs(a)
+		return asset.Equal(types.StringValue(a.BookID)) && d.Equal(device) && f.GroupID.Equal(user) && f.holdsCounts(a)
+	}
 	return asset.Equal(types.StringValue(a.BookID)) && f.holds(a)
 }
 
@@ -540,10 +662,14 @@ func (f *assignmentFields) fromAssignment(a engine.Assignment) {
 }
 
 func (f assignmentFields) holds(a engine.Assignment) bool {
+	return types.StringValue(a.GroupID).Equal(f.GroupID) && f.holdsCounts(a)
+}
+
+// holdsCounts is holds for all but group_id.
+func (f assignmentFields) holdsCounts(a engine.Assignment) bool {
 	fresh := f
 	fresh.fromAssignment(a)
-	return fresh.ID.Equal(f.ID) && fresh.GroupID.Equal(f.GroupID) &&
-		fresh.Intent.Equal(f.Intent) && fresh.AllowOversubscription.Equal(f.AllowOversubscription) &&
+	return fresh.ID.Equal(f.ID) && fresh.Intent.Equal(f.Intent) && fresh.AllowOversubscription.Equal(f.AllowOversubscription) &&
 		fresh.LicensedCount.Equal(f.LicensedCount) && fresh.PendingCount.Equal(f.PendingCount) &&
 		fresh.UnlicensedCount.Equal(f.UnlicensedCount) && fresh.FailedCount.Equal(f.FailedCount) &&
 		fresh.DeliveryStatus.Equal(f.DeliveryStatus)
@@ -553,13 +679,13 @@ func (f assignmentFields) holds(a engine.Assignment) bool {
 // an ID) whose delivery err stopped early, where next says what the next apply does; an error that
 // stored nothing, under summary when the error names no fact of its own; or, when all went
 // through, the users adopted and the members Apple refused.
-func (r *assignmentResource[M, P]) reportDelivery(diags *diag.Diagnostics, a engine.Assignment, err error, summary, next string) {
+func (r *assignmentResource[M, P]) reportDelivery(diags *diag.Diagnostics, a engine.Assignment, err error, in engine.AssignmentInput, summary, next string) {
 	a.Kind = r.product.kind // what deliveryStopped and warnFailures name
 	switch {
 	case err != nil && a.ID != "":
 		deliveryStopped(diags, "Error Delivering "+r.product.title+" Assignment", a, err, next)
 	case err != nil:
-		engineError(diags, summary, err, r.product.blame())
+		engineError(diags, summary, err, r.product.blameFor(in))
 	default:
 		warnAdopted(diags, a.Adopted)
 		warnFailures(diags, a)
@@ -568,10 +694,10 @@ func (r *assignmentResource[M, P]) reportDelivery(diags *diag.Diagnostics, a eng
 
 // deliveryStopped reports an assignment that is saved but whose delivery stopped early.
 func deliveryStopped(diags *diag.Diagnostics, summary string, a engine.Assignment, err error, next string) {
-	diags.AddError(summary, fmt.Sprintf("The assignment of %s %s to group %s is saved, but delivering it stopped "+
+	diags.AddError(summary, fmt.Sprintf("The assignment of %s %s to %s is saved, but delivering it stopped "+
 		"early: %s\n\nSo far %d member(s) are licensed, %d pending, %d failed. Nothing is lost or sent twice: the engine "+
 		"journals every request to Apple and reconciles with Apple before sending more. %s",
-		kindOf(a.Kind), a.BookID, a.GroupID, explain(err).detail, a.Licensed, a.Pending, a.Failed, next))
+		kindOf(a.Kind), a.BookID, targetOf(a.Devices, a.GroupID), explain(err).detail, a.Licensed, a.Pending, a.Failed, next))
 }
 
 // warnFailures lists the members Apple refused: a warning, since the rest was delivered.
@@ -584,7 +710,7 @@ func warnFailures(diags *diag.Diagnostics, a engine.Assignment) {
 		fmt.Fprintf(&b, "\n  - %s: Apple error %d: %s", f.Email, f.ErrorNumber, f.Detail)
 	}
 	diags.AddWarning("Apple Refused Some Members",
-		fmt.Sprintf("%s %s could not be delivered to %d member(s) of group %s:%s\n\nEveryone else was delivered. Fix the "+
+		fmt.Sprintf("%s %s could not be delivered to %d member(s) of %s:%s\n\nEveryone else was delivered. Fix the "+
 			"cause (for example an Apple Account that cannot be used at this location) and apply again; the plan "+
-			"shows an update when a failure can be retried.", upperFirst(kindOf(a.Kind)), a.BookID, len(a.Failures), a.GroupID, b.String()))
+			"shows an update when a failure can be retried.", upperFirst(kindOf(a.Kind)), a.BookID, len(a.Failures), targetOf(a.Devices, a.GroupID), b.String()))
 }

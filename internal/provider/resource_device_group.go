@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -69,8 +70,11 @@ func (r *deviceGroupResource) Schema(_ context.Context, _ resource.SchemaRequest
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A named set of devices, by serial number, for device-based licensing of apps.\n\n" +
 			deviceLicensingDescription + "\n\n" +
-			"A device group on its own sends nothing to Apple: it records which devices licenses go to. Books cannot " +
-			"be licensed to devices (Apple licenses books to people only); give them to a `vpp_user_group`.",
+			"A device group on its own sends nothing to Apple: it records which devices licenses go to. Give it an app " +
+			"with a `vpp_app_assignment` whose `device_group_id` is the group's `id`; then devices added to the group " +
+			"get the group's apps on apply, and devices removed give back the licenses of revocable apps (the plan " +
+			"warns how many, and refuses new devices the apps have no licenses for). Books cannot be licensed to " +
+			"devices (Apple licenses books to people only); give them to a `vpp_user_group`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
@@ -121,9 +125,12 @@ func (r *deviceGroupResource) Configure(_ context.Context, req resource.Configur
 }
 
 // ModifyPlan plans serial_count once the serial numbers are known, and the state's list when the
-// configuration names the same devices in another order or case, so that nothing is planned.
+// configuration names the same devices in another order or case, so that nothing is planned. A
+// change of devices is checked against the group's app assignments: new devices need licenses
+// (with the rest of the plan), and devices removed give theirs back.
 func (r *deviceGroupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
+		r.warnDestroy(ctx, req, resp)
 		return
 	}
 	var plan, state deviceGroupResourceModel
@@ -139,11 +146,80 @@ func (r *deviceGroupResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return // serial_count stays unknown until every serial number is known
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("serial_count"), int64(len(planned)))...)
-	if !state.ID.IsNull() && state.SerialNumbers.sameSet(plan.SerialNumbers) {
+	if state.ID.IsNull() {
+		return // a new group: no assignment names it yet
+	}
+	if state.SerialNumbers.sameSet(plan.SerialNumbers) {
 		// The same devices in another order or case: the list in state stands (Terraform accepts a
 		// prior value planned for a configured attribute as equivalent), so nothing is planned.
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("serial_numbers"), state.SerialNumbers)...)
+		return
 	}
+	if r.data != nil {
+		r.planDevicesChange(ctx, state, planned, resp)
+	}
+}
+
+// planDevicesChange checks, for the plan, what new and removed devices of an existing group mean:
+// the licenses new devices need (with the rest of the plan), and those removed devices give back
+// or keep.
+func (r *deviceGroupResource) planDevicesChange(ctx context.Context, state deviceGroupResourceModel, planned []string, resp *resource.ModifyPlanResponse) {
+	id, name := state.ID.ValueString(), state.Name.ValueString()
+	if err := r.data.engine.ForecastDeviceGroup(ctx, id, planned, r.data.planned); errors.Is(err, engine.ErrNotEnoughLicenses) {
+		engineErrorIn(&resp.Diagnostics, "Not Enough Licenses", fmt.Sprintf("The devices planned for device group %q need "+
+			"more licenses than there are.", name), err, deviceGroupAttrs)
+		return
+	} else if err != nil {
+		tflog.Debug(ctx, "Could not forecast the device group's apps", map[string]any{"device_group_id": id, "error": err.Error()})
+	}
+	impact, err := r.data.engine.DeviceGroupRemovalImpact(ctx, id, planned)
+	if err != nil {
+		// The validators report bad serial numbers; a group gone from the engine shows on refresh.
+		tflog.Debug(ctx, "Could not count the licenses of removed devices", map[string]any{"device_group_id": id, "error": err.Error()})
+		return
+	}
+	serials := deviceGroupAttrs[aboutMembers]
+	warnDeviceLicensesKept(&resp.Diagnostics, &serials, fmt.Sprintf("Removing devices from device group %q does not take "+
+		"back every license: they receive no further apps through this group.", name), impact.LicensesKept)
+	warnLicensesReclaimed(&resp.Diagnostics, &serials, fmt.Sprintf("Devices are removed from device group %q.", name),
+		impact.LicensesReclaimed, "the removed devices")
+}
+
+// warnDestroy warns, in the plan, what destroying the group does to its devices' app licenses.
+func (r *deviceGroupResource) warnDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.data == nil || req.State.Raw.IsNull() {
+		return
+	}
+	var state deviceGroupResourceModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	impact, err := r.data.engine.DeviceGroupRemovalImpact(ctx, state.ID.ValueString(), nil)
+	if err != nil {
+		tflog.Debug(ctx, "Could not count the licenses of a destroyed device group", map[string]any{"device_group_id": state.ID.ValueString(), "error": err.Error()})
+		return
+	}
+	name := state.Name.ValueString()
+	warnDeviceLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("Destroying device group %q removes it and its assignments "+
+		"from the engine.", name), impact.LicensesKept)
+	warnLicensesReclaimed(&resp.Diagnostics, nil, fmt.Sprintf("Device group %q is destroyed.", name), impact.LicensesReclaimed, "its devices")
+}
+
+// warnDeviceLicensesKept warns that kept app licenses stay with the devices that leave a group
+// (what says what removes them, as a sentence); at, when not nil, is the attribute the warning
+// belongs to.
+func warnDeviceLicensesKept(diags *diag.Diagnostics, at *path.Path, what string, kept int) {
+	if kept <= 0 {
+		return
+	}
+	detail := fmt.Sprintf("%s %s with the devices: their apps are not revocable (Apple's revocable = false), so Apple "+
+		"does not allow reclaiming them, or another assignment of the app covers the device. They still count as "+
+		"assigned at Apple.", what, upperFirst(licensesStayOf(kept)))
+	if at != nil {
+		diags.AddAttributeWarning(*at, "App Licenses Stay With Their Devices", detail)
+		return
+	}
+	diags.AddWarning("App Licenses Stay With Their Devices", detail)
 }
 
 func (r *deviceGroupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -194,13 +270,21 @@ func (r *deviceGroupResource) Update(ctx context.Context, req resource.UpdateReq
 	if !ready(ctx, r.data, &resp.Diagnostics, "updating a device group", decode(req.Plan, &plan), decode(req.State, &state)) {
 		return
 	}
-	g, _, err := r.data.engine.UpdateDeviceGroup(ctx, state.ID.ValueString(), plan.input())
+	g, change, err := r.data.engine.UpdateDeviceGroup(ctx, state.ID.ValueString(), plan.input())
+	if g.ID != "" {
+		// Saved, even when delivering the group's apps to new devices stopped: keep what was saved
+		// so that the next apply resumes delivery.
+		plan.fromDeviceGroup(g)
+		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
+	}
 	if err != nil {
 		engineError(&resp.Diagnostics, "Error Updating Device Group", err, deviceGroupAttrs)
 		return
 	}
-	plan.fromDeviceGroup(g)
-	saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
+	tflog.Info(ctx, "Updated device group", map[string]any{"device_group_id": g.ID,
+		"licenses_reclaimed": change.LicensesReclaimed, "licenses_kept": change.LicensesKept})
+	serials := deviceGroupAttrs[aboutMembers]
+	warnDeviceLicensesKept(&resp.Diagnostics, &serials, fmt.Sprintf("Devices were removed from device group %q.", g.Name), change.LicensesKept)
 }
 
 func (r *deviceGroupResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -209,8 +293,17 @@ func (r *deviceGroupResource) Delete(ctx context.Context, req resource.DeleteReq
 		return
 	}
 	rep, err := r.data.engine.DeleteDeviceGroup(ctx, state.ID.ValueString())
-	reportRemoval(&resp.Diagnostics, "Error Deleting Device Group", rep, err,
-		fmt.Sprintf("Device group %q was removed from the engine.", state.Name.ValueString()), "its devices")
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		// Gone already: removed all the same.
+	case err != nil:
+		engineError(&resp.Diagnostics, "Error Deleting Device Group", err, nil)
+	default:
+		tflog.Info(ctx, "Deleted device group", map[string]any{"device_group_id": state.ID.ValueString(),
+			"licenses_reclaimed": rep.LicensesReclaimed, "licenses_kept": rep.LicensesKept})
+		warnDeviceLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("Device group %q was removed from the engine.",
+			state.Name.ValueString()), rep.LicensesKept)
+	}
 }
 
 func (r *deviceGroupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -239,8 +332,9 @@ func (m *deviceGroupResourceModel) fromDeviceGroup(g engine.DeviceGroup) {
 }
 
 // deviceGroupAttrs are the attributes an engine error about a device group is blamed on: its
-// serial numbers are its members.
-var deviceGroupAttrs = attrs{aboutMembers: path.Root("serial_numbers"), aboutInput: path.Root("serial_numbers")}
+// serial numbers are its members, and what its devices need (a shortage) is about them too.
+var deviceGroupAttrs = attrs{aboutMembers: path.Root("serial_numbers"), aboutInput: path.Root("serial_numbers"),
+	aboutGroup: path.Root("serial_numbers")}
 
 // serialsValidator checks the serial numbers with the engine's rule (engine.CheckSerials): a
 // diagnostic on each of the first few entries that is not a serial number or repeats a device

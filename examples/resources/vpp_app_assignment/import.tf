@@ -14,6 +14,12 @@ import {
   id = "${data.vpp_app.keynote.id}/${data.vpp_user_group.staff.id}"
 }
 
+# An assignment to a device group by "<app_id>/<device_group_id>".
+import {
+  to = vpp_app_assignment.kiosk_pages
+  id = "c0a8f6e2-1b3d-4c5e-8f7a-0b1c2d3e4f50:1600000001:STDQ/9d2e7f4a-6b1c-4d8e-a3f5-7c0b2e9d1a64"
+}
+
 # By the assignment's id (a UUID).
 import {
   to = vpp_app_assignment.staff_pages
@@ -21,7 +27,7 @@ import {
 }
 
 # Terraform and OpenTofu 1.12 and later: by its identity, the app and the group (one app has one
-# assignment per group).
+# assignment per group); for an assignment to a device group, group_id is the device group's id.
 import {
   to = vpp_app_assignment.patrons_card
   identity = {

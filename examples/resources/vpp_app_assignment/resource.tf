@@ -50,3 +50,19 @@ output "patrons_card_delivery" {
     status   = vpp_app_assignment.patrons_card.delivery_status
   }
 }
+
+# Device licensing: the app is licensed to each device of a vpp_device_group by its serial number,
+# with no Apple Account and no invitation, so both intents license every device at once. Only apps
+# whose device_assignable is true can go to devices; the plan fails for the others. A device
+# removed from the group gives its license back (the plan warns how many); installing the app on
+# the devices is the device management system's job.
+resource "vpp_device_group" "lobby_kiosks" {
+  name           = "Lobby kiosks"
+  serial_numbers = ["DMPXK1ZZJGH5", "DMPXK2ZZJGH6", "F9FXK3ZZJGH7"]
+}
+
+resource "vpp_app_assignment" "kiosk_pages" {
+  app_id          = data.vpp_app.pages.id
+  device_group_id = vpp_device_group.lobby_kiosks.id
+  intent          = "required"
+}
