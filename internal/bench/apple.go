@@ -2,7 +2,8 @@
 // Terraform itself, and renders BENCHMARKS.md (make bench). It holds the scenarios of issue 6:
 // delivery to many members, many books to one group, sync of a large location, a Terraform
 // configuration of a thousand assignments in sandbox mode (plan and refresh cost), a Terraform
-// apply that delivers licenses at Apple's rate, and the store's share of a delivery.
+// apply that delivers licenses at Apple's rate, and the store's share of a delivery; and of issue
+// 15: one app licensed to a device group's devices and reclaimed.
 //
 // The code here sets scenarios up, runs the operation under measurement, and computes floors; the
 // tests of the package drive it. TestBench (VPP_BENCH=1, run by make bench) runs every scenario
@@ -134,14 +135,20 @@ func (a *Apple) Throttled() {
 	a.ResetCounts()
 }
 
-// Location creates a business location holding books and returns its uId and a token file.
-func (a *Apple) Location(name string, books []applesim.BookSpec) (string, string, error) {
+// Location creates a business location holding books (and apps) and returns its uId and a token
+// file.
+func (a *Apple) Location(name string, books []applesim.BookSpec, apps ...applesim.AppSpec) (string, string, error) {
 	loc, err := a.Sim.CreateLocation(applesim.LocationSpec{Name: name})
 	if err != nil {
 		return "", "", err
 	}
 	for _, b := range books {
 		if err := a.Sim.AddBook(loc.UID, b); err != nil {
+			return "", "", err
+		}
+	}
+	for _, app := range apps {
+		if err := a.Sim.AddApp(loc.UID, app); err != nil {
 			return "", "", err
 		}
 	}

@@ -63,7 +63,13 @@ func (f *Floor) deliver(members, books, pageSize int, lim apple.Limits) {
 	f.add(pages(members, pageSize), true, fmt.Sprintf("GET /users pages (%d per page) for the invitation codes", pageSize))
 	assoc := ceilDiv(books, lim.MaxAssets) * ceilDiv(members, lim.MaxClientUserIDs)
 	f.add(assoc, true, fmt.Sprintf("POST /assets/associate (%d books × %d users each)", lim.MaxAssets, lim.MaxClientUserIDs))
-	f.add(min(assoc, pages(members*books, pageSize)), true, "confirmations (GET /status per event, or GET /assignments pages, whichever is fewer)")
+	f.confirm(assoc, members*books, pageSize)
+}
+
+// confirm adds the confirmations of events associate events that made assignments new
+// assignments: one status read per event, or one walk of the new assignments, whichever is fewer.
+func (f *Floor) confirm(events, assignments, pageSize int) {
+	f.add(min(events, pages(assignments, pageSize)), true, "confirmations (GET /status per event, or GET /assignments pages, whichever is fewer)")
 }
 
 // FullSyncFloor is the floor of a full sync: the limits, the client config (claim and expiry), and

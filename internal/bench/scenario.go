@@ -15,7 +15,7 @@ import (
 // Op is the operation a scenario measures: what one `terraform apply` (or refresh) asks of the
 // engine. It is serialised to a child process, which opens a fresh engine on DB and runs it.
 type Op struct {
-	Kind    string // OpCreateAssignment, OpUpdateGroup, OpSync
+	Kind    string // OpCreateAssignment, OpDeleteAssignment, OpUpdateGroup, OpSync, OpRecord
 	DB      string
 	Apple   string // the API's base URL
 	TokenID string
@@ -23,6 +23,10 @@ type Op struct {
 	GroupID string
 	Members int  // OpUpdateGroup: the group's new members are Member(0) … Member(Members-1)
 	Full    bool // OpSync
+	// Devices (OpCreateAssignment): BookID names an app and GroupID a device group.
+	Devices bool
+	// AssignmentID is the assignment OpDeleteAssignment removes.
+	AssignmentID string
 	// Unthrottled makes the engine's client ignore the announced rate (the store scenario).
 	Unthrottled bool
 }
@@ -30,6 +34,7 @@ type Op struct {
 // Operations.
 const (
 	OpCreateAssignment = "create_assignment" // a required assignment of BookID to GroupID
+	OpDeleteAssignment = "delete_assignment" // the removal of AssignmentID, reclaiming its licenses
 	OpUpdateGroup      = "update_group"      // the group gets its members
 	OpSync             = "sync"              // a full or incremental sync of the token
 	OpRecord           = "record"            // Deliver with nothing due: the states recomputed
@@ -39,7 +44,11 @@ const (
 type OpResult struct {
 	Seconds  float64 // wall time of the operation alone (not opening the engine)
 	Licensed int     // licensed members of the assignment, for a delivery
-	Error    string
+	// Assignment is the ID of the assignment OpCreateAssignment created.
+	Assignment string
+	// Reclaimed counts the licenses OpDeleteAssignment took back at Apple.
+	Reclaimed int
+	Error     string
 	// PeakRSSMB is the process's peak resident set as the kernel reports it at the end of the
 	// child (VmHWM); 0 when unknown.
 	PeakRSSMB float64
@@ -49,10 +58,13 @@ type OpResult struct {
 func Member(i int) string { return fmt.Sprintf("member%06d@example.com", i) }
 
 // Members returns Member(0) … Member(n-1).
-func Members(n int) []string {
+func Members(n int) []string { return numbered(n, Member) }
+
+// numbered returns name(0) … name(n-1).
+func numbered(n int, name func(int) string) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = Member(i)
+		out[i] = name(i)
 	}
 	return out
 }
@@ -85,8 +97,12 @@ func (op Op) Run(ctx context.Context) OpResult {
 	switch op.Kind {
 	case OpCreateAssignment:
 		var a engine.Assignment
-		a, err = e.CreateAssignment(ctx, engine.AssignmentInput{BookID: op.BookID, GroupID: op.GroupID, Intent: engine.IntentRequired})
-		res.Licensed = a.Licensed
+		a, err = e.CreateAssignment(ctx, op.assignmentInput())
+		res.Licensed, res.Assignment = a.Licensed, a.ID
+	case OpDeleteAssignment:
+		var rep engine.RemoveReport
+		rep, err = e.DeleteAssignment(ctx, op.AssignmentID)
+		res.Reclaimed = rep.LicensesReclaimed
 	case OpUpdateGroup:
 		_, _, err = e.UpdateGroup(ctx, op.GroupID, engine.GroupInput{Name: "Readers", Members: Members(op.Members)})
 	case OpSync:
@@ -101,6 +117,16 @@ func (op Op) Run(ctx context.Context) OpResult {
 		res.Error = err.Error()
 	}
 	return res
+}
+
+// assignmentInput is the required assignment OpCreateAssignment creates: of a book to a group, or
+// of an app to a device group.
+func (op Op) assignmentInput() engine.AssignmentInput {
+	in := engine.AssignmentInput{BookID: op.BookID, GroupID: op.GroupID, Intent: engine.IntentRequired}
+	if op.Devices {
+		in.Kind, in.Devices = engine.KindApp, true
+	}
+	return in
 }
 
 // Encode and DecodeOp carry an Op to a child process.
@@ -128,10 +154,11 @@ func setupEngine(ctx context.Context, a *Apple, db string) (*engine.Engine, erro
 	return OpenEngine(ctx, db, a.URL(), unthrottledClient)
 }
 
-// setupLocation creates a location of specs at the simulator and opens an engine (Apple's rate
-// limit lifted) with its token uploaded. The caller closes the engine, then calls a.Throttled.
-func setupLocation(ctx context.Context, a *Apple, db, name string, specs []applesim.BookSpec) (*engine.Engine, engine.Token, error) {
-	_, file, err := a.Location(name, specs)
+// setupLocation creates a location of specs (and apps) at the simulator and opens an engine
+// (Apple's rate limit lifted) with its token uploaded. The caller closes the engine, then calls
+// a.Throttled.
+func setupLocation(ctx context.Context, a *Apple, db, name string, specs []applesim.BookSpec, apps ...applesim.AppSpec) (*engine.Engine, engine.Token, error) {
+	_, file, err := a.Location(name, specs, apps...)
 	if err != nil {
 		return nil, engine.Token{}, err
 	}
@@ -231,13 +258,16 @@ func (p Prepared) Incremental() Prepared {
 	return p
 }
 
-// Check verifies an operation's outcome beyond its error: a delivery licensed every member.
+// Check verifies an operation's outcome beyond its error: a delivery licensed every member, a
+// removal reclaimed every license.
 func (p Prepared) Check(r OpResult, members int) error {
-	if r.Error != "" {
+	switch {
+	case r.Error != "":
 		return errors.New(r.Error)
-	}
-	if p.Op.Kind == OpCreateAssignment && r.Licensed != members {
+	case p.Op.Kind == OpCreateAssignment && r.Licensed != members:
 		return fmt.Errorf("%d of %d members licensed", r.Licensed, members)
+	case p.Op.Kind == OpDeleteAssignment && r.Reclaimed != members:
+		return fmt.Errorf("%d of %d licenses reclaimed", r.Reclaimed, members)
 	}
 	return nil
 }
