@@ -76,14 +76,15 @@ type tokenLicenses struct {
 	releasable   map[bookKey][]string
 	count        int // of releasable
 	others       int
+	books        int // of others, the licenses of books
 }
 
 // report is what removing the token as opts says does to the licenses.
 func (l tokenLicenses) report(opts RemoveTokenOptions) RemoveReport {
 	if opts.ReleaseAppLicenses {
-		return RemoveReport{LicensesKept: l.others, LicensesReclaimed: l.count}
+		return RemoveReport{LicensesKept: l.others, BookLicensesKept: l.books, LicensesReclaimed: l.count}
 	}
-	return RemoveReport{LicensesKept: l.others + l.count, AppLicensesKept: l.count}
+	return RemoveReport{LicensesKept: l.others + l.count, AppLicensesKept: l.count, BookLicensesKept: l.books}
 }
 
 // readTokenLicenses reads the token's licenses in tx (a NotFoundError when there is no token).
@@ -101,16 +102,15 @@ func readTokenLicenses(ctx context.Context, tx store.Tx, id string) (tokenLicens
 	for _, u := range users {
 		ours[u.ClientUserID] = true
 	}
-	apps, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: id, ProductType: store.ProductApp})
+	revocable, err := appKeys(ctx, tx, id)
 	if err != nil {
 		return out, err
 	}
-	revocable := map[bookKey]bool{}
-	for _, a := range apps {
-		revocable[bookKey{a.AdamID, a.PricingParam}] = reclaims(a)
-	}
 	err = tx.EachLicense(ctx, id, func(l store.License) error {
 		bk := bookKey{l.AdamID, l.PricingParam}
+		if _, app := revocable[bk]; !app {
+			out.books++
+		}
 		if !revocable[bk] || !ours[l.ClientUserID] {
 			out.others++
 			return nil
