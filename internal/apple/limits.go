@@ -108,6 +108,19 @@ func SplitAssociations(assets []AssetRef, clientUserIDs []string, lim Limits) []
 	return reqs
 }
 
+// SplitDeviceAssociations is SplitAssociations for devices: every request pairs a chunk of at
+// most MaxAssets assets with a chunk of at most MaxSerialNumbers serial numbers.
+func SplitDeviceAssociations(assets []AssetRef, serialNumbers []string, lim Limits) []ManageAssetsRequest {
+	lim = lim.withDefaults()
+	var reqs []ManageAssetsRequest
+	for _, a := range chunk(assets, lim.MaxAssets) {
+		for _, s := range chunk(serialNumbers, lim.MaxSerialNumbers) {
+			reqs = append(reqs, ManageAssetsRequest{Assets: a, SerialNumbers: s})
+		}
+	}
+	return reqs
+}
+
 // SplitUsers splits users into the fewest balanced batches of at most
 // MaxUsers, for users/create, update and retire.
 func SplitUsers(users []RequestUser, lim Limits) [][]RequestUser {

@@ -429,6 +429,28 @@ func (s *Server) Assign(uid, adamID, pricingParam, clientUserID string) error {
 	})
 }
 
+// AssignDevice licenses the asset to a device's serial number at the location, as another system
+// would (Apple's device-based licensing). The asset must be device-assignable, with a license
+// available, and the device must not hold it yet.
+func (s *Server) AssignDevice(uid, adamID, pricingParam, serialNumber string) error {
+	ref := assetRef{adamID, pricingOrDefault(pricingParam)}
+	return s.atLocation(uid, func(loc *location) error {
+		a := loc.assetIdx[ref]
+		switch {
+		case a == nil:
+			return ErrUnknownAsset
+		case !a.DeviceAssignable:
+			return fmt.Errorf("%w: %s %s is not device-assignable", ErrInvalid, adamID, ref.PricingParam)
+		case loc.assignIdx[assignKey{ref, "", serialNumber}] != nil:
+			return fmt.Errorf("%w: device %s already holds %s %s", ErrExists, serialNumber, adamID, ref.PricingParam)
+		case a.available() <= 0:
+			return fmt.Errorf("%w: no licence of %s %s available", ErrInvalid, adamID, ref.PricingParam)
+		}
+		s.assignLocked(loc, s.changesLocked(loc), a, target{serial: serialNumber})
+		return nil
+	})
+}
+
 // OverwriteMDMInfo simulates another MDM claiming the location (every token's config in
 // per-token mode).
 func (s *Server) OverwriteMDMInfo(uid string, info MDMInfo) error {

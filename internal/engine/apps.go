@@ -139,6 +139,48 @@ func assetRecord(ctx context.Context, tx store.Tx, tokenID, adamID, pricing, id,
 	return a, checkProduct(a, id, want)
 }
 
+// groupKind is the kind of group in names, for NotFoundError.
+func (in AssignmentInput) groupKind() string {
+	if in.Devices {
+		return KindDeviceGroup
+	}
+	return KindGroup
+}
+
+// checkTarget refuses an assignment whose group is not of the kind in names (a user group given
+// as a device group, or the other way round), and device licensing of an asset Apple does not
+// license to devices (deviceAssignable false: every book, and some apps). It is the one check of
+// an assignment's group kind, made by every forecast (so before anything is stored) and restore.
+func checkTarget(in AssignmentInput, g store.Group, a store.Asset) error {
+	devices := g.Kind == store.GroupDevices
+	switch {
+	case in.Devices != devices:
+		return &NotFoundError{Kind: in.groupKind(), ID: in.GroupID}
+	case devices && !a.DeviceAssignable:
+		return &DeviceLicensingError{ID: in.BookID, Title: a.Title, Kind: productKind(productOf(a)), GroupID: in.GroupID}
+	}
+	return nil
+}
+
+// DeviceLicensingError: an asset Apple does not license to devices (its deviceAssignable is
+// false) was assigned to a device group.
+type DeviceLicensingError struct {
+	ID, Title string
+	Kind      string // KindBook or KindApp
+	GroupID   string
+}
+
+func (e *DeviceLicensingError) Error() string {
+	title := ""
+	if e.Title != "" {
+		title = fmt.Sprintf(" (%q)", e.Title)
+	}
+	return fmt.Sprintf("%s %s%s cannot be licensed to devices: Apple does not make it device-assignable, so device group %s cannot receive it; assign it to a user group instead",
+		e.Kind, e.ID, title, e.GroupID)
+}
+
+func (e *DeviceLicensingError) Is(target error) bool { return target == ErrInvalidInput }
+
 // checkProduct refuses an asset that is not of the product type want.
 func checkProduct(a store.Asset, id, want string) error {
 	if productOf(a) == want {

@@ -39,8 +39,11 @@ type AssignmentInput struct {
 	// is a ProductError.
 	Kind string
 	// BookID is the asset's id (BookID and AssetID are the same form), the book's or the app's.
-	BookID                string
-	GroupID               string
+	BookID  string
+	GroupID string
+	// Devices says GroupID names a device group (device licensing: the app is licensed to each
+	// device's serial number) rather than a user group. A group of the other kind is not found.
+	Devices               bool
 	Intent                string // required | available
 	AllowOversubscription bool
 }
@@ -49,9 +52,11 @@ type AssignmentInput struct {
 type Assignment struct {
 	ID string
 	// Kind is the product assigned: KindBook or KindApp.
-	Kind                  string
-	BookID                string
-	GroupID               string
+	Kind    string
+	BookID  string
+	GroupID string
+	// Devices says GroupID is a device group: the counts are of its devices.
+	Devices               bool
 	Intent                string
 	AllowOversubscription bool
 	Licensed              int
@@ -186,10 +191,15 @@ func (e *Engine) RestoreAssignment(ctx context.Context, id string, in Assignment
 		if _, err := tx.GetToken(ctx, tokenID); err != nil {
 			return notFound("token", tokenID, err)
 		}
-		if _, err := tx.GetGroup(ctx, in.GroupID); err != nil {
-			return notFound("group", in.GroupID, err)
+		g, err := tx.GetGroup(ctx, in.GroupID)
+		if err != nil {
+			return notFound(in.groupKind(), in.GroupID, err)
 		}
-		if _, err := assetRecord(ctx, tx, tokenID, adamID, pricing, in.BookID, in.product()); err != nil {
+		asset, err := assetRecord(ctx, tx, tokenID, adamID, pricing, in.BookID, in.product())
+		if err != nil {
+			return err
+		}
+		if err := checkTarget(in, g, asset); err != nil {
 			return err
 		}
 		if other, err := tx.GetAssignmentByBookGroup(ctx, tokenID, adamID, pricing, in.GroupID); err == nil {
@@ -258,8 +268,7 @@ func (e *Engine) GetAssignment(ctx context.Context, id string) (Assignment, erro
 			return err
 		}
 		out = assignmentView(a, ds)
-		out.Kind, err = assignedKind(ctx, tx, a)
-		return err
+		return out.describe(ctx, tx, a)
 	})
 	return out, err
 }
@@ -302,7 +311,7 @@ func (e *Engine) RefreshAssignment(ctx context.Context, id string) (Assignment, 
 			return err
 		}
 		a = assignmentView(sa, ds)
-		if a.Kind, err = assignedKind(ctx, tx, sa); err != nil {
+		if err := a.describe(ctx, tx, sa); err != nil {
 			return err
 		}
 		tok, err = tx.GetToken(ctx, sa.TokenID)
@@ -372,18 +381,26 @@ func (e *Engine) DeleteAssignment(ctx context.Context, id string) (RemoveReport,
 	return rep, err
 }
 
-// assignedKind is the product an assignment gives: KindApp or KindBook. An asset the records no
-// longer hold (gone from the location) reads as a book, the product every assignment was before
-// apps.
-func assignedKind(ctx context.Context, tx store.Tx, a store.Assignment) (string, error) {
+// describe sets what the view of assignment a says of its product and group: Kind, the product it
+// gives (KindApp or KindBook; an asset the records no longer hold, gone from the location, reads
+// as a book, the product every assignment was before apps), and Devices, whether its group is a
+// device group.
+func (out *Assignment) describe(ctx context.Context, tx store.Tx, a store.Assignment) error {
+	g, err := tx.GetGroup(ctx, a.GroupID)
+	if err != nil {
+		return notFound(KindGroup, a.GroupID, err)
+	}
+	out.Devices = g.Kind == store.GroupDevices
 	asset, err := tx.GetAsset(ctx, a.TokenID, a.AdamID, a.PricingParam)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return KindBook, nil
+		out.Kind = KindBook
+		return nil
 	case err != nil:
-		return "", err
+		return err
 	}
-	return productKind(productOf(asset)), nil
+	out.Kind = productKind(productOf(asset))
+	return nil
 }
 
 func assignmentView(a store.Assignment, ds []store.Delivery) Assignment {

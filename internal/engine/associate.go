@@ -17,7 +17,7 @@ import (
 // associate sends the planned licenses: users needing the same set of books share requests,
 // split by maxAssets x maxClientUserIds, journaled, then confirmed from the events' status.
 func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client, w *work, p *deliveryPlan, failures map[pairKey]failure) (current bool, err error) {
-	sets := dueBookSets(p.grant, w.users)
+	sets := dueBookSets(p)
 	if len(sets) == 0 {
 		return true, nil
 	}
@@ -54,53 +54,55 @@ func (e *Engine) associate(ctx context.Context, rec store.Token, c *apple.Client
 	return current, nil
 }
 
-// bookSet is one set of books due now and the users (clientUserIds, sorted) due exactly that set.
+// bookSet is one set of books due now and the holders due exactly that set: users (clientUserIds)
+// and devices (serial numbers), each sorted.
 type bookSet struct {
-	books []apple.AssetRef
-	name  string // the books, for a stable order of requests
-	users []string
+	books   []apple.AssetRef
+	name    string // the books, for a stable order of requests
+	users   []string
+	serials []string
 }
 
-// dueBookSets groups the confirmed users of grant (members by email, looked up in users) by the
-// identical set of books due to them, so that several books for the same users share a request.
-// Members without a confirmed user are skipped. Books within a set are in adamID/pricing order,
-// sets are sorted by name, and each set's users are sorted.
-func dueBookSets(grant map[bookKey][]string, users map[string]store.VPPUser) []bookSet {
-	// Per confirmed user, the books due now: a row of bits over the plan's books, in their order.
-	books := make([]bookKey, 0, len(grant))
-	for bk := range grant {
+// dueBookSets groups the holders the plan grants books to (p.grantTo: members Apple has a holder
+// for) by the identical set of books due to them, so that several books for the same holders
+// share a request. Books within a set are in adamID/pricing order, sets are sorted by name, and
+// each set's holders are sorted.
+func dueBookSets(p *deliveryPlan) []bookSet {
+	// Per holder, the books due now: a row of bits over the plan's books, in their order.
+	books := make([]bookKey, 0, len(p.grant))
+	for bk := range p.grant {
 		books = append(books, bk)
 	}
 	sort.Slice(books, func(i, j int) bool {
 		return books[i].adamID+"/"+books[i].pricing < books[j].adamID+"/"+books[j].pricing
 	})
 	words := (len(books) + 63) / 64
-	row := map[string]int{} // clientUserId -> its row
-	var uids []string
+	row := map[holder]int{} // holder -> its row
+	var holders []holder
 	var bits []uint64
 	for b, bk := range books {
-		for _, m := range grant[bk] {
-			u, ok := users[m]
-			if !ok || !confirmed(u) {
+		for _, m := range p.grant[bk] {
+			h, ok := p.grantTo[m]
+			if !ok {
 				continue
 			}
-			r, seen := row[u.ClientUserID]
+			r, seen := row[h]
 			if !seen {
-				r = len(uids)
-				row[u.ClientUserID] = r
-				uids = append(uids, u.ClientUserID)
+				r = len(holders)
+				row[h] = r
+				holders = append(holders, h)
 				bits = append(bits, make([]uint64, words)...)
 			}
 			bits[r*words+b/64] |= 1 << (b % 64)
 		}
 	}
-	if len(uids) == 0 {
+	if len(holders) == 0 {
 		return nil
 	}
 	setOf := map[string]int{} // a row's bits, as bytes -> its set
 	var sets []bookSet
 	key := make([]byte, 8*words)
-	for r, uid := range uids {
+	for r, h := range holders {
 		for i := range words {
 			binary.LittleEndian.PutUint64(key[8*i:], bits[r*words+i])
 		}
@@ -119,23 +121,40 @@ func dueBookSets(grant map[bookKey][]string, users map[string]store.VPPUser) []b
 			st.name = strings.Join(names, ",")
 			sets = append(sets, st)
 		}
-		sets[k].users = append(sets[k].users, uid)
+		if h.serial != "" {
+			sets[k].serials = append(sets[k].serials, h.serial)
+		} else {
+			sets[k].users = append(sets[k].users, h.clientUserID)
+		}
 	}
 	sort.Slice(sets, func(i, j int) bool { return sets[i].name < sets[j].name })
 	for _, st := range sets {
 		sort.Strings(st.users)
+		sort.Strings(st.serials)
 	}
 	return sets
 }
 
-// associateRequests splits each set's books x users into associate requests within Apple's
-// limits, set after set, in the sets' order.
+// associateRequests splits each set's books x holders into associate requests within Apple's
+// limits, set after set, in the sets' order: its users', then its devices'.
 func associateRequests(sets []bookSet, lim apple.Limits) []apple.ManageAssetsRequest {
 	var requests []apple.ManageAssetsRequest
 	for _, st := range sets {
-		requests = append(requests, apple.SplitAssociations(st.books, st.users, lim)...)
+		requests = append(requests, manageRequests(st.books, store.Holders{ClientUserIDs: st.users, SerialNumbers: st.serials}, lim)...)
 	}
 	return requests
+}
+
+// manageRequests covers assets x holders with the fewest associate (or disassociate) requests
+// within Apple's limits: the users', then the devices' (a request names either).
+func manageRequests(assets []apple.AssetRef, h store.Holders, lim apple.Limits) []apple.ManageAssetsRequest {
+	return append(apple.SplitAssociations(assets, h.ClientUserIDs, lim), apple.SplitDeviceAssociations(assets, h.SerialNumbers, lim)...)
+}
+
+// payloadOf is a manage request as the journal records it.
+func payloadOf(r apple.ManageAssetsRequest) []byte {
+	b, _ := json.Marshal(associatePayload{Assets: r.Assets, ClientUserIDs: r.ClientUserIDs, SerialNumbers: r.SerialNumbers})
+	return b
 }
 
 // associationRun is what sending associate requests left: their journal entries, the event of
@@ -156,7 +175,7 @@ func (e *Engine) sendAssociations(ctx context.Context, tokenID string, c *apple.
 	payloads := make([][]byte, len(requests))
 	licenses := 0
 	for i, r := range requests {
-		payloads[i], _ = json.Marshal(associatePayload{Assets: r.Assets, ClientUserIDs: r.ClientUserIDs})
+		payloads[i] = payloadOf(r)
 		licenses += licensesOf(r)
 	}
 	ids, err := e.journal(ctx, tokenID, opAssociate, payloads, nil)
@@ -184,8 +203,22 @@ func (e *Engine) sendAssociations(ctx context.Context, tokenID string, c *apple.
 	return associationRun{ids: ids, eventOf: eventOf, statuses: statuses, pending: pending, sendErr: sendErr}, nil
 }
 
-// licensesOf counts the licenses an associate request asks for: its books times its users.
-func licensesOf(r apple.ManageAssetsRequest) int { return len(r.Assets) * len(r.ClientUserIDs) }
+// licensesOf counts the licenses an associate request asks for: its books times its holders.
+func licensesOf(r apple.ManageAssetsRequest) int {
+	return len(r.Assets) * (len(r.ClientUserIDs) + len(r.SerialNumbers))
+}
+
+// holdersOf are the holders a manage request names: its users, then its devices.
+func holdersOf(r apple.ManageAssetsRequest) []holder {
+	hs := make([]holder, 0, len(r.ClientUserIDs)+len(r.SerialNumbers))
+	for _, id := range r.ClientUserIDs {
+		hs = append(hs, userHolder(id))
+	}
+	for _, sn := range r.SerialNumbers {
+		hs = append(hs, deviceHolder(sn))
+	}
+	return hs
+}
 
 // grantsFromStatuses reads the licenses the requests granted from their events' statuses
 // (eventOf[i] is request i's event): a COMPLETE event licensed every pair it carried; a FAILED one
@@ -211,13 +244,14 @@ func grantsFromStatuses(tokenID string, requests []apple.ManageAssetsRequest, ev
 			if len(assets) == 0 {
 				assets = r.Assets
 			}
-			if len(f.ClientUserIDs) == 0 {
+			named := holdersOf(apple.ManageAssetsRequest{ClientUserIDs: f.ClientUserIDs, SerialNumbers: f.SerialNumbers})
+			if len(named) == 0 {
 				needRead = true // Apple did not say whom; read the truth below
 				continue
 			}
-			for _, uid := range f.ClientUserIDs {
+			for _, h := range named {
 				for _, a := range assets {
-					failed[pairKey{bookKey{a.AdamID, pricingOr(a.PricingParam)}, uid}] = failure{code: int(f.Code), message: f.Message}
+					failed[h.of(bookKey{a.AdamID, pricingOr(a.PricingParam)})] = failure{code: int(f.Code), message: f.Message}
 				}
 			}
 		}
@@ -226,8 +260,8 @@ func grantsFromStatuses(tokenID string, requests []apple.ManageAssetsRequest, ev
 		}
 		for _, a := range r.Assets {
 			bk := bookKey{a.AdamID, pricingOr(a.PricingParam)}
-			for _, uid := range r.ClientUserIDs {
-				pk := pairKey{bk, uid}
+			for _, h := range holdersOf(r) {
+				pk := h.of(bk)
 				if f, bad := failed[pk]; bad {
 					failures[pk] = f
 					continue
@@ -235,7 +269,7 @@ func grantsFromStatuses(tokenID string, requests []apple.ManageAssetsRequest, ev
 				if st.Failed() && needRead {
 					continue
 				}
-				granted = append(granted, store.License{TokenID: tokenID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: uid, AssignedAt: now})
+				granted = append(granted, store.License{TokenID: tokenID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: h.clientUserID, SerialNumber: h.serial, AssignedAt: now})
 				countByBook[bk]++
 			}
 		}
@@ -256,7 +290,10 @@ func (e *Engine) recordGrants(ctx context.Context, tokenID string, w *work, gran
 		if a.PricingParam != b.PricingParam {
 			return a.PricingParam < b.PricingParam
 		}
-		return a.ClientUserID < b.ClientUserID
+		if a.ClientUserID != b.ClientUserID {
+			return a.ClientUserID < b.ClientUserID
+		}
+		return a.SerialNumber < b.SerialNumber
 	})
 	if err := e.tx(ctx, func(tx store.Tx) error {
 		if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
@@ -289,7 +326,7 @@ func (e *Engine) recordGrants(ctx context.Context, tokenID string, w *work, gran
 // countByBook has that many more assigned and fewer available (never below zero).
 func (w *work) addGrants(granted []store.License, countByBook map[bookKey]int) {
 	for _, l := range granted {
-		w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
+		w.licensed[licenseHolder(l).of(bookKey{l.AdamID, l.PricingParam})] = true
 	}
 	for bk, n := range countByBook {
 		b := w.books[bk]

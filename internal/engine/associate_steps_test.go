@@ -34,17 +34,17 @@ func TestDueBookSets(t *testing.T) {
 		{books: []apple.AssetRef{{AdamID: "100", PricingParam: "STDQ"}, {AdamID: "200", PricingParam: "STDQ"}}, name: "100/STDQ,200/STDQ", users: []string{"u-1", "u-9"}},
 	}
 	for range 20 { // map order varies from run to run; the result must not
-		if got := dueBookSets(grant, users); !reflect.DeepEqual(got, want) {
+		if got := dueBookSets(planOf(grant, users)); !reflect.DeepEqual(got, want) {
 			t.Fatalf("dueBookSets =\n%+v\nwant\n%+v", got, want)
 		}
 	}
 	// Users sharing a set share a request.
-	reqs := associateRequests(dueBookSets(grant, users), apple.Limits{})
+	reqs := associateRequests(dueBookSets(planOf(grant, users)), apple.Limits{})
 	if len(reqs) != 2 || !reflect.DeepEqual(reqs[1].ClientUserIDs, []string{"u-1", "u-9"}) || len(reqs[1].Assets) != 2 {
 		t.Errorf("requests = %+v, want alice and bob in one request for both books", reqs)
 	}
 
-	if got := dueBookSets(map[bookKey][]string{c: {"erin@x", "dave@x"}}, users); len(got) != 0 {
+	if got := dueBookSets(planOf(map[bookKey][]string{c: {"erin@x", "dave@x"}}, users)); len(got) != 0 {
 		t.Errorf("dueBookSets with no confirmed user = %+v, want none", got)
 	}
 }
@@ -72,7 +72,7 @@ func TestDueBookSets_manyBooks(t *testing.T) {
 		"y@x": {ClientUserID: "y", Status: UserRegistered},
 		"z@x": {ClientUserID: "z", Status: UserRegistered},
 	}
-	got := dueBookSets(grant, users)
+	got := dueBookSets(planOf(grant, users))
 	want := []bookSet{
 		{books: all, name: strings.Join(names, ","), users: []string{"x", "y"}},
 		{books: []apple.AssetRef{{AdamID: "001", PricingParam: "STDQ"}}, name: "001/STDQ", users: []string{"w"}},
@@ -157,24 +157,24 @@ func TestGrantsFromStatuses(t *testing.T) {
 		{
 			name: "complete grants every pair", requests: []apple.ManageAssetsRequest{req}, eventOf: []string{"e1"},
 			statuses: map[string]*apple.EventStatus{"e1": complete},
-			granted:  []pairKey{{a, "u1"}, {a, "u2"}, {b, "u1"}, {b, "u2"}},
+			granted:  []pairKey{{a, "u1", ""}, {a, "u2", ""}, {b, "u1", ""}, {b, "u2", ""}},
 		},
 		{
 			name: "failed with named users fails only those pairs", requests: []apple.ManageAssetsRequest{req}, eventOf: []string{"e1"},
 			statuses: map[string]*apple.EventStatus{"e1": failed(noLicenses)},
-			granted:  []pairKey{{a, "u1"}, {b, "u1"}, {b, "u2"}},
-			failures: pairs{{a, "u2"}: {9610, "no licenses"}},
+			granted:  []pairKey{{a, "u1", ""}, {b, "u1", ""}, {b, "u2", ""}},
+			failures: pairs{{a, "u2", ""}: {9610, "no licenses"}},
 		},
 		{
 			name: "a failure naming no assets covers the request's", requests: []apple.ManageAssetsRequest{req}, eventOf: []string{"e1"},
 			statuses: map[string]*apple.EventStatus{"e1": failed(apple.EventFailure{Code: 9632, Message: "retired", ClientUserIDs: []string{"u1"}})},
-			granted:  []pairKey{{a, "u2"}, {b, "u2"}},
-			failures: pairs{{a, "u1"}: {9632, "retired"}, {b, "u1"}: {9632, "retired"}},
+			granted:  []pairKey{{a, "u2", ""}, {b, "u2", ""}},
+			failures: pairs{{a, "u1", ""}: {9632, "retired"}, {b, "u1", ""}: {9632, "retired"}},
 		},
 		{
 			name: "a failure naming no users reads, grants nothing", requests: []apple.ManageAssetsRequest{req}, eventOf: []string{"e1"},
 			statuses: map[string]*apple.EventStatus{"e1": failed(apple.EventFailure{Code: 9610, Message: "no licenses"}, noLicenses)},
-			failures: pairs{{a, "u2"}: {9610, "no licenses"}},
+			failures: pairs{{a, "u2", ""}: {9610, "no licenses"}},
 			needRead: true,
 		},
 		{
@@ -196,8 +196,8 @@ func TestGrantsFromStatuses(t *testing.T) {
 			// still count); a COMPLETE one still grants.
 			name: "a read due from an earlier event", requests: []apple.ManageAssetsRequest{req, req, req}, eventOf: []string{"e1", "e2", "e3"},
 			statuses: map[string]*apple.EventStatus{"e1": nil, "e2": failed(noLicenses), "e3": complete},
-			granted:  []pairKey{{a, "u1"}, {a, "u2"}, {b, "u1"}, {b, "u2"}},
-			failures: pairs{{a, "u2"}: {9610, "no licenses"}},
+			granted:  []pairKey{{a, "u1", ""}, {a, "u2", ""}, {b, "u1", ""}, {b, "u2", ""}},
+			failures: pairs{{a, "u2", ""}: {9610, "no licenses"}},
 			needRead: true,
 		},
 	} {
@@ -208,7 +208,7 @@ func TestGrantsFromStatuses(t *testing.T) {
 				if l.TokenID != "tok" || !l.AssignedAt.Equal(now) {
 					t.Errorf("license %+v: want token tok, assigned at %s", l, now)
 				}
-				gotPairs = append(gotPairs, pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID})
+				gotPairs = append(gotPairs, licenseHolder(l).of(bookKey{l.AdamID, l.PricingParam}))
 			}
 			if !reflect.DeepEqual(gotPairs, tc.granted) {
 				t.Errorf("granted %v, want %v", gotPairs, tc.granted)
@@ -337,7 +337,7 @@ func TestRecordGrants(t *testing.T) {
 		if gen() != before+1 {
 			t.Errorf("deliveries generation %d, want %d", gen(), before+1)
 		}
-		wantLicensed := map[pairKey]bool{{a, "u1"}: true, {a, "u2"}: true, {b, "u1"}: true, {b, "u3"}: true}
+		wantLicensed := map[pairKey]bool{{a, "u1", ""}: true, {a, "u2", ""}: true, {b, "u1", ""}: true, {b, "u3", ""}: true}
 		if !reflect.DeepEqual(w.licensed, wantLicensed) {
 			t.Errorf("work licensed %v, want %v", w.licensed, wantLicensed)
 		}
@@ -345,4 +345,18 @@ func TestRecordGrants(t *testing.T) {
 			t.Errorf("work books %v, want %v", w.books, wantBooks)
 		}
 	})
+}
+
+// planOf is a plan granting grant, with the holders delivery would license: the members' users
+// that Apple has (confirmed).
+func planOf(grant map[bookKey][]string, users map[string]store.VPPUser) *deliveryPlan {
+	p := &deliveryPlan{grant: grant, grantTo: map[string]holder{}}
+	for _, members := range grant {
+		for _, m := range members {
+			if u, ok := users[m]; ok && confirmed(u) {
+				p.grantTo[m] = userHolder(u.ClientUserID)
+			}
+		}
+	}
+	return p
 }

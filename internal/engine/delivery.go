@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +31,7 @@ type createUsersPayload struct {
 type associatePayload struct {
 	Assets        []apple.AssetRef `json:"assets"`
 	ClientUserIDs []string         `json:"clientUserIds"`
+	SerialNumbers []string         `json:"serialNumbers,omitempty"`
 }
 
 // Deliver brings every assignment of the token to its intended licenses: it settles requests an
@@ -95,7 +95,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 	p := planDelivery(w)
 	if len(p.newUsers) > 0 || len(p.grant) > 0 {
 		// Something is to be sent: the records must first hold what Apple holds.
-		read, err := e.readAppleFirst(ctx, rec, c, rep, licensedNow(p, w))
+		read, err := e.readAppleFirst(ctx, rec, c, rep, licensedNow(p))
 		if err != nil {
 			return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
 		}
@@ -149,7 +149,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 // large group costs a few requests; more, or many adopted users, are read with a sync (the changes
 // since the records' last read, or everything when users were adopted). It reports whether the
 // records changed, so that the delivery plans again.
-func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption, due []string) (bool, error) {
+func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption, due []holder) (bool, error) {
 	adopted, changed, err := e.adoptUsers(ctx, c, rec, true)
 	if err != nil {
 		return false, err
@@ -158,7 +158,10 @@ func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.C
 	if len(adopted) == 0 && !first {
 		return changed, nil
 	}
-	read := slices.Clone(adopted)
+	read := make([]holder, 0, len(adopted)+len(due))
+	for _, id := range adopted {
+		read = append(read, userHolder(id))
+	}
 	if first {
 		read = append(read, due...)
 	}
@@ -182,25 +185,28 @@ func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.C
 // rather than with a sync, whose walk of the changes since the records' last read may be longer.
 const userByUserReads = 10
 
-// licensedNow returns, once each, the clientUserIds of the confirmed users the plan licenses now.
-func licensedNow(p *deliveryPlan, w *work) []string {
-	seen := map[string]bool{}
-	var ids []string
+// licensedNow returns, once each, the holders (users Apple has, and devices) the plan licenses now.
+func licensedNow(p *deliveryPlan) []holder {
+	seen := map[holder]bool{}
+	var hs []holder
 	for _, members := range p.grant {
 		for _, m := range members {
-			if u, ok := w.users[m]; ok && confirmed(u) && !seen[u.ClientUserID] {
-				seen[u.ClientUserID] = true
-				ids = append(ids, u.ClientUserID)
+			if h, ok := p.grantTo[m]; ok && !seen[h] {
+				seen[h] = true
+				hs = append(hs, h)
 			}
 		}
 	}
-	sort.Strings(ids)
-	return ids
+	sort.Slice(hs, func(i, j int) bool {
+		return hs[i].serial < hs[j].serial || hs[i].serial == hs[j].serial && hs[i].clientUserID < hs[j].clientUserID
+	})
+	return hs
 }
 
-// readLicensesOf reads at Apple the licenses each of the users holds (GET /assignments with its
-// clientUserId) and records them as those users' licenses of the token's books.
-func (e *Engine) readLicensesOf(ctx context.Context, c *apple.Client, rec store.Token, ids []string) error {
+// readLicensesOf reads at Apple the licenses each holder holds (GET /assignments with its
+// clientUserId, or a device's serialNumber) and records them as those holders' licenses of the
+// token's assets.
+func (e *Engine) readLicensesOf(ctx context.Context, c *apple.Client, rec store.Token, hs []holder) error {
 	var books []store.Asset
 	if err := e.view(ctx, func(tx store.Tx) error {
 		var err error
@@ -215,27 +221,34 @@ func (e *Engine) readLicensesOf(ctx context.Context, c *apple.Client, rec store.
 	}
 	now := e.now()
 	var held []store.License
-	for _, id := range ids {
+	var of store.Holders
+	for _, h := range hs {
+		q := apple.AssignmentQuery{ClientUserID: h.clientUserID, SerialNumber: h.serial}
+		if h.serial != "" {
+			of.SerialNumbers = append(of.SerialNumbers, h.serial)
+		} else {
+			of.ClientUserIDs = append(of.ClientUserIDs, h.clientUserID)
+		}
 		var mine []store.License
-		_, err := c.EachAssignment(ctx, apple.AssignmentQuery{ClientUserID: id}, func(restart bool, page []apple.Assignment) error {
+		_, err := c.EachAssignment(ctx, q, func(restart bool, page []apple.Assignment) error {
 			if restart {
 				mine = mine[:0]
 			}
 			for _, a := range page {
 				bk := bookKey{a.AdamID, pricingOr(a.PricingParam)}
-				if a.ClientUserID == id && known[bk] {
-					mine = append(mine, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: id, AssignedAt: now})
+				if (holder{a.ClientUserID, a.SerialNumber}) == h && known[bk] {
+					mine = append(mine, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: h.clientUserID, SerialNumber: h.serial, AssignedAt: now})
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return e.appleError(rec.ID, "reading a user's licenses (GET /assignments)", err)
+			return e.appleError(rec.ID, "reading the licenses of a user or device (GET /assignments)", err)
 		}
 		held = append(held, mine...)
 	}
 	return e.tx(ctx, func(tx store.Tx) error {
-		if err := tx.ReplaceUserLicenses(ctx, rec.ID, ids, held); err != nil {
+		if err := tx.ReplaceHolderLicenses(ctx, rec.ID, of, held); err != nil {
 			return err
 		}
 		return tx.TouchDeliveries(ctx, rec.ID)
@@ -485,8 +498,8 @@ func (e *Engine) seenAtApple(ctx context.Context, tokenID string, entries []stor
 				want := j.Operation == opAssociate
 				seen[i] = true
 				for _, a := range p.Assets {
-					for _, uid := range p.ClientUserIDs {
-						if licensed[pairKey{bookKey{a.AdamID, pricingOr(a.PricingParam)}, uid}] != want {
+					for _, h := range holdersOf(apple.ManageAssetsRequest{ClientUserIDs: p.ClientUserIDs, SerialNumbers: p.SerialNumbers}) {
+						if licensed[h.of(bookKey{a.AdamID, pricingOr(a.PricingParam)})] != want {
 							seen[i] = false
 						}
 					}
@@ -529,7 +542,7 @@ func licensedPairs(ctx context.Context, tx store.Tx, tokenID string) (map[pairKe
 	}
 	licensed := make(map[pairKey]bool, len(list))
 	for _, l := range list {
-		licensed[pairKey{bookKey{l.AdamID, pricingOr(l.PricingParam)}, l.ClientUserID}] = true
+		licensed[licenseHolder(l).of(bookKey{l.AdamID, pricingOr(l.PricingParam)})] = true
 	}
 	return licensed, nil
 }

@@ -78,17 +78,69 @@ func (e *Engine) RestoreDeviceGroup(ctx context.Context, id string, in DeviceGro
 	return deviceGroupOf(id, in, serials), restored, nil
 }
 
-// UpdateDeviceGroup changes the device group. A group the engine's records lack (a lost database)
-// is recorded anew under the same id.
-func (e *Engine) UpdateDeviceGroup(ctx context.Context, id string, in DeviceGroupInput) (DeviceGroup, error) {
+// UpdateDeviceGroup changes the device group. New devices receive every app assigned to the group
+// (delivery runs for each token the group's assignments use); the revocable app licenses of
+// devices leaving it are reclaimed first, where no other assignment of the app covers them, as for
+// members leaving a user group. A group the engine's records lack (a lost database) is recorded
+// anew under the same id.
+func (e *Engine) UpdateDeviceGroup(ctx context.Context, id string, in DeviceGroupInput) (DeviceGroup, GroupChange, error) {
 	serials, err := NormalizeSerials(in.SerialNumbers)
 	if err != nil {
-		return DeviceGroup{}, err
+		return DeviceGroup{}, GroupChange{}, err
 	}
-	if err := e.tx(ctx, func(tx store.Tx) error { return e.recordDeviceGroup(ctx, tx, id, in, serials) }); err != nil {
-		return DeviceGroup{}, err
+	var change GroupChange
+	// Licenses go back before the devices leave the records: an update cut short finds them there
+	// again, and the next one resumes.
+	if change.LicensesReclaimed, err = e.reclaimRemoved(ctx, id, serials); err != nil {
+		return DeviceGroup{}, change, err
 	}
-	return deviceGroupOf(id, in, serials), nil
+	var tokens []string
+	err = e.tx(ctx, func(tx store.Tx) error {
+		old, err := tx.ListSerials(ctx, id)
+		if err != nil {
+			return err
+		}
+		added, removed := diffSorted(old, serials)
+		var held heldLicenses
+		if held, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
+			return err
+		}
+		change.LicensesKept, change.BookLicensesKept = held.keptAfter(change.LicensesReclaimed)
+		if err := e.recordDeviceGroupOnly(ctx, tx, id, in); err != nil {
+			return err
+		}
+		return e.changeMembersIn(ctx, tx, id, added, removed, tokens)
+	})
+	if err != nil {
+		return DeviceGroup{}, GroupChange{}, err
+	}
+	g := deviceGroupOf(id, in, serials)
+	for _, t := range tokens {
+		if _, err := e.deliverReporting(ctx, t, nil); err != nil {
+			return g, change, err
+		}
+	}
+	return g, change, nil
+}
+
+// ForecastDeviceGroup is ForecastGroup for a device group: with serials as its planned devices,
+// every assignment of the group is forecast, and the first shortage returned.
+func (e *Engine) ForecastDeviceGroup(ctx context.Context, id string, serials []string, plan *PlannedChanges) error {
+	normalized, err := NormalizeSerials(serials)
+	if err != nil {
+		return err
+	}
+	return e.forecastGroup(ctx, id, normalized, plan)
+}
+
+// DeviceGroupRemovalImpact is GroupRemovalImpact for a device group: what the devices leaving it
+// (all but remaining; every device when remaining is nil) would do to their licenses.
+func (e *Engine) DeviceGroupRemovalImpact(ctx context.Context, id string, remaining []string) (RemoveReport, error) {
+	serials, err := NormalizeSerials(remaining)
+	if err != nil {
+		return RemoveReport{}, err
+	}
+	return e.removalImpact(ctx, id, serials)
 }
 
 // GetDeviceGroup reads a device group from the engine's records.
@@ -106,14 +158,31 @@ func (e *Engine) GetDeviceGroup(ctx context.Context, id string) (DeviceGroup, er
 	return g, err
 }
 
-// DeleteDeviceGroup forgets the device group and its serial numbers.
-func (e *Engine) DeleteDeviceGroup(ctx context.Context, id string) error {
-	return e.tx(ctx, func(tx store.Tx) error { return notFound(KindDeviceGroup, id, tx.DeleteDeviceGroup(ctx, id)) })
+// DeleteDeviceGroup forgets the device group, its serial numbers and its assignments. Revocable
+// app licenses its assignments alone gave are taken back first, as when its devices leave it.
+func (e *Engine) DeleteDeviceGroup(ctx context.Context, id string) (RemoveReport, error) {
+	return e.deleteGroup(ctx, id, KindDeviceGroup)
 }
 
 // recordDeviceGroup writes the input, with its normalised serial numbers, as the record of device
-// group id: a new record when there is none, the same record (created when it was) otherwise.
+// group id: a new record when there is none, the same record (created when it was) otherwise. The
+// delivery states of the tokens its assignments use are outdated by it.
 func (e *Engine) recordDeviceGroup(ctx context.Context, tx store.Tx, id string, in DeviceGroupInput, serials []string) error {
+	if err := e.recordDeviceGroupOnly(ctx, tx, id, in); err != nil {
+		return err
+	}
+	if err := tx.SetSerials(ctx, id, serials); err != nil {
+		return err
+	}
+	_, tokens, err := licensesHeldBy(ctx, tx, id, nil)
+	if err != nil {
+		return err
+	}
+	return tx.TouchDeliveries(ctx, tokens...)
+}
+
+// recordDeviceGroupOnly is recordDeviceGroup without the serial numbers: the group's own record.
+func (e *Engine) recordDeviceGroupOnly(ctx context.Context, tx store.Tx, id string, in DeviceGroupInput) error {
 	now := e.now()
 	rec := store.DeviceGroup{ID: id, Name: in.Name, Description: in.Description, CreatedAt: now, UpdatedAt: now}
 	cur, err := tx.GetDeviceGroup(ctx, id)
@@ -124,10 +193,7 @@ func (e *Engine) recordDeviceGroup(ctx context.Context, tx store.Tx, id string, 
 		rec.CreatedAt = cur.CreatedAt
 		err = tx.UpdateDeviceGroup(ctx, rec)
 	}
-	if err != nil {
-		return err
-	}
-	return tx.SetSerials(ctx, id, serials)
+	return err
 }
 
 // deviceGroupIs reports whether the record of device group id is the input (with its normalised

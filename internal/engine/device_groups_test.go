@@ -130,7 +130,7 @@ func TestDeviceGroup_lifecycle(t *testing.T) {
 
 		// One device leaves, two join; the description goes.
 		in := engine.DeviceGroupInput{Name: "Lobby kiosks", SerialNumbers: []string{"F9FXK1ZZJGH5", "DMPXK1ZZAB12", "H4TXK1ZZ"}}
-		u, err := e.eng.UpdateDeviceGroup(ctx, g.ID, in)
+		u, _, err := e.eng.UpdateDeviceGroup(ctx, g.ID, in)
 		want := engine.DeviceGroup{ID: g.ID, Name: "Lobby kiosks", SerialNumbers: []string{"DMPXK1ZZAB12", "F9FXK1ZZJGH5", "H4TXK1ZZ"}}
 		if err != nil || !equalGroups(u, want) {
 			t.Fatalf("UpdateDeviceGroup = %+v, %v; want %+v", u, err, want)
@@ -141,7 +141,7 @@ func TestDeviceGroup_lifecycle(t *testing.T) {
 
 		// Bad serial numbers change nothing.
 		in.SerialNumbers = []string{"DMPXK1ZZAB12", "dmpxk1zzab12"}
-		if _, err := e.eng.UpdateDeviceGroup(ctx, g.ID, in); !errors.As(err, new(*engine.SerialsError)) {
+		if _, _, err := e.eng.UpdateDeviceGroup(ctx, g.ID, in); !errors.As(err, new(*engine.SerialsError)) {
 			t.Fatalf("UpdateDeviceGroup with a repeated device = %v; want a SerialsError", err)
 		}
 		if _, err := e.eng.CreateDeviceGroup(ctx, engine.DeviceGroupInput{Name: "Bad", SerialNumbers: []string{"short"}}); !errors.As(err, new(*engine.SerialsError)) {
@@ -151,14 +151,14 @@ func TestDeviceGroup_lifecycle(t *testing.T) {
 			t.Fatalf("a refused update changed the group: %+v", got)
 		}
 
-		if err := e.eng.DeleteDeviceGroup(ctx, g.ID); err != nil {
+		if _, err := e.eng.DeleteDeviceGroup(ctx, g.ID); err != nil {
 			t.Fatal(err)
 		}
 		var nf *engine.NotFoundError
 		if _, err := e.eng.GetDeviceGroup(ctx, g.ID); !errors.As(err, &nf) || nf.Kind != engine.KindDeviceGroup || nf.ID != g.ID {
 			t.Fatalf("GetDeviceGroup after delete = %v; want a NotFoundError of the device group", err)
 		}
-		if err := e.eng.DeleteDeviceGroup(ctx, g.ID); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := e.eng.DeleteDeviceGroup(ctx, g.ID); !errors.Is(err, engine.ErrNotFound) {
 			t.Fatalf("DeleteDeviceGroup twice = %v; want ErrNotFound", err)
 		}
 		if n := e.sim.Stats().TotalRequests; n != 0 {
@@ -203,7 +203,7 @@ func TestDeviceGroup_restoredFromState(t *testing.T) {
 			{Name: "Carts", SerialNumbers: []string{"C02XK1ZZJGH5", "H4TXK1ZZ"}},
 			{Name: "Carts", Description: "room 4", SerialNumbers: []string{"C02XK1ZZJGH5", "H4TXK1ZZ"}},
 		} {
-			if _, err := b.UpdateDeviceGroup(ctx, g.ID, newer); err != nil {
+			if _, _, err := b.UpdateDeviceGroup(ctx, g.ID, newer); err != nil {
 				t.Fatal(err)
 			}
 			got, restored, err = e.eng.RestoreDeviceGroup(ctx, g.ID, newer)
@@ -220,7 +220,7 @@ func TestDeviceGroup_restoredFromState(t *testing.T) {
 		e.dbURL = storetest.URL(t, kind)
 		c := e.open()
 		in = engine.DeviceGroupInput{Name: want.Name, Description: want.Description, SerialNumbers: want.SerialNumbers}
-		if got, err := c.UpdateDeviceGroup(ctx, g.ID, in); err != nil || !equalGroups(got, want) {
+		if got, _, err := c.UpdateDeviceGroup(ctx, g.ID, in); err != nil || !equalGroups(got, want) {
 			t.Fatalf("UpdateDeviceGroup on an empty database = %+v, %v", got, err)
 		}
 		if read, err := c.GetDeviceGroup(ctx, g.ID); err != nil || !equalGroups(read, want) {
@@ -246,7 +246,7 @@ func TestDeviceGroup_tenThousandSerials(t *testing.T) {
 			t.Fatalf("RestoreDeviceGroup: restored %t, %v", restored, err)
 		}
 		in.SerialNumbers = all[1:]
-		if g, err = e.eng.UpdateDeviceGroup(ctx, g.ID, in); err != nil || g.SerialNumbers[9_999] != all[10_000] {
+		if g, _, err = e.eng.UpdateDeviceGroup(ctx, g.ID, in); err != nil || g.SerialNumbers[9_999] != all[10_000] {
 			t.Fatalf("UpdateDeviceGroup: %v", err)
 		}
 		if took := time.Since(start); took > 10*time.Second {

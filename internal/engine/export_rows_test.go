@@ -155,9 +155,9 @@ func (t countingTx) EachLicense(ctx context.Context, tokenID string, fn func(sto
 	return err
 }
 
-func (t countingTx) ListUserLicenses(ctx context.Context, tokenID, adamID, pricing string, ids []string) ([]store.License, error) {
-	l, err := t.Tx.ListUserLicenses(ctx, tokenID, adamID, pricing, ids)
-	return countRows(t.c, "ListUserLicenses", l, err)
+func (t countingTx) ListHolderLicenses(ctx context.Context, tokenID, adamID, pricing string, hs store.Holders) ([]store.License, error) {
+	l, err := t.Tx.ListHolderLicenses(ctx, tokenID, adamID, pricing, hs)
+	return countRows(t.c, "ListHolderLicenses", l, err)
 }
 
 func (t countingTx) ListDeliveries(ctx context.Context, assignmentID string) ([]store.Delivery, error) {

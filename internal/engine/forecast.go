@@ -135,20 +135,31 @@ func (e *Engine) ForecastGroup(ctx context.Context, groupID string, members []st
 	if err != nil {
 		return err
 	}
+	return e.forecastGroup(ctx, groupID, normalized, plan)
+}
+
+// forecastGroup is ForecastGroup for a group of either kind, with its members normalised.
+func (e *Engine) forecastGroup(ctx context.Context, groupID string, normalized []string, plan *PlannedChanges) error {
 	if plan == nil {
 		plan = NewPlannedChanges()
 	}
 	plan.setMembers(groupID, normalized)
-	var assignments []store.Assignment
+	var assignments []Assignment
 	if err := e.view(ctx, func(tx store.Tx) error {
-		var err error
-		assignments, err = tx.ListAssignmentsByGroup(ctx, groupID)
+		list, err := tx.ListAssignmentsByGroup(ctx, groupID)
+		for _, sa := range list {
+			a := assignmentView(sa, nil)
+			if err := a.describe(ctx, tx, sa); err != nil {
+				return err
+			}
+			assignments = append(assignments, a)
+		}
 		return err
 	}); err != nil {
 		return err
 	}
 	for _, a := range assignments {
-		in := AssignmentInput{BookID: BookID(a.TokenID, a.AdamID, a.PricingParam), GroupID: groupID, Intent: a.Intent, AllowOversubscription: a.AllowOversubscription}
+		in := AssignmentInput{Kind: a.Kind, BookID: a.BookID, GroupID: groupID, Devices: a.Devices, Intent: a.Intent, AllowOversubscription: a.AllowOversubscription}
 		if planned, _ := plan.snapshot(in.BookID); len(planned) > 0 {
 			for _, p := range planned {
 				if p.GroupID == groupID {
@@ -184,6 +195,9 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 		if aID, err = overlayPlan(ctx, tx, w, tokenID, bk, planned, members, in.GroupID); err != nil {
 			return err
 		}
+		if err := checkTarget(in, w.groups[in.GroupID], book); err != nil {
+			return err
+		}
 		refused, err = refusedMembers(ctx, tx, aID)
 		return err
 	}})
@@ -202,7 +216,7 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 		granted[m] = true
 	}
 	for _, m := range w.members[in.GroupID] {
-		if u, known := w.users[m]; known && w.licensed[pairKey{bk, u.ClientUserID}] {
+		if h := w.holderOf(in.GroupID, m); w.licensed[h.of(bk)] {
 			f.LicensesKept++
 			continue
 		}
@@ -289,7 +303,7 @@ func overlayAssignment(ctx context.Context, tx store.Tx, w *work, tokenID string
 	if _, ok := w.groups[in.GroupID]; !ok {
 		g, err := tx.GetGroup(ctx, in.GroupID)
 		if err != nil {
-			return "", notFound("group", in.GroupID, err)
+			return "", notFound(in.groupKind(), in.GroupID, err)
 		}
 		w.groups[g.ID] = g
 		if w.members[g.ID], err = tx.ListMembers(ctx, g.ID); err != nil {
@@ -345,7 +359,7 @@ func shortageOf(w *work, p *deliveryPlan, bk bookKey, needed, available int) *Sh
 		}
 		n := 0
 		for _, m := range w.members[a.GroupID] {
-			if u, known := w.users[m]; p.want[a.ID][m] && (!known || !w.licensed[pairKey{bk, u.ClientUserID}]) {
+			if h := w.holderOf(a.GroupID, m); p.want[a.ID][m] && !w.licensed[h.of(bk)] {
 				n++
 			}
 		}

@@ -158,7 +158,7 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 	var cur store.Group
 	if err := e.view(ctx, func(tx store.Tx) error {
 		var err error
-		cur, err = tx.GetGroup(ctx, id)
+		cur, err = groupOfKind(ctx, tx, id, KindGroup)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // rebuilt below
 		} else if err != nil {
@@ -180,7 +180,7 @@ func (e *Engine) RestoreGroup(ctx context.Context, id string, in GroupInput) (g 
 		return g, false, err
 	}
 	err = e.tx(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetGroup(ctx, id)
+		cur, err := groupOfKind(ctx, tx, id, KindGroup)
 		missing := errors.Is(err, store.ErrNotFound)
 		if err != nil && !missing {
 			return err
@@ -307,7 +307,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 	}
 	var tokens []string
 	err = e.tx(ctx, func(tx store.Tx) error {
-		g, err := tx.GetGroup(ctx, id)
+		g, err := groupOfKind(ctx, tx, id, KindGroup)
 		if errors.Is(err, store.ErrNotFound) {
 			now := e.now()
 			g = store.Group{ID: id, Name: in.Name, Description: in.Description, Managed: in.Managed, MembersFrom: in.MembersFrom, CreatedAt: now, UpdatedAt: now}
@@ -376,7 +376,7 @@ func (e *Engine) CheckGroupChange(ctx context.Context, id string, in GroupInput)
 		return err
 	}
 	return e.view(ctx, func(tx store.Tx) error {
-		g, err := tx.GetGroup(ctx, id)
+		g, err := groupOfKind(ctx, tx, id, KindGroup)
 		if err != nil {
 			return notFound("group", id, err)
 		}
@@ -469,12 +469,12 @@ func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []s
 		if err != nil {
 			return held, nil, err
 		}
-		kind, err := assignedKind(ctx, tx, a)
-		if err != nil {
+		var view Assignment
+		if err := view.describe(ctx, tx, a); err != nil {
 			return held, nil, err
 		}
 		held.all += n
-		if kind == KindBook {
+		if view.Kind == KindBook {
 			held.books += n
 		}
 	}
@@ -506,10 +506,16 @@ func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []
 	if err != nil {
 		return RemoveReport{}, err
 	}
+	return e.removalImpact(ctx, id, members)
+}
+
+// removalImpact is GroupRemovalImpact for a group of either kind, with its remaining members
+// normalised.
+func (e *Engine) removalImpact(ctx context.Context, id string, members []string) (RemoveReport, error) {
 	var rep RemoveReport
 	var leaving []string
 	var held heldLicenses
-	err = e.view(ctx, func(tx store.Tx) error {
+	err := e.view(ctx, func(tx store.Tx) error {
 		old, err := tx.ListMembers(ctx, id)
 		if err != nil {
 			return err
@@ -543,7 +549,7 @@ func (e *Engine) readGroup(ctx context.Context, id string, invitations bool) (Gr
 func (e *Engine) readGroupOf(ctx context.Context, id string, members []string, invitations bool) (Group, error) {
 	var out Group
 	err := e.view(ctx, func(tx store.Tx) error {
-		g, err := tx.GetGroup(ctx, id)
+		g, err := groupOfKind(ctx, tx, id, KindGroup)
 		if err != nil {
 			return notFound("group", id, err)
 		}
@@ -571,9 +577,17 @@ func (e *Engine) readGroupOf(ctx context.Context, id string, members []string, i
 // DeleteGroup forgets the group and its assignments. Revocable app licenses its assignments alone
 // gave are taken back first (as when its members leave); book licenses its members hold stay.
 func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, error) {
+	return e.deleteGroup(ctx, id, KindGroup)
+}
+
+// deleteGroup is DeleteGroup for a user group (kind KindGroup) or a device group (KindDeviceGroup).
+func (e *Engine) deleteGroup(ctx context.Context, id, kind string) (RemoveReport, error) {
 	var rep RemoveReport
 	var members []string
 	if err := e.view(ctx, func(tx store.Tx) error {
+		if _, err := groupOfKind(ctx, tx, id, kind); err != nil {
+			return notFound(kind, id, err)
+		}
 		var err error
 		members, err = tx.ListMembers(ctx, id)
 		return err
@@ -585,8 +599,8 @@ func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, erro
 		return rep, err
 	}
 	err = e.tx(ctx, func(tx store.Tx) error {
-		if _, err := tx.GetGroup(ctx, id); err != nil {
-			return notFound("group", id, err)
+		if _, err := groupOfKind(ctx, tx, id, kind); err != nil {
+			return notFound(kind, id, err)
 		}
 		members, err := tx.ListMembers(ctx, id)
 		if err != nil {
@@ -605,11 +619,21 @@ func (e *Engine) DeleteGroup(ctx context.Context, id string) (RemoveReport, erro
 	return rep, err
 }
 
+// groupOfKind reads group id, which must be of the kind named (KindGroup: a user group;
+// KindDeviceGroup: a device group): a group of the other kind is not found (store.ErrNotFound).
+func groupOfKind(ctx context.Context, tx store.Tx, id, kind string) (store.Group, error) {
+	g, err := tx.GetGroup(ctx, id)
+	if err == nil && (g.Kind == store.GroupDevices) != (kind == KindDeviceGroup) {
+		err = fmt.Errorf("store: %s is not a %s: %w", id, kind, store.ErrNotFound)
+	}
+	return g, err
+}
+
 // GroupMembers reads a group's members (normalised, sorted) from the engine's records, with what
 // they were read from (GroupInput.MembersFrom), without the invitations GetGroup gathers.
 func (e *Engine) GroupMembers(ctx context.Context, id string) (members []string, from string, err error) {
 	err = e.view(ctx, func(tx store.Tx) error {
-		g, err := tx.GetGroup(ctx, id)
+		g, err := groupOfKind(ctx, tx, id, KindGroup)
 		if err != nil {
 			return notFound("group", id, err)
 		}

@@ -83,13 +83,18 @@ func (w *work) readOpenMembers(ctx context.Context, tx store.Tx, sc *scope) erro
 }
 
 // loadMembersUsersAndLicenses reads the users of an open work's members and their licenses of the
-// work's books (and those of the users planDelivery would derive for members without one).
+// work's books (and those of the users planDelivery would derive for members without one), and the
+// licenses of its device groups' members.
 func (w *work) loadMembersUsersAndLicenses(ctx context.Context, tx store.Tx) error {
-	var emails []string
-	for _, ms := range w.members {
-		emails = append(emails, ms...)
+	var emails, serials []string
+	for g, ms := range w.members {
+		if w.devices(g) {
+			serials = append(serials, ms...)
+		} else {
+			emails = append(emails, ms...)
+		}
 	}
-	if len(emails) > openLookups {
+	if len(emails)+len(serials) > openLookups {
 		return loadUsersAndLicenses(ctx, tx, w)
 	}
 	users, err := tx.ListVPPUsersByEmail(ctx, w.token.ID, emails)
@@ -99,12 +104,12 @@ func (w *work) loadMembersUsersAndLicenses(ctx context.Context, tx store.Tx) err
 	for _, u := range users {
 		w.users[u.Email] = u
 	}
-	ids := make([]string, 0, len(emails))
+	hs := store.Holders{ClientUserIDs: make([]string, 0, len(emails)), SerialNumbers: serials}
 	for _, m := range emails {
 		if u, ok := w.users[m]; ok {
-			ids = append(ids, u.ClientUserID)
+			hs.ClientUserIDs = append(hs.ClientUserIDs, u.ClientUserID)
 		} else {
-			ids = append(ids, clientUserID(w.token.LocationUID, m))
+			hs.ClientUserIDs = append(hs.ClientUserIDs, clientUserID(w.token.LocationUID, m))
 		}
 	}
 	read := map[bookKey]bool{}
@@ -114,12 +119,12 @@ func (w *work) loadMembersUsersAndLicenses(ctx context.Context, tx store.Tx) err
 			continue
 		}
 		read[bk] = true
-		lic, err := tx.ListUserLicenses(ctx, w.token.ID, bk.adamID, bk.pricing, ids)
+		lic, err := tx.ListHolderLicenses(ctx, w.token.ID, bk.adamID, bk.pricing, hs)
 		if err != nil {
 			return err
 		}
 		for _, l := range lic {
-			w.licensed[pairKey{bk, l.ClientUserID}] = true
+			w.licensed[licenseHolder(l).of(bk)] = true
 		}
 	}
 	return nil

@@ -18,9 +18,39 @@ const (
 
 type bookKey struct{ adamID, pricing string }
 
+// pairKey is one license: an asset and who holds it, a user (clientUserID) or a device (serial,
+// Apple's device-based licensing), the other one empty.
 type pairKey struct {
 	book         bookKey
 	clientUserID string
+	serial       string
+}
+
+// holder is who holds a license: a user by clientUserId, or a device by serial number.
+type holder struct{ clientUserID, serial string }
+
+func userHolder(clientUserID string) holder { return holder{clientUserID: clientUserID} }
+func deviceHolder(serial string) holder     { return holder{serial: serial} }
+
+// of is the license of asset bk that h holds.
+func (h holder) of(bk bookKey) pairKey { return pairKey{bk, h.clientUserID, h.serial} }
+
+// holder is who holds license pk.
+func (pk pairKey) holder() holder { return holder{pk.clientUserID, pk.serial} }
+
+// licenseHolder is who holds license l.
+func licenseHolder(l store.License) holder { return holder{l.ClientUserID, l.SerialNumber} }
+
+// devices reports whether group g's members are devices (serial numbers).
+func (w *work) devices(g string) bool { return w.groups[g].Kind == store.GroupDevices }
+
+// holderOf returns who holds group g's member m's licenses: the device, in a device group;
+// otherwise the member's VPP user (no one, when the member has none).
+func (w *work) holderOf(g, m string) holder {
+	if w.devices(g) {
+		return deviceHolder(m)
+	}
+	return userHolder(w.users[m].ClientUserID)
 }
 
 // work is everything delivery decides from, read from the store in one transaction.
@@ -268,7 +298,7 @@ func loadUsersAndLicenses(ctx context.Context, tx store.Tx, w *work) error {
 		return err
 	}
 	for _, l := range lic {
-		w.licensed[pairKey{bookKey{l.AdamID, l.PricingParam}, l.ClientUserID}] = true
+		w.licensed[licenseHolder(l).of(bookKey{l.AdamID, l.PricingParam})] = true
 	}
 	return nil
 }
@@ -277,8 +307,11 @@ func loadUsersAndLicenses(ctx context.Context, tx store.Tx, w *work) error {
 type deliveryPlan struct {
 	// newUsers are VPP users to create at Apple (derived clientUserIds), sorted by email.
 	newUsers []store.VPPUser
-	// grant lists, per book, the members (by email, in email order) to license now.
-	grant map[bookKey][]string
+	// grant lists, per book, the members (by email or serial number, in that order) to license
+	// now, and grantTo who holds each one's license, for those Apple has (a user not yet created,
+	// or whose creation failed, has none).
+	grant   map[bookKey][]string
+	grantTo map[string]holder
 	// cut marks members left unlicensed because an oversubscribed book ran out.
 	cut map[bookKey]map[string]bool
 	// want marks, per assignment, the members who should hold the book now.
@@ -291,9 +324,10 @@ type deliveryPlan struct {
 // dueNow is the one rule of who needs a book's license now: with intent required, every member;
 // with available, a member whose VPP user is associated (the invitation accepted), which a Managed
 // Apple Account is as soon as it is created. u is the member's user (the zero value when none).
+// A device accepts no invitation: a device group's members are due at once, whatever the intent.
 // Delivery plans with it; forecasts and delivery states follow that plan.
-func dueNow(intent string, groupManaged bool, u store.VPPUser) bool {
-	return intent == IntentRequired || groupManaged || u.Managed || u.Status == UserAssociated
+func dueNow(intent string, g store.Group, u store.VPPUser) bool {
+	return intent == IntentRequired || g.Kind == store.GroupDevices || g.Managed || u.Managed || u.Status == UserAssociated
 }
 
 // shortageIn returns the shortage of the scope's book, or of the first book short (nil scope).
@@ -326,7 +360,7 @@ func confirmed(u store.VPPUser) bool { return slices.Contains(confirmedStatuses,
 // no grants (recorded in short); with oversubscription, members are licensed in email order until
 // licenses run out.
 func planDelivery(w *work) *deliveryPlan {
-	p := &deliveryPlan{grant: map[bookKey][]string{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}, short: map[bookKey]*ShortageError{}}
+	p := &deliveryPlan{grant: map[bookKey][]string{}, grantTo: map[string]holder{}, cut: map[bookKey]map[string]bool{}, want: map[string]map[string]bool{}, short: map[bookKey]*ShortageError{}}
 	newUsers := map[string]store.VPPUser{}
 	candidates := map[bookKey]map[string]bool{}
 	strict := map[bookKey]store.Assignment{} // an assignment of the book that forbids oversubscription
@@ -337,9 +371,14 @@ func planDelivery(w *work) *deliveryPlan {
 		g := w.groups[a.GroupID]
 		bk := bookKey{a.AdamID, a.PricingParam}
 		p.want[a.ID] = map[string]bool{}
+		devices := w.devices(a.GroupID)
 		for _, m := range w.members[a.GroupID] {
 			u, known := w.users[m]
-			if !known || !confirmed(u) {
+			h := userHolder(u.ClientUserID)
+			ready := devices || known && confirmed(u) // Apple has the holder: it can be licensed now
+			if devices {
+				h = deviceHolder(m)
+			} else if !known || !confirmed(u) {
 				nu, seen := newUsers[m]
 				if !seen {
 					nu = u
@@ -350,13 +389,17 @@ func planDelivery(w *work) *deliveryPlan {
 				nu.Managed = nu.Managed || g.Managed
 				newUsers[m] = nu
 				u = nu
+				h = userHolder(u.ClientUserID)
 			}
-			if !dueNow(a.Intent, g.Managed, u) {
+			if !dueNow(a.Intent, g, u) {
 				continue
 			}
 			p.want[a.ID][m] = true
-			if w.licensed[pairKey{bk, u.ClientUserID}] {
+			if w.licensed[h.of(bk)] {
 				continue
+			}
+			if ready {
+				p.grantTo[m] = h
 			}
 			if candidates[bk] == nil {
 				candidates[bk] = map[string]bool{}
@@ -409,19 +452,24 @@ func planDelivery(w *work) *deliveryPlan {
 func deliveriesOf(w *work, p *deliveryPlan, a store.Assignment, userFailures map[string]failure, pairFailures map[pairKey]failure, now time.Time) []store.Delivery {
 	bk := bookKey{a.AdamID, a.PricingParam}
 	g := w.groups[a.GroupID]
+	devices := w.devices(a.GroupID)
 	list := make([]store.Delivery, 0, len(w.members[a.GroupID]))
 	for _, m := range w.members[a.GroupID] {
 		d := store.Delivery{AssignmentID: a.ID, Email: m, UpdatedAt: now}
 		u, known := w.users[m]
+		h := userHolder(u.ClientUserID)
+		if devices {
+			known, h = true, deviceHolder(m)
+		}
 		prev, hadPrev := w.previous[a.ID][m]
 		switch {
-		case known && w.licensed[pairKey{bk, u.ClientUserID}]:
+		case known && w.licensed[h.of(bk)]:
 			d.State = DeliveryLicensed
-		case known && userFailures[u.ClientUserID].code != 0:
+		case known && !devices && userFailures[u.ClientUserID].code != 0:
 			f := userFailures[u.ClientUserID]
 			d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
-		case known && pairFailures[pairKey{bk, u.ClientUserID}].code != 0:
-			f := pairFailures[pairKey{bk, u.ClientUserID}]
+		case known && pairFailures[h.of(bk)].code != 0:
+			f := pairFailures[h.of(bk)]
 			d.State, d.ErrorNumber, d.Detail = DeliveryFailed, f.code, f.message
 		case p.cut[bk][m]:
 			d.State, d.Detail = DeliveryUnlicensed, reasonUnlicensed

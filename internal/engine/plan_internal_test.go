@@ -27,8 +27,12 @@ func TestDueNow(t *testing.T) {
 		{"available, managed group", IntentAvailable, true, store.VPPUser{}, true},
 		{"available, user created as managed", IntentAvailable, false, managed, true},
 	} {
-		if got := dueNow(tc.intent, tc.groupManaged, tc.user); got != tc.want {
+		if got := dueNow(tc.intent, store.Group{Managed: tc.groupManaged}, tc.user); got != tc.want {
 			t.Errorf("%s: dueNow = %t, want %t", tc.name, got, tc.want)
 		}
+	}
+	// A device accepts no invitation: it is due at once, whatever the intent.
+	if !dueNow(IntentAvailable, store.Group{Kind: store.GroupDevices}, store.VPPUser{}) {
+		t.Error("available, device group: dueNow = false, want true")
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,12 +18,30 @@ import (
 // payload has the associate's shape: the asset and the clientUserIds.
 const opDisassociate = "disassociate"
 
-// removal is what removing an assignment does to the licenses of its asset: the clientUserIds
-// whose licenses are reclaimed (sorted), and how many licenses stay with their users.
+// removal is what removing an assignment does to the licenses of its asset: the holders (users
+// and devices) whose licenses are reclaimed (sorted: byHolder), and how many licenses stay.
 type removal struct {
 	asset   bookKey
-	reclaim []string
+	reclaim []holder
 	kept    int
+}
+
+// byHolder orders holders: users by clientUserId, then devices by serial number.
+func byHolder(a, b holder) int {
+	return cmp.Or(strings.Compare(a.serial, b.serial), strings.Compare(a.clientUserID, b.clientUserID))
+}
+
+// holdersIn splits holders into the users and the devices a request or a record names.
+func holdersIn(hs []holder) store.Holders {
+	var out store.Holders
+	for _, h := range hs {
+		if h.serial != "" {
+			out.SerialNumbers = append(out.SerialNumbers, h.serial)
+		} else {
+			out.ClientUserIDs = append(out.ClientUserIDs, h.clientUserID)
+		}
+	}
+	return out
 }
 
 // reclaims reports whether Apple lets the asset's licenses be taken back: a revocable app's.
@@ -59,17 +78,17 @@ func (e *Engine) planLeaving(ctx context.Context, a store.Assignment, leaving []
 	}
 	r := removal{asset: bk}
 	for _, m := range leaving {
-		u, ok := w.users[m]
-		if !ok || !w.licensed[pairKey{bk, u.ClientUserID}] {
+		h := w.holderOf(a.GroupID, m)
+		if !w.licensed[h.of(bk)] {
 			continue
 		}
 		if !revocable || covered[m] {
 			r.kept++
 			continue
 		}
-		r.reclaim = append(r.reclaim, u.ClientUserID)
+		r.reclaim = append(r.reclaim, h)
 	}
-	slices.Sort(r.reclaim)
+	slices.SortFunc(r.reclaim, byHolder)
 	return r, nil
 }
 
@@ -160,8 +179,8 @@ func (e *Engine) reclaimLeavingPass(ctx context.Context, apps []store.Assignment
 		if err != nil {
 			return err
 		}
-		for _, u := range r.reclaim {
-			freed[pairKey{r.asset, u}] = true
+		for _, h := range r.reclaim {
+			freed[h.of(r.asset)] = true
 		}
 		if _, err := e.disassociate(ctx, rec, c, r.asset, r.reclaim); err != nil {
 			return err
@@ -200,7 +219,7 @@ func (e *Engine) assignmentRecord(ctx context.Context, id string) (store.Assignm
 // again.
 func (e *Engine) removeReclaiming(ctx context.Context, a store.Assignment) (RemoveReport, error) {
 	var rep RemoveReport
-	freed := map[string]bool{} // every user a pass set out to reclaim from
+	freed := map[holder]bool{} // every holder a pass set out to reclaim from
 	err := e.lockedPasses(ctx, a.TokenID, "reclaim", func() error { return e.reclaimPass(ctx, a, &rep, freed) })
 	return rep, err
 }
@@ -208,7 +227,7 @@ func (e *Engine) removeReclaiming(ctx context.Context, a store.Assignment) (Remo
 // reclaimPass is one pass of removeReclaiming. The users it sets out to reclaim from join freed;
 // rep counts what was reclaimed: all of freed once the pass completes (a license an earlier pass
 // sent for and this one's settle found gone counts too).
-func (e *Engine) reclaimPass(ctx context.Context, a store.Assignment, rep *RemoveReport, freed map[string]bool) error {
+func (e *Engine) reclaimPass(ctx context.Context, a store.Assignment, rep *RemoveReport, freed map[holder]bool) error {
 	rec, c, err := e.usableToken(ctx, a.TokenID)
 	if err != nil {
 		return err
@@ -221,8 +240,8 @@ func (e *Engine) reclaimPass(ctx context.Context, a store.Assignment, rep *Remov
 		return err
 	}
 	rep.LicensesKept = r.kept
-	for _, u := range r.reclaim {
-		freed[u] = true
+	for _, h := range r.reclaim {
+		freed[h] = true
 	}
 	n, err := e.disassociate(ctx, rec, c, r.asset, r.reclaim)
 	if err != nil {
@@ -238,22 +257,23 @@ func (e *Engine) reclaimPass(ctx context.Context, a store.Assignment, rep *Remov
 	})
 }
 
-// disassociate takes the licenses of asset bk back from the users uids at Apple: journaled, in
-// requests within Apple's limits, sent in order and confirmed from their events. The licenses
-// Apple confirmed leave the records and return to the asset's available count. It returns how many
-// were taken back; any it could not take back is a ReclaimError (or the error that stopped it).
-func (e *Engine) disassociate(ctx context.Context, rec store.Token, c *apple.Client, bk bookKey, uids []string) (int, error) {
-	if len(uids) == 0 {
+// disassociate takes the licenses of asset bk back from the holders hs (users and devices) at
+// Apple: journaled, in requests within Apple's limits, sent in order and confirmed from their
+// events. The licenses Apple confirmed leave the records and return to the asset's available
+// count. It returns how many were taken back; any it could not take back is a ReclaimError (or the
+// error that stopped it).
+func (e *Engine) disassociate(ctx context.Context, rec store.Token, c *apple.Client, bk bookKey, hs []holder) (int, error) {
+	if len(hs) == 0 {
 		return 0, nil
 	}
 	lim, err := c.Limits(ctx)
 	if err != nil {
 		return 0, e.appleError(rec.ID, "reading Apple's limits (GET /service/config)", err)
 	}
-	requests := apple.SplitAssociations([]apple.AssetRef{{AdamID: bk.adamID, PricingParam: bk.pricing}}, uids, lim)
+	requests := manageRequests([]apple.AssetRef{{AdamID: bk.adamID, PricingParam: bk.pricing}}, holdersIn(hs), lim)
 	payloads := make([][]byte, len(requests))
 	for i, r := range requests {
-		payloads[i], _ = json.Marshal(associatePayload{Assets: r.Assets, ClientUserIDs: r.ClientUserIDs})
+		payloads[i] = payloadOf(r)
 	}
 	ids, err := e.journal(ctx, rec.ID, opDisassociate, payloads, nil)
 	if err != nil {
@@ -261,7 +281,7 @@ func (e *Engine) disassociate(ctx context.Context, rec store.Token, c *apple.Cli
 	}
 	eventOf := make([]string, len(requests))
 	journaled := func(i int) (int64, error) { return ids[i], nil }
-	sending := e.startProgress(ctx, rec.ID, "Reclaiming licenses", len(uids), "licenses")
+	sending := e.startProgress(ctx, rec.ID, "Reclaiming licenses", len(hs), "licenses")
 	sent, events, sendErr := e.sendAll(ctx, rec.ID, opDisassociate, len(requests), sending, journaled, func(i int) (*apple.EventResponse, int, error) {
 		resp, err := c.DisassociateAssets(ctx, requests[i])
 		if err == nil {
@@ -291,11 +311,11 @@ func (e *Engine) disassociate(ctx context.Context, rec store.Token, c *apple.Cli
 	if err := e.settleEntries(ctx, ids, statuses, eventOf, pending); err != nil {
 		return 0, err
 	}
-	held, err := e.stillHeld(ctx, rec.ID, bk, uids)
+	held, err := e.stillHeld(ctx, rec.ID, bk, hs)
 	if err != nil {
 		return 0, err
 	}
-	n := len(uids) - len(held)
+	n := len(hs) - len(held)
 	switch {
 	case sendErr != nil:
 		return n, sendErr
@@ -313,15 +333,16 @@ func (e *Engine) recordReleases(ctx context.Context, tokenID string, bk bookKey,
 	if len(released) == 0 {
 		return nil
 	}
-	ids := make([]string, len(released))
+	hs := make([]holder, len(released))
 	for i, l := range released {
-		ids[i] = l.ClientUserID
+		hs[i] = licenseHolder(l)
 	}
+	of := holdersIn(hs)
 	return e.tx(ctx, func(tx store.Tx) error {
 		if err := tx.TouchDeliveries(ctx, tokenID); err != nil {
 			return err
 		}
-		if err := tx.ReplaceAssetLicenses(ctx, tokenID, bk.adamID, bk.pricing, ids, nil); err != nil {
+		if err := tx.ReplaceAssetLicenses(ctx, tokenID, bk.adamID, bk.pricing, &of, nil); err != nil {
 			return err
 		}
 		// Keep counts true until the next sync reads Apple's.
@@ -338,9 +359,10 @@ func (e *Engine) recordReleases(ctx context.Context, tokenID string, bk bookKey,
 	})
 }
 
-// readAssetLicenses reads at Apple every assignment of asset bk to a user (GET /assignments with
-// its adamId and pricingParam) and records those of the engine's users as the asset's licenses: what a disassociate whose
-// outcome is not known left, since Apple's changes-since reads do not show removed assignments.
+// readAssetLicenses reads at Apple every assignment of asset bk (GET /assignments with its adamId
+// and pricingParam) and records those of the engine's users, and every device's, as the asset's
+// licenses: what a disassociate whose outcome is not known left, since Apple's changes-since reads
+// do not show removed assignments.
 func (e *Engine) readAssetLicenses(ctx context.Context, c *apple.Client, rec store.Token, bk bookKey) error {
 	now := e.now()
 	var held []store.License
@@ -349,8 +371,8 @@ func (e *Engine) readAssetLicenses(ctx context.Context, c *apple.Client, rec sto
 			held = held[:0]
 		}
 		for _, a := range page {
-			if a.ClientUserID != "" && a.AdamID == bk.adamID && pricingOr(a.PricingParam) == bk.pricing {
-				held = append(held, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: a.ClientUserID, AssignedAt: now})
+			if (a.ClientUserID != "" || a.SerialNumber != "") && a.AdamID == bk.adamID && pricingOr(a.PricingParam) == bk.pricing {
+				held = append(held, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, ClientUserID: a.ClientUserID, SerialNumber: a.SerialNumber, AssignedAt: now})
 			}
 		}
 		return nil
@@ -371,7 +393,7 @@ func (e *Engine) readAssetLicenses(ctx context.Context, c *apple.Client, rec sto
 	for _, u := range own {
 		ours[u.ClientUserID] = true
 	}
-	held = slices.DeleteFunc(held, func(l store.License) bool { return !ours[l.ClientUserID] })
+	held = slices.DeleteFunc(held, func(l store.License) bool { return l.SerialNumber == "" && !ours[l.ClientUserID] })
 	// The counts too: the last sync's may be from before the work was done.
 	counts, err := c.GetAssets(ctx, apple.AssetQuery{AdamID: bk.adamID, PricingParam: bk.pricing})
 	if err != nil {
@@ -400,30 +422,25 @@ func (e *Engine) readAssetLicenses(ctx context.Context, c *apple.Client, rec sto
 	})
 }
 
-// stillHeld lists which of the users uids the records show still holding a license of asset bk.
-func (e *Engine) stillHeld(ctx context.Context, tokenID string, bk bookKey, uids []string) ([]string, error) {
-	want := make(map[string]bool, len(uids))
-	for _, u := range uids {
-		want[u] = true
-	}
-	var held []string
+// stillHeld lists which of the holders hs the records show still holding a license of asset bk.
+func (e *Engine) stillHeld(ctx context.Context, tokenID string, bk bookKey, hs []holder) ([]holder, error) {
+	var held []holder
 	err := e.view(ctx, func(tx store.Tx) error {
-		return tx.EachLicense(ctx, tokenID, func(l store.License) error {
-			if want[l.ClientUserID] && l.AdamID == bk.adamID && l.PricingParam == bk.pricing {
-				held = append(held, l.ClientUserID)
-			}
-			return nil
-		})
+		list, err := tx.ListHolderLicenses(ctx, tokenID, bk.adamID, bk.pricing, holdersIn(hs))
+		for _, l := range list {
+			held = append(held, licenseHolder(l))
+		}
+		return err
 	})
-	slices.Sort(held)
+	slices.SortFunc(held, byHolder)
 	return held, err
 }
 
 // reclaimError says which licenses Apple did not take back, with the failure it named for the
-// first of them (by clientUserId), if any.
-func reclaimError(bk bookKey, held []string, failures map[pairKey]failure) *ReclaimError {
+// first of them (byHolder), if any.
+func reclaimError(bk bookKey, held []holder, failures map[pairKey]failure) *ReclaimError {
 	out := &ReclaimError{AdamID: bk.adamID, Remaining: len(held)}
-	keys := slices.SortedFunc(maps.Keys(failures), func(a, b pairKey) int { return strings.Compare(a.clientUserID, b.clientUserID) })
+	keys := slices.SortedFunc(maps.Keys(failures), func(a, b pairKey) int { return byHolder(a.holder(), b.holder()) })
 	if len(keys) > 0 {
 		out.ErrorNumber, out.Detail = failures[keys[0]].code, failures[keys[0]].message
 	}

@@ -42,11 +42,14 @@ func (e *Engine) stale(t Token) bool {
 type syncResult struct {
 	cc *apple.ClientConfig // read by a full sync only
 	// expires is the token's expiry from the envelope of an incremental sync (nil: not sent).
-	expires       *time.Time
-	assets        []store.Asset
-	assetsKept    bool // the assets did not change since assetsVersion: the stored books stand
-	users         []store.VPPUser
-	licenses      []store.License // full: Apple's whole set when it differs from the records (replaceLic); incremental: the changed ones
+	expires    *time.Time
+	assets     []store.Asset
+	assetsKept bool // the assets did not change since assetsVersion: the stored books stand
+	users      []store.VPPUser
+	licenses   []store.License // full: Apple's whole set when it differs from the records (replaceLic); incremental: the changed ones
+	// devices are Apple's licenses held by devices (serial numbers), of every device: the whole set
+	// (full) or the changed ones (incremental), written with licenses.
+	devices       []store.License
 	replaceLic    bool
 	licenseCount  int // licenses Apple holds for the engine's users (full) or changed (incremental)
 	assetsVersion string
@@ -130,10 +133,11 @@ func (e *Engine) sync(ctx context.Context, id string, full bool) error {
 		if err := tx.UpsertVPPUsers(ctx, res.users); err != nil {
 			return err
 		}
+		all := append(res.licenses, res.devices...)
 		if res.replaceLic {
-			err = tx.ReplaceLicenses(ctx, id, res.licenses)
-		} else if len(res.licenses) > 0 {
-			err = tx.UpsertLicenses(ctx, res.licenses)
+			err = tx.ReplaceLicenses(ctx, id, all)
+		} else if len(all) > 0 {
+			err = tx.UpsertLicenses(ctx, all)
 		}
 		if err != nil {
 			return err
@@ -359,9 +363,10 @@ func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec
 		bookIdx[bookKey{b.AdamID, b.PricingParam}] = int32(i)
 	}
 	var keys []uint64 // book index << 32 | own user index, one per license Apple holds
+	now := e.now()
 	collect := func(restart bool, page []apple.Assignment) error {
 		if restart {
-			keys = keys[:0]
+			keys, res.devices = keys[:0], res.devices[:0]
 		}
 		if len(page) > 0 {
 			if err := ur.load(ctx); err != nil {
@@ -370,6 +375,9 @@ func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec
 		}
 		for _, a := range page {
 			if a.ClientUserID == "" {
+				if b, known := bookIdx[bookKey{a.AdamID, pricingOr(a.PricingParam)}]; known && a.SerialNumber != "" {
+					res.devices = append(res.devices, store.License{TokenID: rec.ID, AdamID: books[b].AdamID, PricingParam: books[b].PricingParam, SerialNumber: a.SerialNumber, AssignedAt: now})
+				}
 				continue
 			}
 			u, ours := ur.index[a.ClientUserID]
@@ -424,12 +432,13 @@ func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec
 		if have.err != nil {
 			return have.err
 		}
-		if have.ok && slices.Equal(have.keys, keys) {
+		// A device's license is not among the keys: with any (at Apple, or recorded: have.ok is
+		// false then), the set is replaced.
+		if have.ok && slices.Equal(have.keys, keys) && len(res.devices) == 0 {
 			return nil
 		}
 		res.replaceLic = true
 	}
-	now := e.now()
 	res.licenses = make([]store.License, len(keys))
 	for i, k := range keys {
 		b, u := books[k>>32], ur.own[uint32(k)]
@@ -439,7 +448,8 @@ func (e *Engine) fetchUsersAndLicenses(ctx context.Context, c *apple.Client, rec
 }
 
 // storedLicenseKeys reads the token's stored licenses one by one into keys like fetchUsersAndLicenses'
-// (sorted, unique); ok is false when one names a book or user not in the indexes, so that the
+// (sorted, unique); ok is false when one names a book or user not in the indexes (a device's
+// license names no user), so that the
 // records cannot be Apple's set. The caller has loaded ur.
 func (e *Engine) storedLicenseKeys(ctx context.Context, tokenID string, bookIdx map[bookKey]int32, ur *userRead) ([]uint64, bool, error) {
 	var have []uint64

@@ -206,11 +206,12 @@ func (e *Engine) releasePass(ctx context.Context, id string, freed map[pairKey]b
 		return RemoveReport{}, err
 	}
 	for _, bk := range slices.SortedFunc(maps.Keys(held.releasable), compareBookKeys) {
-		uids := held.releasable[bk]
-		for _, u := range uids {
-			freed[pairKey{bk, u}] = true
+		var hs []holder
+		for _, u := range held.releasable[bk] {
+			hs = append(hs, userHolder(u))
+			freed[userHolder(u).of(bk)] = true
 		}
-		if _, err := e.disassociate(ctx, rec, c, bk, uids); err != nil {
+		if _, err := e.disassociate(ctx, rec, c, bk, hs); err != nil {
 			return RemoveReport{}, err
 		}
 	}
@@ -228,7 +229,7 @@ func (e *Engine) releaseStopped(ctx context.Context, id string, freed map[pairKe
 	rep.LicensesReclaimed = len(freed)
 	for bk, uids := range held.releasable {
 		for _, u := range uids {
-			if freed[pairKey{bk, u}] {
+			if freed[userHolder(u).of(bk)] {
 				rep.LicensesReclaimed--
 			}
 		}

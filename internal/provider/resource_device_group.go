@@ -194,7 +194,7 @@ func (r *deviceGroupResource) Update(ctx context.Context, req resource.UpdateReq
 	if !ready(ctx, r.data, &resp.Diagnostics, "updating a device group", decode(req.Plan, &plan), decode(req.State, &state)) {
 		return
 	}
-	g, err := r.data.engine.UpdateDeviceGroup(ctx, state.ID.ValueString(), plan.input())
+	g, _, err := r.data.engine.UpdateDeviceGroup(ctx, state.ID.ValueString(), plan.input())
 	if err != nil {
 		engineError(&resp.Diagnostics, "Error Updating Device Group", err, deviceGroupAttrs)
 		return
@@ -208,8 +208,8 @@ func (r *deviceGroupResource) Delete(ctx context.Context, req resource.DeleteReq
 	if !ready(ctx, r.data, &resp.Diagnostics, "deleting a device group", decode(req.State, &state)) {
 		return
 	}
-	err := r.data.engine.DeleteDeviceGroup(ctx, state.ID.ValueString())
-	reportRemoval(&resp.Diagnostics, "Error Deleting Device Group", engine.RemoveReport{}, err,
+	rep, err := r.data.engine.DeleteDeviceGroup(ctx, state.ID.ValueString())
+	reportRemoval(&resp.Diagnostics, "Error Deleting Device Group", rep, err,
 		fmt.Sprintf("Device group %q was removed from the engine.", state.Name.ValueString()), "its devices")
 }
 

@@ -17,9 +17,10 @@ func TestMigration_booksBecomeAssets(t *testing.T) {
 		insertToken(t, s, token("t1", "l1"))
 		_ = s.Close()
 		db := rawDB(t, url)
-		for _, q := range []string{ // migrations 9's, 8's and 7's Down, as an older release left the database
+		for _, q := range []string{ // migrations 10's, 9's, 8's and 7's Down, as an older release left the database
+			`DROP TABLE device_licenses`, `ALTER TABLE user_groups DROP COLUMN kind`, `DELETE FROM vpp_schema_version WHERE version_id = 10`,
 			`DELETE FROM vpp_schema_version WHERE version_id = 9`,
-			`DROP TABLE device_group_serials`, `DROP TABLE device_groups`, `DELETE FROM vpp_schema_version WHERE version_id = 8`,
+			`DELETE FROM vpp_schema_version WHERE version_id = 8`,
 			`ALTER TABLE assets DROP COLUMN price`, `ALTER TABLE assets DROP COLUMN version`, `ALTER TABLE assets DROP COLUMN platforms`,
 			`ALTER TABLE assets DROP COLUMN bundle_id`, `ALTER TABLE assets DROP COLUMN device_assignable`,
 			`ALTER TABLE assets DROP COLUMN revocable`, `ALTER TABLE assets DROP COLUMN product_type`, `ALTER TABLE assets RENAME TO books`,
@@ -59,8 +60,10 @@ func TestMigration_tokensSyncAgainForApps(t *testing.T) {
 		insertToken(t, s, tk)
 		_ = s.Close()
 		db := rawDB(t, url)
-		if _, err := db.ExecContext(ctx, `DELETE FROM vpp_schema_version WHERE version_id = 9`); err != nil {
-			t.Fatal(err)
+		for _, q := range append(down10(), `DELETE FROM vpp_schema_version WHERE version_id = 9`) {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
 		}
 		if _, err := db.ExecContext(ctx, `UPDATE tokens SET assets_version = 'v1', last_sync_at = 1`); err != nil {
 			t.Fatal(err)

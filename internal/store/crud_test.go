@@ -206,8 +206,8 @@ func TestGroupsMembersAssignmentsDeliveries(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, s store.Store) {
 		insertToken(t, s, token("t1", "l1"), token("t2", "l2"))
-		g1 := store.Group{ID: "g1", Name: "Teachers", Description: "all teachers", Managed: true, CreatedAt: at(1), UpdatedAt: at(1)}
-		g2 := store.Group{ID: "g2", Name: "Students", CreatedAt: at(2), UpdatedAt: at(2)}
+		g1 := store.Group{ID: "g1", Kind: store.GroupUsers, Name: "Teachers", Description: "all teachers", Managed: true, CreatedAt: at(1), UpdatedAt: at(1)}
+		g2 := store.Group{ID: "g2", Kind: store.GroupUsers, Name: "Students", CreatedAt: at(2), UpdatedAt: at(2)}
 		mustTx(t, s, func(tx store.Tx) error {
 			if err := tx.InsertGroup(ctx, g2); err != nil {
 				return err

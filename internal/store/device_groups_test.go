@@ -28,9 +28,18 @@ func TestDeviceGroupsAndSerials(t *testing.T) {
 		d1 := store.DeviceGroup{ID: "d1", Name: "Kiosks", Description: "lobby iPads", CreatedAt: at(1), UpdatedAt: at(1)}
 		d2 := store.DeviceGroup{ID: "d2", Name: "Carts", CreatedAt: at(2), UpdatedAt: at(2)}
 		mustTx(t, s, func(tx store.Tx) error {
-			// A user group of the same id is another record.
-			return errors.Join(tx.InsertDeviceGroup(ctx, d2), tx.InsertDeviceGroup(ctx, d1), tx.InsertGroup(ctx, store.Group{ID: "d1"}))
+			return errors.Join(tx.InsertDeviceGroup(ctx, d2), tx.InsertDeviceGroup(ctx, d1), tx.InsertGroup(ctx, store.Group{ID: "u1"}))
 		})
+		// A device group is a group of kind devices: ids are one space, and a user group is no device group.
+		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.InsertGroup(ctx, store.Group{ID: "d1"}) }); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("a user group d1 beside device group d1: %v, want ErrConflict", err)
+		}
+		if g := query(t, s, func(tx store.Tx) (store.Group, error) { return tx.GetGroup(ctx, "d1") }); g.Kind != store.GroupDevices {
+			t.Fatalf("GetGroup(d1).Kind = %q, want %q", g.Kind, store.GroupDevices)
+		}
+		if err := s.Tx(ctx, func(tx store.Tx) error { _, err := tx.GetDeviceGroup(ctx, "u1"); return err }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("GetDeviceGroup(a user group): %v, want ErrNotFound", err)
+		}
 		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.InsertDeviceGroup(ctx, d1) }); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("a second device group d1: %v, want ErrConflict", err)
 		}
@@ -67,12 +76,15 @@ func TestDeviceGroupsAndSerials(t *testing.T) {
 		// DeleteDeviceGroup takes its serial numbers; the other group, and the user group, stay.
 		mustTx(t, s, func(tx store.Tx) error { return tx.DeleteDeviceGroup(ctx, "d1") })
 		db := rawDB(t, url)
-		if n := count(t, db, `SELECT COUNT(*) FROM device_group_serials WHERE group_id = 'd1'`); n != 0 {
+		if n := count(t, db, `SELECT COUNT(*) FROM group_members WHERE group_id = 'd1'`); n != 0 {
 			t.Fatalf("%d serial numbers of the deleted device group remain", n)
 		}
 		equal(t, "the other group's serials", serials("d2"), []string{"BBBBBBBB"})
-		if err := s.Tx(ctx, func(tx store.Tx) error { _, err := tx.GetGroup(ctx, "d1"); return err }); err != nil {
-			t.Fatalf("the user group d1 went with the device group: %v", err)
+		if err := s.Tx(ctx, func(tx store.Tx) error { _, err := tx.GetGroup(ctx, "u1"); return err }); err != nil {
+			t.Fatalf("the user group u1 went with the device group: %v", err)
+		}
+		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.DeleteDeviceGroup(ctx, "u1") }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("DeleteDeviceGroup(a user group): %v, want ErrNotFound", err)
 		}
 		if err := s.Tx(ctx, func(tx store.Tx) error { return tx.DeleteDeviceGroup(ctx, "d1") }); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("DeleteDeviceGroup twice: %v, want ErrNotFound", err)
@@ -108,25 +120,25 @@ func TestDeviceGroupSerialsInBulk(t *testing.T) {
 		}
 		// Every serial number leaves at once: deleted a chunk at a time.
 		mustTx(t, s, func(tx store.Tx) error { return tx.SetSerials(ctx, "d1", nil) })
-		if k := count(t, db, `SELECT COUNT(*) FROM device_group_serials WHERE group_id = 'd1'`); k != 0 {
+		if k := count(t, db, `SELECT COUNT(*) FROM group_members WHERE group_id = 'd1'`); k != 0 {
 			t.Fatalf("%d serial numbers left after setting none", k)
 		}
 	})
 }
 
 // countRowWrites makes the database count, in row_writes.n, the rows inserted into and deleted
-// from device_group_serials from now on.
+// from group_members from now on.
 func countRowWrites(t *testing.T, db *sql.DB, kind store.Kind) {
 	t.Helper()
 	ddl := []string{`CREATE TABLE row_writes (n INTEGER NOT NULL)`, `INSERT INTO row_writes (n) VALUES (0)`}
 	if kind == store.Postgres {
 		ddl = append(ddl, `CREATE FUNCTION count_row_write() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN UPDATE row_writes SET n = n + 1; RETURN NULL; END $$`,
-			`CREATE TRIGGER count_serial_writes AFTER INSERT OR DELETE ON device_group_serials
+			`CREATE TRIGGER count_serial_writes AFTER INSERT OR DELETE ON group_members
 			FOR EACH ROW EXECUTE FUNCTION count_row_write()`)
 	} else {
 		for _, op := range []string{"INSERT", "DELETE"} {
-			ddl = append(ddl, `CREATE TRIGGER count_serial_`+op+` AFTER `+op+` ON device_group_serials
+			ddl = append(ddl, `CREATE TRIGGER count_serial_`+op+` AFTER `+op+` ON group_members
 				BEGIN UPDATE row_writes SET n = n + 1; END`)
 		}
 	}
@@ -134,5 +146,49 @@ func countRowWrites(t *testing.T, db *sql.DB, kind store.Kind) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+}
+
+// A database an older release wrote (schema 9: device groups in tables of their own) is migrated
+// to groups of kind devices: each device group keeps its id, name and serial numbers, and an
+// assignment can name it.
+func TestMigration_deviceGroupsBecomeGroups(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind store.Kind) {
+		url := storetest.URL(t, kind)
+		s := storetest.OpenURL(t, url)
+		insertToken(t, s, token("t1", "l1"))
+		mustTx(t, s, func(tx store.Tx) error { return tx.InsertGroup(ctx, store.Group{ID: "u1", Name: "Staff"}) })
+		_ = s.Close()
+		db := rawDB(t, url)
+		for _, q := range append(down10(), // as an older release left the database
+			`INSERT INTO device_groups (id, name, description, created_at, updated_at) VALUES ('d1', 'Carts', 'iPad carts', 5, 6)`,
+			`INSERT INTO device_group_serials (group_id, serial_number) VALUES ('d1', 'BBBBBBBB'), ('d1', 'AAAAAAAA')`,
+		) {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s = storetest.OpenURL(t, url)
+		g := query(t, s, func(tx store.Tx) (store.DeviceGroup, error) { return tx.GetDeviceGroup(ctx, "d1") })
+		if g.Name != "Carts" || g.Description != "iPad carts" {
+			t.Fatalf("device group after the migration = %+v", g)
+		}
+		equal(t, "serials", query(t, s, func(tx store.Tx) ([]string, error) { return tx.ListSerials(ctx, "d1") }), []string{"AAAAAAAA", "BBBBBBBB"})
+		if u := query(t, s, func(tx store.Tx) (store.Group, error) { return tx.GetGroup(ctx, "u1") }); u.Kind != store.GroupUsers {
+			t.Fatalf("user group after the migration = %+v, want kind %q", u, store.GroupUsers)
+		}
+		mustTx(t, s, func(tx store.Tx) error {
+			return tx.InsertAssignment(ctx, store.Assignment{ID: "a1", TokenID: "t1", AdamID: "100", PricingParam: "STDQ", GroupID: "d1", Intent: "required"})
+		})
+	})
+}
+
+// down10 is migration 10's Down for a database holding no device group or device license.
+func down10() []string {
+	return []string{
+		`CREATE TABLE device_groups (id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL DEFAULT 0)`,
+		`CREATE TABLE device_group_serials (group_id TEXT NOT NULL, serial_number TEXT NOT NULL, PRIMARY KEY (group_id, serial_number))`,
+		`DROP TABLE device_licenses`, `ALTER TABLE user_groups DROP COLUMN kind`, `DELETE FROM vpp_schema_version WHERE version_id = 10`,
 	}
 }

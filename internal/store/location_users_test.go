@@ -66,7 +66,7 @@ func TestLocationUsers_walksLookupsAndVersion(t *testing.T) {
 	})
 }
 
-// ReplaceUserLicenses replaces the licenses of the named users only.
+// ReplaceHolderLicenses replaces the licenses of the named users only.
 func TestLicenses_replaceUserLicenses(t *testing.T) {
 	eachStore(t, func(t *testing.T, s store.Store) {
 		mustTx(t, s, func(tx store.Tx) error { return tx.InsertToken(ctx, token("t1", "loc-1")) })
@@ -77,14 +77,14 @@ func TestLicenses_replaceUserLicenses(t *testing.T) {
 			return tx.UpsertLicenses(ctx, []store.License{lic("1", "u1"), lic("2", "u1"), lic("1", "u2"), lic("1", "u3")})
 		})
 		mustTx(t, s, func(tx store.Tx) error {
-			return tx.ReplaceUserLicenses(ctx, "t1", []string{"u1", "u2"}, []store.License{lic("3", "u1")})
+			return tx.ReplaceHolderLicenses(ctx, "t1", store.Holders{ClientUserIDs: []string{"u1", "u2"}}, []store.License{lic("3", "u1")})
 		})
 		got := query(t, s, func(tx store.Tx) ([]store.License, error) { return tx.ListLicenses(ctx, "t1") })
 		equal(t, "licenses", got, []store.License{lic("1", "u3"), lic("3", "u1")})
 		if err := s.Tx(ctx, func(tx store.Tx) error {
-			return tx.ReplaceUserLicenses(ctx, "t1", []string{"u1"}, []store.License{{TokenID: "t2", AdamID: "1", ClientUserID: "u1"}})
+			return tx.ReplaceHolderLicenses(ctx, "t1", store.Holders{ClientUserIDs: []string{"u1"}}, []store.License{{TokenID: "t2", AdamID: "1", ClientUserID: "u1"}})
 		}); err == nil {
-			t.Error("ReplaceUserLicenses took another token's license")
+			t.Error("ReplaceHolderLicenses took another token's license")
 		}
 	})
 }

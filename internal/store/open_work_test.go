@@ -132,7 +132,7 @@ func TestUsersAndLicensesOfMembers(t *testing.T) {
 			})
 		})
 		lic := query(t, s, func(tx store.Tx) ([]store.License, error) {
-			return tx.ListUserLicenses(ctx, "t1", "1", "STDQ", append(emails(700), "ub", "ua", "nobody"))
+			return tx.ListHolderLicenses(ctx, "t1", "1", "STDQ", store.Holders{ClientUserIDs: append(emails(700), "ub", "ua", "nobody")})
 		})
 		sort.Slice(lic, func(i, j int) bool { return lic[i].ClientUserID < lic[j].ClientUserID })
 		equal(t, "licenses of book 1 held by ua and ub", lic, []store.License{

@@ -157,9 +157,18 @@ type LocationUser struct {
 	IDHash       string
 }
 
-// Group is a user group: a set of Apple Account emails.
+// Group kinds: a user group's members are Apple Account emails; a device group's are device serial
+// numbers (Apple's device-based licensing).
+const (
+	GroupUsers   = "users"
+	GroupDevices = "devices"
+)
+
+// Group is a group of an assignment: a user group (a set of Apple Account emails), or a device
+// group (a set of serial numbers, kind GroupDevices; its members are held as a user group's are).
 type Group struct {
 	ID          string
+	Kind        string // GroupUsers ("" too) or GroupDevices
 	Name        string
 	Description string
 	Managed     bool // members are Managed Apple Accounts
@@ -170,14 +179,22 @@ type Group struct {
 	UpdatedAt   time.Time
 }
 
-// GroupMember is one member (a normalised email) of one group.
+// GroupMember is one member (a normalised email, or a device group's normalised serial number)
+// of one group.
 type GroupMember struct {
 	GroupID string
 	Email   string
 }
 
+// Holders names who holds licenses: users by clientUserId, devices by serial number.
+type Holders struct {
+	ClientUserIDs []string
+	SerialNumbers []string
+}
+
 // DeviceGroup is a device group: a set of device serial numbers, for Apple's device-based
-// licensing (Tx.SetSerials and Tx.ListSerials hold its serial numbers).
+// licensing (Tx.SetSerials and Tx.ListSerials hold its serial numbers). It is recorded as a Group
+// of kind GroupDevices, so that assignments name it as they name a user group.
 type DeviceGroup struct {
 	ID          string
 	Name        string
@@ -199,12 +216,14 @@ type Assignment struct {
 	UpdatedAt             time.Time
 }
 
-// License is a book license Apple holds for one of the engine's users (an Apple assignment).
+// License is a license Apple holds (an Apple assignment): of a book or app, for one of the
+// engine's users (ClientUserID), or for a device (SerialNumber; ClientUserID is empty then).
 type License struct {
 	TokenID      string
 	AdamID       string
 	PricingParam string
 	ClientUserID string
+	SerialNumber string
 	AssignedAt   time.Time
 }
 
@@ -414,19 +433,20 @@ type Tx interface {
 	UpsertLicenses(ctx context.Context, licenses []License) error
 	// ReplaceLicenses makes the token's licenses exactly the given set (after a full sync).
 	ReplaceLicenses(ctx context.Context, tokenID string, licenses []License) error
-	// ReplaceUserLicenses makes the licenses of the token's users ids exactly the given set (after
-	// reading those users' licenses at Apple).
-	ReplaceUserLicenses(ctx context.Context, tokenID string, ids []string, licenses []License) error
-	// ReplaceAssetLicenses makes the licenses of one asset (adamID, pricingParam) that the token's
-	// users ids hold exactly the given set, which must all be of that asset; nil ids means every
-	// user (after reading the asset's assignments at Apple).
-	ReplaceAssetLicenses(ctx context.Context, tokenID, adamID, pricingParam string, ids []string, licenses []License) error
+	// ReplaceHolderLicenses makes the licenses the holders h (users and devices) hold at the token
+	// exactly the given set (after reading those holders' licenses at Apple).
+	ReplaceHolderLicenses(ctx context.Context, tokenID string, h Holders, licenses []License) error
+	// ReplaceAssetLicenses makes the licenses of one asset (adamID, pricingParam) that the holders
+	// h hold exactly the given set, which must all be of that asset; nil h means every holder
+	// (after reading the asset's assignments at Apple).
+	ReplaceAssetLicenses(ctx context.Context, tokenID, adamID, pricingParam string, h *Holders, licenses []License) error
 	ListLicenses(ctx context.Context, tokenID string) ([]License, error)
-	// ListUserLicenses lists the token's licenses of one asset held by the clientUserIds, in no
-	// set order.
-	ListUserLicenses(ctx context.Context, tokenID, adamID, pricingParam string, clientUserIDs []string) ([]License, error)
-	// EachLicense calls fn for each of the token's licenses, in ListLicenses' order, without
-	// holding them all (a full sync compares hundreds of thousands). An error from fn stops it.
+	// ListHolderLicenses lists the token's licenses of one asset held by the holders, in no set
+	// order.
+	ListHolderLicenses(ctx context.Context, tokenID, adamID, pricingParam string, h Holders) ([]License, error)
+	// EachLicense calls fn for each of the token's licenses, in ListLicenses' order (the users'
+	// by asset and clientUserId, then the devices' by asset and serial number), without holding
+	// them all (a full sync compares hundreds of thousands). An error from fn stops it.
 	EachLicense(ctx context.Context, tokenID string, fn func(License) error) error
 
 	// ReplaceDeliveries makes the assignment's deliveries exactly the given set.

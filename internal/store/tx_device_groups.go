@@ -9,62 +9,60 @@ import (
 )
 
 // ---- device groups ------------------------------------------------------------------------
+//
+// A device group is a group of kind GroupDevices (see migration 00010): its record is in
+// user_groups and its serial numbers in group_members, so that assignments, delivery and the
+// open work read it as they read a user group.
 
 func (t *tx) InsertDeviceGroup(ctx context.Context, g DeviceGroup) error {
 	if g.ID == "" {
 		return errors.New("store: InsertDeviceGroup: the device group ID is required")
 	}
-	now := nowUTC()
-	_, err := t.exec(ctx, `INSERT INTO device_groups (id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)`,
-		g.ID, g.Name, g.Description, ms(orNow(g.CreatedAt, now)), ms(orNow(g.UpdatedAt, now)))
-	if err != nil {
-		return fmt.Errorf("store: insert device group %s: %w", g.ID, err)
-	}
-	return nil
+	return t.InsertGroup(ctx, Group{ID: g.ID, Kind: GroupDevices, Name: g.Name, Description: g.Description, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt})
 }
 
 func (t *tx) UpdateDeviceGroup(ctx context.Context, g DeviceGroup) error {
-	r, err := t.exec(ctx, `UPDATE device_groups SET name = $2, description = $3, updated_at = $4 WHERE id = $1`,
-		g.ID, g.Name, g.Description, ms(orNow(g.UpdatedAt, nowUTC())))
+	r, err := t.exec(ctx, `UPDATE user_groups SET name = $2, description = $3, updated_at = $4 WHERE id = $1 AND kind = $5`,
+		g.ID, g.Name, g.Description, ms(orNow(g.UpdatedAt, nowUTC())), GroupDevices)
 	if err != nil {
 		return fmt.Errorf("store: update device group %s: %w", g.ID, err)
 	}
 	return mustAffect(r, "device group "+g.ID)
 }
 
-const deviceGroupCols = `id, name, description, created_at, updated_at`
-
-func scanDeviceGroup(row scanner) (DeviceGroup, error) {
-	var g DeviceGroup
-	var c, u int64
-	if err := row.Scan(&g.ID, &g.Name, &g.Description, &c, &u); err != nil {
-		return DeviceGroup{}, err
-	}
-	g.CreatedAt, g.UpdatedAt = fromMS(c), fromMS(u)
-	return g, nil
+func deviceGroupOf(g Group) DeviceGroup {
+	return DeviceGroup{ID: g.ID, Name: g.Name, Description: g.Description, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 }
 
 func (t *tx) GetDeviceGroup(ctx context.Context, id string) (DeviceGroup, error) {
-	g, err := scanDeviceGroup(t.queryRow(ctx, `SELECT `+deviceGroupCols+` FROM device_groups WHERE id = $1`, id))
+	g, err := scanGroup(t.queryRow(ctx, `SELECT `+groupCols+` FROM user_groups WHERE id = $1 AND kind = $2`, id, GroupDevices))
 	if errors.Is(err, sql.ErrNoRows) {
 		return DeviceGroup{}, fmt.Errorf("store: device group %s: %w", id, ErrNotFound)
 	}
-	return g, t.s.mapErr(err)
+	return deviceGroupOf(g), t.s.mapErr(err)
 }
 
 func (t *tx) ListDeviceGroups(ctx context.Context) ([]DeviceGroup, error) {
-	return queryAll(ctx, t, scanDeviceGroup, `SELECT `+deviceGroupCols+` FROM device_groups ORDER BY `+t.ord("id"))
+	gs, err := t.listGroups(ctx, `SELECT `+groupCols+` FROM user_groups WHERE kind = $1 ORDER BY `+t.ord("id"), GroupDevices)
+	out := make([]DeviceGroup, len(gs))
+	for i, g := range gs {
+		out[i] = deviceGroupOf(g)
+	}
+	return out, err
 }
 
 func (t *tx) DeleteDeviceGroup(ctx context.Context, id string) error {
-	return t.deleteRecord(ctx, "device group", "device_groups", id, `DELETE FROM device_group_serials WHERE group_id = $1`)
+	if _, err := t.GetDeviceGroup(ctx, id); err != nil {
+		return err
+	}
+	return t.DeleteGroup(ctx, id)
 }
 
 // SetSerials writes only the difference from the serial numbers held: the serials no longer
 // wanted are deleted a chunk at a time, the new ones bulk-inserted, so that changing one device of
 // a group of ten thousand writes one row.
 func (t *tx) SetSerials(ctx context.Context, groupID string, serials []string) error {
-	if err := t.lockParent(ctx, "device_groups", "device group", groupID); err != nil {
+	if err := t.lockParent(ctx, "user_groups", "device group", groupID); err != nil {
 		return err
 	}
 	current, err := t.ListSerials(ctx, groupID)
@@ -73,12 +71,12 @@ func (t *tx) SetSerials(ctx context.Context, groupID string, serials []string) e
 	}
 	drop, add := setChanges(current, serials)
 	for part := range slices.Chunk(drop, inChunk) {
-		if _, err := t.exec(ctx, `DELETE FROM device_group_serials WHERE group_id = $1 AND serial_number IN (`+placeholders(2, len(part))+`)`,
+		if _, err := t.exec(ctx, `DELETE FROM group_members WHERE group_id = $1 AND email IN (`+placeholders(2, len(part))+`)`,
 			append([]any{groupID}, anySlice(part)...)...); err != nil {
 			return fmt.Errorf("store: set the serial numbers of device group %s: %w", groupID, err)
 		}
 	}
-	err = t.bulk(ctx, `INSERT INTO device_group_serials (group_id, serial_number)`, 2, ``, len(add), func(i int, a []any) {
+	err = t.bulk(ctx, `INSERT INTO group_members (group_id, email)`, 2, ``, len(add), func(i int, a []any) {
 		a[0], a[1] = groupID, add[i]
 	})
 	if err != nil {
@@ -88,7 +86,7 @@ func (t *tx) SetSerials(ctx context.Context, groupID string, serials []string) e
 }
 
 func (t *tx) ListSerials(ctx context.Context, groupID string) ([]string, error) {
-	return t.listStrings(ctx, `SELECT serial_number FROM device_group_serials WHERE group_id = $1 ORDER BY `+t.ord("serial_number"), groupID)
+	return t.ListMembers(ctx, groupID)
 }
 
 // setChanges compares the values held with those wanted: drop lists the values held that are not

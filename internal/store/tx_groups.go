@@ -15,9 +15,13 @@ func (t *tx) InsertGroup(ctx context.Context, g Group) error {
 		return errors.New("store: InsertGroup: the group ID is required")
 	}
 	now := nowUTC()
-	_, err := t.exec(ctx, `INSERT INTO user_groups (id, name, description, managed, members_from, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		g.ID, g.Name, g.Description, g.Managed, g.MembersFrom, ms(orNow(g.CreatedAt, now)), ms(orNow(g.UpdatedAt, now)))
+	kind := g.Kind
+	if kind == "" {
+		kind = GroupUsers
+	}
+	_, err := t.exec(ctx, `INSERT INTO user_groups (id, name, description, managed, members_from, created_at, updated_at, kind)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		g.ID, g.Name, g.Description, g.Managed, g.MembersFrom, ms(orNow(g.CreatedAt, now)), ms(orNow(g.UpdatedAt, now)), kind)
 	if err != nil {
 		return fmt.Errorf("store: insert group %s: %w", g.ID, err)
 	}
@@ -33,12 +37,12 @@ func (t *tx) UpdateGroup(ctx context.Context, g Group) error {
 	return mustAffect(r, "group "+g.ID)
 }
 
-const groupCols = `id, name, description, managed, members_from, created_at, updated_at`
+const groupCols = `id, name, description, managed, members_from, created_at, updated_at, kind`
 
 func scanGroup(row scanner) (Group, error) {
 	var g Group
 	var c, u int64
-	if err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Managed, &g.MembersFrom, &c, &u); err != nil {
+	if err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Managed, &g.MembersFrom, &c, &u, &g.Kind); err != nil {
 		return Group{}, err
 	}
 	g.CreatedAt, g.UpdatedAt = fromMS(c), fromMS(u)
@@ -160,7 +164,8 @@ func (t *tx) listGroupMembers(ctx context.Context, q string, args ...any) ([]Gro
 
 func (t *tx) ListMembersWithoutUser(ctx context.Context, tokenID string) ([]string, error) {
 	return t.listStrings(ctx, `SELECT m.email FROM group_members m
-		WHERE m.group_id IN (SELECT group_id FROM assignments WHERE token_id = $1)
+		WHERE m.group_id IN (SELECT a.group_id FROM assignments a JOIN user_groups g ON g.id = a.group_id
+			WHERE a.token_id = $1 AND g.kind = '`+GroupUsers+`')
 		AND NOT EXISTS (SELECT 1 FROM vpp_users u WHERE u.token_id = $1 AND u.email = m.email)
 		GROUP BY m.email
 		ORDER BY `+t.ord("m.email"), tokenID)

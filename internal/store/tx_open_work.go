@@ -81,28 +81,6 @@ func (t *tx) ListVPPUsersByEmail(ctx context.Context, tokenID string, emails []s
 	return out, nil
 }
 
-func (t *tx) ListUserLicenses(ctx context.Context, tokenID, adamID, pricingParam string, clientUserIDs []string) ([]License, error) {
-	var out []License
-	for _, part := range chunks(sortedUnique(clientUserIDs)) {
-		found, err := queryAll(ctx, t, scanLicense, `SELECT token_id, adam_id, pricing_param, client_user_id, assigned_at
-			FROM licenses WHERE token_id = $1 AND adam_id = $2 AND pricing_param = $3 AND client_user_id IN (`+placeholders(4, len(part))+`)`,
-			append([]any{tokenID, adamID, pricingParam}, anySlice(part)...)...)
-		if err != nil {
-			return nil, fmt.Errorf("store: read the licenses of asset %s/%s held by %d users of token %s: %w", adamID, pricingParam, len(clientUserIDs), tokenID, err)
-		}
-		out = append(out, found...)
-	}
-	return out, nil
-}
-
-func scanLicense(row scanner) (License, error) {
-	var l License
-	var at int64
-	err := row.Scan(&l.TokenID, &l.AdamID, &l.PricingParam, &l.ClientUserID, &at)
-	l.AssignedAt = fromMS(at)
-	return l, err
-}
-
 // deliveryRows are the deliveries ds of one assignment as written: each of the assignment, last of
 // its email, with its time or now.
 func deliveryRows(method, assignmentID string, ds []Delivery) ([]Delivery, error) {
