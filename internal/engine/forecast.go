@@ -148,7 +148,7 @@ func (e *Engine) forecastGroup(ctx context.Context, groupID string, normalized [
 	if err := e.view(ctx, func(tx store.Tx) error {
 		list, err := tx.ListAssignmentsByGroup(ctx, groupID)
 		for _, sa := range list {
-			a := assignmentView(sa, nil)
+			a := assignmentView(sa, nil, nil)
 			if err := a.describe(ctx, tx, sa); err != nil {
 				return err
 			}
