@@ -94,27 +94,54 @@ func (e *Engine) adoptUsers(ctx context.Context, c *apple.Client, rec store.Toke
 type Adoption struct {
 	// Users counts members' existing users recognised instead of created.
 	Users int
-	// Licenses counts the book licenses those users already held at the location: none of them is
-	// spent again.
+	// Licenses counts the licenses (of books and apps) those users already held at the location:
+	// none of them is spent again.
 	Licenses int
+	// AppLicenses counts, of Licenses, those of apps.
+	AppLicenses int
 }
 
-// adoptedLicenses counts the licenses the token's records hold for the given users.
-func (e *Engine) adoptedLicenses(ctx context.Context, tokenID string, ids []string) (int, error) {
+// add adds the adoption b to a.
+func (a *Adoption) add(b Adoption) {
+	a.Users, a.Licenses, a.AppLicenses = a.Users+b.Users, a.Licenses+b.Licenses, a.AppLicenses+b.AppLicenses
+}
+
+// adoptedLicenses counts the licenses the token's records hold for the given users, and how many
+// of them are of apps.
+func (e *Engine) adoptedLicenses(ctx context.Context, tokenID string, ids []string) (all, apps int, err error) {
 	who := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		who[id] = true
 	}
-	n := 0
-	err := e.view(ctx, func(tx store.Tx) error {
+	err = e.view(ctx, func(tx store.Tx) error {
+		revocable, err := appKeys(ctx, tx, tokenID)
+		if err != nil {
+			return err
+		}
 		return tx.EachLicense(ctx, tokenID, func(l store.License) error {
 			if who[l.ClientUserID] {
-				n++
+				all++
+				if _, app := revocable[bookKey{l.AdamID, l.PricingParam}]; app {
+					apps++
+				}
 			}
 			return nil
 		})
 	})
-	return n, err
+	return all, apps, err
+}
+
+// appKeys lists the token's apps (the rest of its assets are books), with whether each is revocable.
+func appKeys(ctx context.Context, tx store.Tx, tokenID string) (map[bookKey]bool, error) {
+	apps, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: tokenID, ProductType: store.ProductApp})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[bookKey]bool, len(apps))
+	for _, a := range apps {
+		out[bookKey{a.AdamID, a.PricingParam}] = reclaims(a)
+	}
+	return out, nil
 }
 
 // markLooked remembers, for this process, that the members were looked up at Apple.

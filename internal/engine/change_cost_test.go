@@ -68,4 +68,13 @@ func TestAddingOneMemberReadsWhatChanged(t *testing.T) {
 	if a, err = e.eng.RefreshAssignment(ctx, a.ID); err != nil || a.Licensed != n+1 {
 		t.Errorf("after the update: %d licensed (%v), want %d", a.Licensed, err, n+1)
 	}
+
+	// A refresh counts the assignment's deliveries: it reads no member's.
+	rows.Reset()
+	if a, err = e.eng.RefreshAssignment(ctx, a.ID); err != nil || a.Licensed != n+1 || a.Status != engine.StatusComplete {
+		t.Fatalf("refresh: %+v, %v; want %d licensed", a, err, n+1)
+	}
+	if read := rows.RowsBut(); read > 10 {
+		t.Errorf("refreshing the assignment of a group of %d read %d rows, want at most 10: %s", n+1, read, rows)
+	}
 }

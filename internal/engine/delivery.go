@@ -176,8 +176,8 @@ func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.C
 	if err != nil || len(adopted) == 0 {
 		return true, err
 	}
-	held, err := e.adoptedLicenses(ctx, rec.ID, adopted)
-	rep.Users, rep.Licenses = rep.Users+len(adopted), rep.Licenses+held
+	held, apps, err := e.adoptedLicenses(ctx, rec.ID, adopted)
+	rep.add(Adoption{Users: len(adopted), Licenses: held, AppLicenses: apps})
 	return true, err
 }
 

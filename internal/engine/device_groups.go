@@ -101,10 +101,11 @@ func (e *Engine) UpdateDeviceGroup(ctx context.Context, id string, in DeviceGrou
 			return err
 		}
 		added, removed := diffSorted(old, serials)
-		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
+		var held heldLicenses
+		if held, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
 			return err
 		}
-		change.LicensesKept = max(change.LicensesKept-change.LicensesReclaimed, 0)
+		change.LicensesKept, change.BookLicensesKept = held.keptAfter(change.LicensesReclaimed)
 		if err := e.recordDeviceGroupOnly(ctx, tx, id, in); err != nil {
 			return err
 		}

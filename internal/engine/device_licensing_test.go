@@ -250,3 +250,33 @@ func TestForecastGroup_appAssignmentsOfTheGroup(t *testing.T) {
 		}
 	})
 }
+
+// Removing a token releasing its app licenses takes back those of the devices of the engine's
+// device groups too; a device licensed by another system, in none of them, keeps its license.
+func TestDevices_tokenRemovalReleasesTheEnginesDevices(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		ctx := context.Background()
+		e.addApps()
+		if err := e.sim.AssignDevice(e.loc.UID, appPages, "STDQ", "C02OTHER0001"); err != nil {
+			t.Fatal(err)
+		}
+		tok := e.addToken()
+		g := e.deviceGroup("Carts", "C02AAAAA0001", "C02AAAAA0002")
+		if _, err := e.assignToDevices(tok.ID, appPages, engine.IntentRequired, g); err != nil {
+			t.Fatal(err)
+		}
+		release := engine.RemoveTokenOptions{ReleaseAppLicenses: true}
+		if f, err := e.eng.ForecastTokenRemoval(ctx, tok.ID, release); err != nil || f.LicensesReclaimed != 2 || f.LicensesKept != 1 {
+			t.Fatalf("ForecastTokenRemoval = %+v, %v; want 2 released, 1 kept", f, err)
+		}
+		rep, err := e.eng.RemoveToken(ctx, tok.ID, release)
+		if err != nil || rep.LicensesReclaimed != 2 || rep.LicensesKept != 1 {
+			t.Fatalf("RemoveToken = %+v, %v; want 2 released, 1 kept", rep, err)
+		}
+		if got := e.deviceHolders(); !slices.Equal(got, []string{"C02OTHER0001"}) {
+			t.Errorf("devices holding Pages = %v, want the other system's only", got)
+		}
+		e.noDoubleSpend()
+	})
+}

@@ -258,10 +258,12 @@ func (e *TokenUnusableError) Is(target error) bool { return target == ErrTokenUn
 
 func (e *TokenUnusableError) Unwrap() error { return e.Cause }
 
-// ShortageError: a book's assignments need more licenses now than the book has available.
+// ShortageError: a book's (or an app's: Kind) assignments need more licenses now than it has
+// available.
 type ShortageError struct {
+	Kind      string // KindBook ("" too) or KindApp
 	BookID    string
-	BookTitle string
+	BookTitle string // the book's title, or the app's name
 	// GroupID and GroupName are the first group in Demand.
 	GroupID   string
 	GroupName string
@@ -271,7 +273,7 @@ type ShortageError struct {
 	Demand []GroupDemand
 }
 
-// GroupDemand is what one group needs of a book now.
+// GroupDemand is what one group needs of a book (or app) now.
 type GroupDemand struct {
 	GroupID               string
 	GroupName             string
@@ -282,17 +284,25 @@ type GroupDemand struct {
 // Short is how many licenses are missing.
 func (e *ShortageError) Short() int { return e.Needed - e.Available }
 
+// Product is what is short of licenses: KindBook or KindApp.
+func (e *ShortageError) Product() string {
+	if e.Kind == KindApp {
+		return KindApp
+	}
+	return KindBook
+}
+
 func (e *ShortageError) Error() string {
 	if len(e.Demand) <= 1 {
-		return fmt.Sprintf("book %q (%s) has %d available licenses but group %q needs %d now: %d short",
-			e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, e.Short())
+		return fmt.Sprintf("%s %q (%s) has %d available licenses but group %q needs %d now: %d short",
+			e.Product(), e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, e.Short())
 	}
 	parts := make([]string, len(e.Demand))
 	for i, d := range e.Demand {
 		parts[i] = fmt.Sprintf("group %q %d", d.GroupName, d.Needed)
 	}
-	return fmt.Sprintf("book %q (%s) has %d available licenses but its assignments need %d now (%s; a member of "+
-		"several groups counts once): %d short", e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), e.Short())
+	return fmt.Sprintf("%s %q (%s) has %d available licenses but its assignments need %d now (%s; a member of "+
+		"several groups counts once): %d short", e.Product(), e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), e.Short())
 }
 
 func (e *ShortageError) Is(target error) bool { return target == ErrNotEnoughLicenses }

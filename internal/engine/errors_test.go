@@ -39,6 +39,7 @@ func TestErrorsSpeakNoTerraform(t *testing.T) {
 		&engine.TokenUnusableError{TokenID: "t", State: engine.StateExpired, ExpiredAt: time.Unix(0, 0)},
 		&engine.ShortageError{BookID: "b", BookTitle: "Go", GroupName: "Staff", Needed: 3, Available: 1},
 		&engine.ShortageError{Needed: 3, Available: 1, Demand: []engine.GroupDemand{{GroupName: "A"}, {GroupName: "B"}}},
+		&engine.ShortageError{Kind: engine.KindApp, BookID: "a", BookTitle: "Pages", GroupName: "Staff", Needed: 3, Available: 1},
 		&engine.IncompleteError{AssignmentID: "a", Pending: 1, Reason: "event e"},
 		&engine.BusyError{TokenID: "t", Cause: cause},
 		&engine.ManagedAccountsSwitchError{GroupName: "Staff", Count: 1, Invited: []string{"a@x.org"}},

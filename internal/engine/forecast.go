@@ -148,7 +148,7 @@ func (e *Engine) forecastGroup(ctx context.Context, groupID string, normalized [
 	if err := e.view(ctx, func(tx store.Tx) error {
 		list, err := tx.ListAssignmentsByGroup(ctx, groupID)
 		for _, sa := range list {
-			a := assignmentView(sa, nil)
+			a := assignmentView(sa, nil, nil)
 			if err := a.describe(ctx, tx, sa); err != nil {
 				return err
 			}
@@ -349,10 +349,10 @@ func (e *Engine) recount(ctx context.Context, tokenID string, bk bookKey) {
 	})
 }
 
-// shortageOf describes a book short of licenses for what its assignments need now: every group
+// shortageOf describes a book (or app) short of licenses for what its assignments need now: every group
 // with members waiting, and how many.
 func shortageOf(w *work, p *deliveryPlan, bk bookKey, needed, available int) *ShortageError {
-	se := &ShortageError{BookTitle: w.books[bk].Title, Needed: needed, Available: available}
+	se := &ShortageError{Kind: productKind(productOf(w.books[bk])), BookTitle: w.books[bk].Title, Needed: needed, Available: available}
 	for _, a := range w.assignments {
 		if a.AdamID != bk.adamID || a.PricingParam != bk.pricing {
 			continue

@@ -281,6 +281,8 @@ type GroupChange struct {
 	// LicensesKept counts licenses removed members keep: books and apps that are not revocable
 	// cannot be reclaimed, and another group's assignment of an app may cover them.
 	LicensesKept int
+	// BookLicensesKept counts, of LicensesKept, the licenses of books.
+	BookLicensesKept int
 	// LicensesReclaimed counts the revocable app licenses taken back from removed members.
 	LicensesReclaimed int
 	// Adopted reports the existing users the delivery to new members recognised at Apple.
@@ -322,10 +324,11 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 			return err
 		}
 		added, removed := diffSorted(old, members)
-		if change.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
+		var held heldLicenses
+		if held, tokens, err = licensesHeldBy(ctx, tx, id, removed); err != nil {
 			return err
 		}
-		change.LicensesKept = max(change.LicensesKept-change.LicensesReclaimed, 0) // their deliveries still read licensed
+		change.LicensesKept, change.BookLicensesKept = held.keptAfter(change.LicensesReclaimed)
 		g.Name, g.Description, g.Managed, g.MembersFrom, g.UpdatedAt = in.Name, in.Description, in.Managed, in.MembersFrom, e.now()
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
@@ -337,8 +340,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, id string, in GroupInput) (Gro
 	}
 	for _, t := range tokens {
 		adopted, err := e.deliverReporting(ctx, t, nil)
-		change.Adopted.Users += adopted.Users
-		change.Adopted.Licenses += adopted.Licenses
+		change.Adopted.add(adopted)
 		if err != nil {
 			g, _ := e.readGroup(ctx, id, !in.NoInvitations)
 			return g, change, err
@@ -430,12 +432,24 @@ func firstN(s []string, n int) []string {
 	return append(append([]string(nil), s[:n]...), "…")
 }
 
-// licensesHeldBy counts the book licenses, among the group's assignments, that the given members
+// heldLicenses counts licenses members hold through a group's assignments: all of them, and how
+// many are of books.
+type heldLicenses struct{ all, books int }
+
+// keptAfter counts the licenses that stay with the members once reclaimed ones (all of apps) are
+// taken back, and how many of them are of books. (The deliveries of reclaimed ones still read
+// licensed when this is counted.)
+func (h heldLicenses) keptAfter(reclaimed int) (kept, books int) {
+	return max(h.all-reclaimed, 0), h.books
+}
+
+// licensesHeldBy counts the licenses, among the group's assignments, that the given members
 // hold, and lists the tokens the group's assignments use.
-func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []string) (int, []string, error) {
+func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []string) (heldLicenses, []string, error) {
+	var held heldLicenses
 	assignments, err := tx.ListAssignmentsByGroup(ctx, groupID)
 	if err != nil {
-		return 0, nil, err
+		return held, nil, err
 	}
 	var tokens []string
 	seenToken := map[string]bool{}
@@ -443,7 +457,6 @@ func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []s
 	for _, m := range emails {
 		who[m] = true
 	}
-	count := 0
 	for _, a := range assignments {
 		if !seenToken[a.TokenID] {
 			seenToken[a.TokenID] = true
@@ -452,18 +465,36 @@ func licensesHeldBy(ctx context.Context, tx store.Tx, groupID string, emails []s
 		if len(who) == 0 {
 			continue
 		}
-		ds, err := tx.ListDeliveries(ctx, a.ID)
+		n, err := licensedAmong(ctx, tx, a.ID, who)
 		if err != nil {
-			return 0, nil, err
+			return held, nil, err
 		}
-		for _, d := range ds {
-			if who[d.Email] && d.State == DeliveryLicensed {
-				count++
-			}
+		var view Assignment
+		if err := view.describe(ctx, tx, a); err != nil {
+			return held, nil, err
+		}
+		held.all += n
+		if view.Kind == KindBook {
+			held.books += n
 		}
 	}
 	sort.Strings(tokens)
-	return count, tokens, nil
+	return held, tokens, nil
+}
+
+// licensedAmong counts the members in who that assignment id licensed.
+func licensedAmong(ctx context.Context, tx store.Tx, id string, who map[string]bool) (int, error) {
+	ds, err := tx.ListDeliveries(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range ds {
+		if who[d.Email] && d.State == DeliveryLicensed {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // GroupRemovalImpact says what members leaving the group (all but remaining; every member when
@@ -483,13 +514,14 @@ func (e *Engine) GroupRemovalImpact(ctx context.Context, id string, remaining []
 func (e *Engine) removalImpact(ctx context.Context, id string, members []string) (RemoveReport, error) {
 	var rep RemoveReport
 	var leaving []string
+	var held heldLicenses
 	err := e.view(ctx, func(tx store.Tx) error {
 		old, err := tx.ListMembers(ctx, id)
 		if err != nil {
 			return err
 		}
 		_, leaving = diffSorted(old, members)
-		rep.LicensesKept, _, err = licensesHeldBy(ctx, tx, id, leaving)
+		held, _, err = licensesHeldBy(ctx, tx, id, leaving)
 		return err
 	})
 	if err != nil {
@@ -498,7 +530,7 @@ func (e *Engine) removalImpact(ctx context.Context, id string, members []string)
 	if rep.LicensesReclaimed, err = e.reclaimableLeaving(ctx, id, leaving); err != nil {
 		return RemoveReport{}, err
 	}
-	rep.LicensesKept = max(rep.LicensesKept-rep.LicensesReclaimed, 0)
+	rep.LicensesKept, rep.BookLicensesKept = held.keptAfter(rep.LicensesReclaimed)
 	return rep, nil
 }
 
@@ -574,11 +606,11 @@ func (e *Engine) deleteGroup(ctx context.Context, id, kind string) (RemoveReport
 		if err != nil {
 			return err
 		}
-		var tokens []string
-		if rep.LicensesKept, tokens, err = licensesHeldBy(ctx, tx, id, members); err != nil {
+		held, tokens, err := licensesHeldBy(ctx, tx, id, members)
+		if err != nil {
 			return err
 		}
-		rep.LicensesKept = max(rep.LicensesKept-rep.LicensesReclaimed, 0) // their deliveries still read licensed
+		rep.LicensesKept, rep.BookLicensesKept = held.keptAfter(rep.LicensesReclaimed)
 		if err := tx.TouchDeliveries(ctx, tokens...); err != nil {
 			return err
 		}

@@ -250,13 +250,13 @@ func TestReclaim_membersLeavingAGroupGiveTheAppBack(t *testing.T) {
 		stay := []string{"ann@corp.example.com"}
 		impact, err := e.eng.GroupRemovalImpact(ctx, staff.ID, stay)
 		// bob and dee give Pages back; cy keeps it through Leads; the three keep book A.
-		if err != nil || impact.LicensesReclaimed != 2 || impact.LicensesKept != 4 {
-			t.Fatalf("GroupRemovalImpact = %+v, %v; want 2 reclaimed, 4 kept", impact, err)
+		if err != nil || impact.LicensesReclaimed != 2 || impact.LicensesKept != 4 || impact.BookLicensesKept != 3 {
+			t.Fatalf("GroupRemovalImpact = %+v, %v; want 2 reclaimed, 4 kept (3 of the book)", impact, err)
 		}
 		e.sim.ResetStats()
 		_, change, err := e.eng.UpdateGroup(ctx, staff.ID, engine.GroupInput{Name: "Staff", Managed: true, Members: stay})
-		if err != nil || change.LicensesReclaimed != 2 || change.LicensesKept != 4 {
-			t.Fatalf("UpdateGroup = %+v, %v; want 2 reclaimed, 4 kept", change, err)
+		if err != nil || change.LicensesReclaimed != 2 || change.LicensesKept != 4 || change.BookLicensesKept != 3 {
+			t.Fatalf("UpdateGroup = %+v, %v; want 2 reclaimed, 4 kept (3 of the book)", change, err)
 		}
 		if got := e.holders(appPages); !slices.Equal(got, []string{"ann@corp.example.com", "cy@corp.example.com"}) {
 			t.Errorf("Pages holders = %v, want ann (stays) and cy (a lead)", got)
@@ -272,8 +272,8 @@ func TestReclaim_membersLeavingAGroupGiveTheAppBack(t *testing.T) {
 			t.Errorf("second UpdateGroup = %+v, %v; want nothing reclaimed", change, err)
 		}
 		rep, err := e.eng.DeleteGroup(ctx, staff.ID)
-		if err != nil || rep.LicensesReclaimed != 1 {
-			t.Fatalf("DeleteGroup = %+v, %v; want ann's license reclaimed", rep, err)
+		if err != nil || rep.LicensesReclaimed != 1 || rep.LicensesKept != 1 || rep.BookLicensesKept != 1 {
+			t.Fatalf("DeleteGroup = %+v, %v; want ann's app license reclaimed, her book license kept", rep, err)
 		}
 		if got := e.holders(appPages); !slices.Equal(got, []string{"cy@corp.example.com"}) {
 			t.Errorf("Pages holders after the group's deletion = %v, want cy only", got)
@@ -302,4 +302,27 @@ func (e *env) licenseRows(tokenID string) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// CreateAssignment and UpdateAssignment say what they assign (Kind), as GetAssignment does: an app
+// or a book.
+func TestAssignment_createAndUpdateSayTheProduct(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		ctx := context.Background()
+		e.addApps()
+		tok := e.addToken()
+		g := e.group("Staff", true, "ann@corp.example.com")
+		for want, id := range map[string]string{engine.KindApp: engine.AssetID(tok.ID, appPages, "STDQ"), engine.KindBook: engine.BookID(tok.ID, bookA, "STDQ")} {
+			in := engine.AssignmentInput{Kind: want, BookID: id, GroupID: g.ID, Intent: engine.IntentRequired}
+			a, err := e.eng.CreateAssignment(ctx, in)
+			if err != nil || a.Kind != want {
+				t.Fatalf("CreateAssignment(%s) = %+v, %v; want Kind %q", id, a, err, want)
+			}
+			in.Intent = engine.IntentAvailable
+			if a, err = e.eng.UpdateAssignment(ctx, a.ID, in); err != nil || a.Kind != want {
+				t.Errorf("UpdateAssignment(%s) = %+v, %v; want Kind %q", id, a, err, want)
+			}
+		}
+	})
 }

@@ -50,6 +50,10 @@ func TestRecords_takeOverAdoptsUsersAndLicenses(t *testing.T) {
 		if err := e.sim.Assign(e.loc.UID, bookA, "STDQ", "jamf-ann"); err != nil {
 			t.Fatal(err)
 		}
+		e.addApps()
+		if err := e.sim.Assign(e.loc.UID, appPages, "STDQ", "jamf-bob"); err != nil {
+			t.Fatal(err)
+		}
 		var external *engine.ExternalMDMError
 		if _, err := e.eng.AddToken(ctx, engine.TokenInput{Contents: e.token, AccountType: engine.AccountBusiness}); !errors.As(err, &external) {
 			t.Fatalf("upload without take-over: %v, want ExternalMDMError", err)
@@ -64,8 +68,8 @@ func TestRecords_takeOverAdoptsUsersAndLicenses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Licensed != 3 || a.Adopted != (engine.Adoption{Users: 2, Licenses: 1}) {
-			t.Errorf("assignment = %d licensed, adopted %+v; want 3 licensed, 2 users and 1 license adopted", a.Licensed, a.Adopted)
+		if a.Licensed != 3 || a.Adopted != (engine.Adoption{Users: 2, Licenses: 2, AppLicenses: 1}) {
+			t.Errorf("assignment = %d licensed, adopted %+v; want 3 licensed, 2 users and 2 licenses adopted (1 of an app)", a.Licensed, a.Adopted)
 		}
 		if asset, _ := e.sim.Asset(e.loc.UID, bookA, "STDQ"); asset.AssignedCount != 3 {
 			t.Errorf("Apple counts %d licenses of the book, want 3 (1 held before, 2 spent)", asset.AssignedCount)

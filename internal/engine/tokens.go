@@ -621,6 +621,9 @@ type RemoveReport struct {
 	// AppLicensesKept counts, of LicensesKept, the licenses of revocable apps that stay because the
 	// removal was asked to keep them (RemoveTokenOptions): they could have been released.
 	AppLicensesKept int
+	// BookLicensesKept counts, of LicensesKept, the licenses of books, where a removal spans books
+	// and apps (a group, a token); an assignment's licenses are all of its one product.
+	BookLicensesKept int
 	// LicensesReclaimed counts app licenses taken back at Apple (disassociated) and returned to the
 	// app's available licenses.
 	LicensesReclaimed int

@@ -15,7 +15,8 @@ import (
 // engine's users.
 type RemoveTokenOptions struct {
 	// ReleaseAppLicenses takes back at Apple, before the token is forgotten, every license of a
-	// revocable app that the records show one of the engine's users holding at the location. The
+	// revocable app that the records show one of the engine's users, or a device of one of its
+	// device groups, holding at the location. The
 	// token is forgotten only once Apple confirmed them all. Without it every license stays with its
 	// user and nothing is sent to Apple. Licenses Apple does not let be taken back (books, apps
 	// that are not revocable) stay either way.
@@ -35,7 +36,7 @@ type ReleaseError struct {
 }
 
 func (e *ReleaseError) Error() string {
-	held := fmt.Sprintf("%d revocable app licenses that the engine's users hold at location %q", e.Remaining, e.LocationName)
+	held := fmt.Sprintf("%d revocable app licenses that the engine's users and devices hold at location %q", e.Remaining, e.LocationName)
 	if e.Refused() {
 		return fmt.Sprintf("the %s cannot be released through token %s, which cannot be used: %v. The token is kept: "+
 			"renew its token file first and remove it again to release them, or remove it keeping the licenses with their users",
@@ -68,22 +69,24 @@ func releaseCause(cause error) string {
 }
 
 // tokenLicenses are the licenses the records show at a token's location: those of revocable apps
-// held by the engine's users (by asset, users sorted), which a removal can release, and how many
-// others there are (books, apps that are not revocable, and licenses of users the engine did not
-// create), which stay.
+// held by the engine's users and by the devices of its device groups (by asset, holders sorted),
+// which a removal can release, and how many others there are (books, apps that are not revocable,
+// and licenses of users the engine did not create or of devices in none of its groups), which
+// stay.
 type tokenLicenses struct {
 	locationName string
-	releasable   map[bookKey][]string
+	releasable   map[bookKey][]holder
 	count        int // of releasable
 	others       int
+	books        int // of others, the licenses of books
 }
 
 // report is what removing the token as opts says does to the licenses.
 func (l tokenLicenses) report(opts RemoveTokenOptions) RemoveReport {
 	if opts.ReleaseAppLicenses {
-		return RemoveReport{LicensesKept: l.others, LicensesReclaimed: l.count}
+		return RemoveReport{LicensesKept: l.others, BookLicensesKept: l.books, LicensesReclaimed: l.count}
 	}
-	return RemoveReport{LicensesKept: l.others + l.count, AppLicensesKept: l.count}
+	return RemoveReport{LicensesKept: l.others + l.count, AppLicensesKept: l.count, BookLicensesKept: l.books}
 }
 
 // readTokenLicenses reads the token's licenses in tx (a NotFoundError when there is no token).
@@ -92,37 +95,60 @@ func readTokenLicenses(ctx context.Context, tx store.Tx, id string) (tokenLicens
 	if err != nil {
 		return tokenLicenses{}, notFound("token", id, err)
 	}
-	out := tokenLicenses{locationName: rec.LocationName, releasable: map[bookKey][]string{}}
-	users, err := tx.ListVPPUsers(ctx, id)
+	out := tokenLicenses{locationName: rec.LocationName, releasable: map[bookKey][]holder{}}
+	ours, err := engineHolders(ctx, tx, id)
 	if err != nil {
 		return out, err
 	}
-	ours := make(map[string]bool, len(users))
-	for _, u := range users {
-		ours[u.ClientUserID] = true
-	}
-	apps, err := tx.ListAssets(ctx, store.AssetFilter{TokenID: id, ProductType: store.ProductApp})
+	revocable, err := appKeys(ctx, tx, id)
 	if err != nil {
 		return out, err
-	}
-	revocable := map[bookKey]bool{}
-	for _, a := range apps {
-		revocable[bookKey{a.AdamID, a.PricingParam}] = reclaims(a)
 	}
 	err = tx.EachLicense(ctx, id, func(l store.License) error {
 		bk := bookKey{l.AdamID, l.PricingParam}
-		if !revocable[bk] || !ours[l.ClientUserID] {
+		if _, app := revocable[bk]; !app {
+			out.books++
+		}
+		h := licenseHolder(l)
+		if !revocable[bk] || !ours[h] {
 			out.others++
 			return nil
 		}
-		out.releasable[bk] = append(out.releasable[bk], l.ClientUserID)
+		out.releasable[bk] = append(out.releasable[bk], h)
 		out.count++
 		return nil
 	})
-	for _, uids := range out.releasable {
-		slices.Sort(uids)
+	for _, hs := range out.releasable {
+		slices.SortFunc(hs, byHolder)
 	}
 	return out, err
+}
+
+// engineHolders are the holders of the token's location that are the engine's: its VPP users, and
+// the devices of its device groups.
+func engineHolders(ctx context.Context, tx store.Tx, tokenID string) (map[holder]bool, error) {
+	users, err := tx.ListVPPUsers(ctx, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	ours := make(map[holder]bool, len(users))
+	for _, u := range users {
+		ours[userHolder(u.ClientUserID)] = true
+	}
+	groups, err := tx.ListDeviceGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		serials, err := tx.ListSerials(ctx, g.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sn := range serials {
+			ours[deviceHolder(sn)] = true
+		}
+	}
+	return ours, nil
 }
 
 // tokenLicenses reads the token's licenses (see readTokenLicenses).
@@ -206,12 +232,10 @@ func (e *Engine) releasePass(ctx context.Context, id string, freed map[pairKey]b
 		return RemoveReport{}, err
 	}
 	for _, bk := range slices.SortedFunc(maps.Keys(held.releasable), compareBookKeys) {
-		var hs []holder
-		for _, u := range held.releasable[bk] {
-			hs = append(hs, userHolder(u))
-			freed[userHolder(u).of(bk)] = true
+		for _, h := range held.releasable[bk] {
+			freed[h.of(bk)] = true
 		}
-		if _, err := e.disassociate(ctx, rec, c, bk, hs); err != nil {
+		if _, err := e.disassociate(ctx, rec, c, bk, held.releasable[bk]); err != nil {
 			return RemoveReport{}, err
 		}
 	}
@@ -227,9 +251,9 @@ func (e *Engine) releaseStopped(ctx context.Context, id string, freed map[pairKe
 	}
 	rep := held.report(RemoveTokenOptions{ReleaseAppLicenses: true})
 	rep.LicensesReclaimed = len(freed)
-	for bk, uids := range held.releasable {
-		for _, u := range uids {
-			if freed[userHolder(u).of(bk)] {
+	for bk, hs := range held.releasable {
+		for _, h := range hs {
+			if freed[h.of(bk)] {
 				rep.LicensesReclaimed--
 			}
 		}

@@ -21,8 +21,8 @@ var (
 	release = engine.RemoveTokenOptions{ReleaseAppLicenses: true}
 	keep    = engine.RemoveTokenOptions{}
 	// kept is what keeping the licenses of licensedLocation reports: 12 licenses stay, 6 of them
-	// of revocable apps.
-	kept = engine.RemoveReport{LicensesKept: 12, AppLicensesKept: 6}
+	// of revocable apps and 3 of the book.
+	kept = engine.RemoveReport{LicensesKept: 12, AppLicensesKept: 6, BookLicensesKept: 3}
 )
 
 // expectReport returns a check that a forecast or removal (what) reported want, without an error.
@@ -103,7 +103,7 @@ func TestRemoveToken_releasesAppLicenses(t *testing.T) {
 		e := newEnv(t, kind, applesim.Options{})
 		ctx := context.Background()
 		tok, members := e.licensedLocation()
-		released := engine.RemoveReport{LicensesReclaimed: 6, LicensesKept: 6}
+		released := engine.RemoveReport{LicensesReclaimed: 6, LicensesKept: 6, BookLicensesKept: 3}
 		expectReport(t, "ForecastTokenRemoval(release)", released)(e.eng.ForecastTokenRemoval(ctx, tok.ID, release))
 		expectReport(t, "ForecastTokenRemoval(keep)", kept)(e.eng.ForecastTokenRemoval(ctx, tok.ID, keep))
 		e.sim.ResetStats()

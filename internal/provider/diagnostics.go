@@ -84,6 +84,8 @@ func explain(err error) explanation {
 		busy      *engine.BusyError
 		switching *engine.ManagedAccountsSwitchError
 		devices   *engine.DeviceLicensingError
+		release   *engine.ReleaseError
+		reclaim   *engine.ReclaimError
 	)
 	text := sentence(err.Error())
 	switch {
@@ -138,6 +140,14 @@ func explain(err error) explanation {
 			"vpp_token manages, or create a separate vpp_token for the other location.", aboutTokenFile}
 	case errors.As(err, &unusable):
 		return explanation{"VPP Token Not Usable", text + " " + tokenStateAdvice(unusable.State), aboutTokenFile}
+	case errors.As(err, &release) && !release.Refused():
+		// (A refused release is worded by its cause, below: the token cannot be used.)
+		return explanation{"App Licenses Not Released", text + " " + journaledAdvice("destroying the vpp_token again releases "+
+			"the licenses still held"), aboutNothing}
+	case errors.As(err, &reclaim):
+		return explanation{"App Licenses Not Reclaimed", text + " " + journaledAdvice("applying again takes back the "+
+			"licenses still held") + " If Apple keeps refusing, check the app's licenses in Apple Business Manager or Apple " +
+			"School Manager.", aboutNothing}
 	case errors.As(err, &busy):
 		return explanation{"VPP Token Busy", text + " Another terraform run, or a runner sharing this database, is working " +
 			"on the token: run again when it has finished.", aboutNothing}
@@ -239,7 +249,7 @@ func shortageAdvice(e *engine.ShortageError) string {
 	advice := fmt.Sprintf("Buy at least %d more licenses in Apple Business Manager or Apple School Manager and sync, or "+
 		"set allow_oversubscription = true to license members in email order until licenses run out", e.Short())
 	if len(e.Demand) > 1 {
-		return advice + " on every assignment of the book, or assign it to fewer groups."
+		return advice + " on every assignment of the " + e.Product() + ", or assign it to fewer groups."
 	}
 	return advice + "."
 }
@@ -300,6 +310,12 @@ func sentence(s string) string {
 	return s
 }
 
+// journaledAdvice says that work Apple left undone is finished by running again (again, what the
+// next run does), and exactly once.
+func journaledAdvice(again string) string {
+	return "Nothing is lost or sent twice: the engine journals every request to Apple, so " + again + ", exactly once."
+}
+
 // outcomeUnknownHint explains a request whose outcome is unknown, and what to do.
 const outcomeUnknownHint = "The connection to Apple broke after the request was sent, so whether Apple applied it is not " +
 	"known. Apply again: the engine first reads Apple's records and sends only what is still missing, so nothing is done twice."
@@ -316,20 +332,90 @@ func notConfigured(data *providerData, diags *diag.Diagnostics, doing string) bo
 	return true
 }
 
-// warnLicensesKept is the one wording of a fact every removal meets: book licenses already given
-// stay with their users. what says what is (or would be) removed, as a sentence; whom, who keeps
-// them. at, when not nil, is the attribute the warning belongs to.
-func warnLicensesKept(diags *diag.Diagnostics, at *path.Path, what string, kept int, whom string) {
-	if kept <= 0 {
+// licenseCount counts licenses by what they are of, for the warnings that name them.
+type licenseCount struct {
+	books, apps int
+	devices     bool // the licenses are held by devices, not users
+}
+
+// keptOf is what a removal's report counts as staying with users, but the revocable app licenses a
+// token's removal was asked to keep (warnAppLicensesKept words those).
+func keptOf(rep engine.RemoveReport) licenseCount {
+	return licenseCount{books: rep.BookLicensesKept, apps: max(rep.LicensesKept-rep.AppLicensesKept-rep.BookLicensesKept, 0)}
+}
+
+func (c licenseCount) total() int { return c.books + c.apps }
+
+// String names the licenses by what they are of: "1 book license", "2 app licenses", "3 licenses
+// (2 of books, 1 of apps)".
+func (c licenseCount) String() string {
+	n, of := c.total(), ""
+	switch {
+	case c.apps == 0:
+		of = "book "
+	case c.books == 0:
+		of = "app "
+	}
+	s := fmt.Sprintf("%d %slicense", n, of)
+	if n != 1 {
+		s += "s"
+	}
+	if of == "" {
+		s += fmt.Sprintf(" (%d of books, %d of apps)", c.books, c.apps)
+	}
+	return s
+}
+
+// stay says that the licenses stay (with someone): "1 book license stays", "2 app licenses stay".
+func (c licenseCount) stay() string {
+	if c.total() == 1 {
+		return c.String() + " stays"
+	}
+	return c.String() + " stay"
+}
+
+// summary is the title of a warning about the licenses: "Book Licenses", "App Licenses", or
+// "Licenses" when they are of both.
+func (c licenseCount) summary() string {
+	switch {
+	case c.apps == 0:
+		return "Book Licenses"
+	case c.books == 0:
+		return "App Licenses"
+	}
+	return "Licenses"
+}
+
+// whyKept says why licenses that are not taken back stay, by what they are of.
+func (c licenseCount) whyKept() string {
+	const apps = "apps that are not revocable, and an app that another assignment still gives its user is not taken back"
+	switch {
+	case c.apps == 0:
+		return "Apple does not allow reclaiming books"
+	case c.books == 0:
+		return "Apple does not allow reclaiming " + apps
+	}
+	return "Apple does not allow reclaiming books, nor " + apps
+}
+
+// warnLicensesKept is the one wording of a fact every removal meets: licenses already given that
+// are not taken back stay with their users. what says what is (or would be) removed, as a
+// sentence; whom, who keeps them. at, when not nil, is the attribute the warning belongs to.
+func warnLicensesKept(diags *diag.Diagnostics, at *path.Path, what string, kept licenseCount, whom string) {
+	if kept.total() <= 0 {
 		return
 	}
-	detail := fmt.Sprintf("%s %s with %s: Apple does not allow reclaiming books, so they still count as assigned at Apple.",
-		what, upperFirst(licensesStay(kept)), whom)
+	summary := kept.summary() + " Stay With Their Users"
+	if kept.devices {
+		summary = kept.summary() + " Stay With Their Devices"
+	}
+	detail := fmt.Sprintf("%s %s with %s: %s, so they still count as assigned at Apple.",
+		what, upperFirst(kept.stay()), whom, kept.whyKept())
 	if at != nil {
-		diags.AddAttributeWarning(*at, "Book Licenses Stay With Their Users", detail)
+		diags.AddAttributeWarning(*at, summary, detail)
 		return
 	}
-	diags.AddWarning("Book Licenses Stay With Their Users", detail)
+	diags.AddWarning(summary, detail)
 }
 
 // warnLicensesReclaimed is the one wording of what a plan's removal does to revocable app
@@ -339,25 +425,14 @@ func warnLicensesReclaimed(diags *diag.Diagnostics, at *path.Path, what string, 
 	if n <= 0 {
 		return
 	}
-	licenses := "1 app license"
-	if n != 1 {
-		licenses = fmt.Sprintf("%d app licenses", n)
-	}
 	detail := fmt.Sprintf("%s Applying it takes %s back from %s at Apple (the apps are revocable) and returns them to the apps' "+
-		"available licenses. Removing the apps from devices is the device management system's job, not this provider's.", what, licenses, whom)
+		"available licenses. Removing the apps from devices is the device management system's job, not this provider's.",
+		what, licenseCount{apps: n}, whom)
 	if at != nil {
 		diags.AddAttributeWarning(*at, "App Licenses Will Be Reclaimed", detail)
 		return
 	}
 	diags.AddWarning("App Licenses Will Be Reclaimed", detail)
-}
-
-// licensesStay says that n book licenses stay (with someone).
-func licensesStay(n int) string {
-	if n == 1 {
-		return "1 book license stays"
-	}
-	return fmt.Sprintf("%d book licenses stay", n)
 }
 
 func upperFirst(s string) string {
@@ -375,8 +450,9 @@ func warnAdopted(diags *diag.Diagnostics, a engine.Adoption) {
 	}
 	diags.AddWarning("Existing VPP Users Adopted",
 		fmt.Sprintf("%d member(s) already had a VPP user at this location (created by another system, or by this "+
-			"provider with another database), holding %d book license(s) there. They were adopted as they are: no user "+
-			"was created for them and none of those licenses was spent again.", a.Users, a.Licenses))
+			"provider with another database), holding %s there. They were adopted as they are: no user "+
+			"was created for them and none of those licenses was spent again.", a.Users,
+			licenseCount{books: a.Licenses - a.AppLicenses, apps: a.AppLicenses}))
 }
 
 // quoteInput quotes what a user wrote for a diagnostic (engine.QuoteInput).

@@ -52,12 +52,58 @@ func TestWarnAdopted(t *testing.T) {
 	if len(diags) != 0 {
 		t.Fatalf("no adoption: %v, want no diagnostic", diags)
 	}
-	warnAdopted(&diags, engine.Adoption{Users: 2, Licenses: 1})
-	want := "2 member(s) already had a VPP user at this location (created by another system, or by this provider with " +
-		"another database), holding 1 book license(s) there. They were adopted as they are: no user was created for them " +
-		"and none of those licenses was spent again."
-	if len(diags) != 1 || diags[0].Severity() != diag.SeverityWarning || diags[0].Summary() != "Existing VPP Users Adopted" || diags[0].Detail() != want {
-		t.Fatalf("adoption: %v, want one warning %q", diags, want)
+	for held, adoption := range map[string]engine.Adoption{
+		"1 book license":                     {Users: 2, Licenses: 1},
+		"2 app licenses":                     {Users: 2, Licenses: 2, AppLicenses: 2},
+		"3 licenses (1 of books, 2 of apps)": {Users: 2, Licenses: 3, AppLicenses: 2},
+	} {
+		diags = nil
+		warnAdopted(&diags, adoption)
+		want := "2 member(s) already had a VPP user at this location (created by another system, or by this provider with " +
+			"another database), holding " + held + " there. They were adopted as they are: no user was created for them " +
+			"and none of those licenses was spent again."
+		if len(diags) != 1 || diags[0].Severity() != diag.SeverityWarning || diags[0].Summary() != "Existing VPP Users Adopted" || diags[0].Detail() != want {
+			t.Errorf("adoption %+v: %v, want one warning %q", adoption, diags, want)
+		}
+	}
+}
+
+// Licenses that stay with their users are named by what they are of (books, apps, or both), with
+// why they stay; the same for reclaimed app licenses.
+func TestWarnLicensesKeptAndReclaimed(t *testing.T) {
+	for _, tc := range []struct {
+		kept    licenseCount
+		summary string
+		want    []string
+	}{
+		{licenseCount{books: 1}, "Book Licenses Stay With Their Users", []string{"Gone. 1 book license stays with its members: " +
+			"Apple does not allow reclaiming books, so they still count as assigned at Apple."}},
+		{licenseCount{apps: 2}, "App Licenses Stay With Their Users", []string{"Gone. 2 app licenses stay with its members: " +
+			"Apple does not allow reclaiming apps that are not revocable, and an app that another assignment still gives its " +
+			"user is not taken back, so they still count as assigned at Apple."}},
+		{licenseCount{books: 2, apps: 1}, "Licenses Stay With Their Users", []string{"Gone. 3 licenses (2 of books, 1 of apps) " +
+			"stay with its members: Apple does not allow reclaiming books, nor apps that are not revocable"}},
+		{licenseCount{}, "", nil},
+	} {
+		var diags diag.Diagnostics
+		warnLicensesKept(&diags, nil, "Gone.", tc.kept, "its members")
+		if tc.summary == "" {
+			if len(diags) != 0 {
+				t.Errorf("%+v: %v, want nothing", tc.kept, diags)
+			}
+			continue
+		}
+		if len(diags) != 1 || diags[0].Severity() != diag.SeverityWarning || diags[0].Summary() != tc.summary ||
+			!containsAll(diags[0].Detail(), tc.want...) {
+			t.Errorf("%+v: %v, want one warning %q saying %q", tc.kept, diags, tc.summary, tc.want)
+		}
+	}
+	var diags diag.Diagnostics
+	at := path.Root("members")
+	warnLicensesReclaimed(&diags, &at, "Gone.", 1, "its members")
+	if len(diags) != 1 || diags[0].Summary() != "App Licenses Will Be Reclaimed" ||
+		!containsAll(diags[0].Detail(), "Gone. Applying it takes 1 app license back from its members at Apple") {
+		t.Errorf("reclaimed: %v", diags)
 	}
 }
 
@@ -75,6 +121,24 @@ func TestExplainEngineErrors(t *testing.T) {
 				"Buy at least 1 more licenses", "allow_oversubscription = true"}},
 		{&engine.ShortageError{Needed: 5, Available: 1, Demand: []engine.GroupDemand{{GroupName: "A", Needed: 3}, {GroupName: "B", Needed: 2}}},
 			"Not Enough Licenses", aboutGroup, []string{"4 short", "on every assignment of the book, or assign it to fewer groups."}},
+		{&engine.ShortageError{Kind: engine.KindApp, BookID: "t:2:STDQ", BookTitle: "Pages", GroupName: "Staff", Needed: 3, Available: 2},
+			"Not Enough Licenses", aboutGroup, []string{`App "Pages" (t:2:STDQ) has 2 available licenses but group "Staff" needs 3 now: 1 short.`}},
+		{&engine.ShortageError{Kind: engine.KindApp, Needed: 5, Available: 1, Demand: []engine.GroupDemand{{GroupName: "A", Needed: 3}, {GroupName: "B", Needed: 2}}},
+			"Not Enough Licenses", aboutGroup, []string{"App ", "4 short", "on every assignment of the app, or assign it to fewer groups."}},
+		{fmt.Errorf("removing members: %w", &engine.ReclaimError{AdamID: "361309726", Remaining: 2, ErrorNumber: 9610, Detail: "busy"}),
+			"App Licenses Not Reclaimed", aboutNothing, []string{"Apple did not take back 2 licenses of app 361309726 (Apple error 9610: busy)",
+				"the engine journals every request to Apple, so applying again takes back the licenses still held, exactly once.",
+				"check the app's licenses in Apple Business Manager"}},
+		{&engine.ReleaseError{TokenID: "t1", LocationName: "HQ", Remaining: 2,
+			Cause: &engine.ReclaimError{AdamID: "361309726", Remaining: 2, ErrorNumber: 9610, Detail: "busy"}},
+			"App Licenses Not Released", aboutNothing, []string{`2 revocable app licenses that the engine's users hold at location "HQ" were not released`,
+				"Apple did not take back 2 licenses of app 361309726 (Apple error 9610: busy)", "token t1 is kept",
+				"the engine journals every request to Apple, so destroying the vpp_token again releases the licenses still held, exactly once."}},
+		{&engine.ReleaseError{TokenID: "t1", LocationName: "HQ", Remaining: 1, Cause: &engine.IncompleteError{Pending: 1, Reason: "event e1"}},
+			"App Licenses Not Released", aboutNothing, []string{"1 revocable app licenses", "destroying the vpp_token again releases"}},
+		{&engine.ReleaseError{TokenID: "t1", LocationName: "HQ", Remaining: 2,
+			Cause: &engine.TokenUnusableError{TokenID: "t1", State: engine.StateRevoked, Cause: errors.New("error 9625")}},
+			"VPP Token Not Usable", aboutTokenFile, []string{"cannot be released through token t1", "Apple revoked it"}},
 		{&engine.NotFoundError{Kind: engine.KindGroup, ID: "g1"}, "Unknown User Group", aboutGroup, []string{"vpp_user_group.<name>.id"}},
 		{&engine.NotFoundError{Kind: engine.KindToken, ID: "t1"}, "Unknown VPP Token", aboutToken, []string{`No vpp_token with id "t1"`}},
 		{&engine.NotFoundError{Kind: engine.KindBook, ID: "t1:9:STDQ", In: "t1"}, "Unknown Book", aboutBook,

@@ -77,5 +77,5 @@ func reportRemoval(diags *diag.Diagnostics, summary string, rep engine.RemoveRep
 		engineError(diags, summary, err, nil)
 		return
 	}
-	warnLicensesKept(diags, nil, what, rep.LicensesKept, whom)
+	warnLicensesKept(diags, nil, what, keptOf(rep), whom)
 }

@@ -127,7 +127,7 @@ func TestReportRemoval(t *testing.T) {
 		t.Errorf("failed: %v, want one Error Deleting Thing", diags)
 	}
 	diags = nil
-	reportRemoval(&diags, "Error Deleting Thing", engine.RemoveReport{LicensesKept: 3}, nil, "The thing was removed.", "its users")
+	reportRemoval(&diags, "Error Deleting Thing", engine.RemoveReport{LicensesKept: 3, BookLicensesKept: 3}, nil, "The thing was removed.", "its users")
 	if diags.HasError() || diags.WarningsCount() != 1 ||
 		!containsAll(diags[0].Detail(), "The thing was removed.", "3 book licenses stay with its users") {
 		t.Errorf("removed: %v, want the licenses-kept warning", diags)

@@ -81,13 +81,9 @@ func warnAppRemoval(ctx context.Context, eng *engine.Engine, diags *diag.Diagnos
 		return
 	}
 	app := describeApp(ctx, eng, rm.in.BookID)
-	if rep.LicensesReclaimed > 0 {
-		diags.AddWarning("App Licenses Will Be Reclaimed", fmt.Sprintf("%s %s takes licenses back at Apple: %s of app %s "+
-			"will be reclaimed from %s and returned to the app's available licenses.%s Removing the app "+
-			"from their devices is the job of the device management system (MDM).", doing, rm.what(),
-			licenseCount(rep.LicensesReclaimed), app.label, holdersOf(rm.in), app.keptElsewhere(rep.LicensesKept)))
-	}
-	app.warnKept(diags, doing+" "+rm.what()+" removes it from the engine only.", rep.LicensesKept)
+	warnLicensesReclaimed(diags, nil, fmt.Sprintf("%s %s takes back the licenses of app %s that it alone gives.%s", doing,
+		rm.what(), app.label, app.keptElsewhere(rep.LicensesKept)), rep.LicensesReclaimed, holdersOf(rm.in))
+	app.warnKept(diags, doing+" "+rm.what()+" removes it from the engine only.", rep.LicensesKept, rm.in.Devices)
 }
 
 // holdersOf names who holds the licenses of the assignment in: "group <id>'s members", or
@@ -104,7 +100,7 @@ func holdersOf(in engine.AssignmentInput) string {
 func reportAppRemoved(ctx context.Context, eng *engine.Engine, diags *diag.Diagnostics, rm removal, rep engine.RemoveReport) {
 	tflog.Info(ctx, "Removed an app assignment", map[string]any{"assignment_id": rm.id,
 		"licenses_reclaimed": rep.LicensesReclaimed, "licenses_kept": rep.LicensesKept})
-	describeApp(ctx, eng, rm.in.BookID).warnKept(diags, upperFirst(rm.what())+" was removed.", rep.LicensesKept)
+	describeApp(ctx, eng, rm.in.BookID).warnKept(diags, upperFirst(rm.what())+" was removed.", rep.LicensesKept, rm.in.Devices)
 }
 
 // appDescription is what the warnings about an app's licenses say of the app.
@@ -127,33 +123,20 @@ func (a appDescription) keptElsewhere(kept int) string {
 	if kept <= 0 || !a.revocable {
 		return ""
 	}
-	return fmt.Sprintf(" %s with members that another assignment of the app covers.", upperFirst(licensesStayOf(kept)))
+	return fmt.Sprintf(" %s with members that another assignment of the app covers.", upperFirst(licenseCount{apps: kept}.stay()))
 }
 
 // warnKept warns that kept licenses of an app Apple does not let be reclaimed stay with their
 // users; what says what is (or would be) removed, as a sentence. Kept licenses of a revocable app
 // are those another assignment covers: nothing to warn about.
-func (a appDescription) warnKept(diags *diag.Diagnostics, what string, kept int) {
-	if kept <= 0 || a.revocable {
+func (a appDescription) warnKept(diags *diag.Diagnostics, what string, kept int, devices bool) {
+	if a.revocable {
 		return
 	}
-	diags.AddWarning("App Licenses Stay With Their Users", fmt.Sprintf("%s %s with their users: app %s is not revocable "+
-		"(Apple's revocable = false), so Apple does not allow reclaiming its licenses, and they still count as assigned "+
-		"at Apple.", what, upperFirst(licensesStayOf(kept)), a.label))
-}
-
-// licenseCount is "1 license" or "<n> licenses".
-func licenseCount(n int) string {
-	if n == 1 {
-		return "1 license"
+	whom := "their users"
+	if devices {
+		whom = "their devices"
 	}
-	return fmt.Sprintf("%d licenses", n)
-}
-
-// licensesStayOf says that n licenses stay (with someone): "1 license stays", "2 licenses stay".
-func licensesStayOf(n int) string {
-	if n == 1 {
-		return "1 license stays"
-	}
-	return licenseCount(n) + " stay"
+	warnLicensesKept(diags, nil, fmt.Sprintf("%s App %s is not revocable (Apple's revocable = false).", what, a.label),
+		licenseCount{apps: kept, devices: devices}, whom)
 }

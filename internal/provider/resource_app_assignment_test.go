@@ -359,7 +359,7 @@ func TestAccAppAssignment_shortageAcrossPlan(t *testing.T) {
 		{
 			PreConfig: func() { posts = postCount(sim.Stats()) },
 			Config:    both,
-			ExpectError: expectDiag("Not Enough Licenses", `"Scarce Tool" \(`+regexp.QuoteMeta(appB)+`\) has 2 available licenses but its`,
+			ExpectError: expectDiag("Not Enough Licenses", `App "Scarce Tool" \(`+regexp.QuoteMeta(appB)+`\) has 2 available licenses but its`,
 				`assignments need 4 now \(group "Group 0" 2, group "Group 1" 2;`, `2 short`, `allow_oversubscription`),
 		},
 		{
@@ -482,10 +482,10 @@ resource "vpp_app_assignment" "fixed" {
 	appID := engine.AssetID(engine.TokenID(loc.UID), testAppA, "STDQ")
 	for addr, want := range map[string][]string{
 		"vpp_app_assignment.notes": {"App Licenses Will Be Reclaimed", "Destroying the assignment of app " + appID + ` to group `,
-			` takes licenses back at Apple: 2 licenses of app "Field Notes" (` + appID + `) will be reclaimed from group `,
-			`'s members and returned to the app's available licenses.`},
-		"vpp_app_assignment.fixed": {"App Licenses Stay With Their Users", `removes it from the engine only. 2 licenses stay with their users: app "Kept Forever"`,
-			`is not revocable (Apple's revocable = false)`},
+			` takes back the licenses of app "Field Notes" (` + appID + `) that it alone gives. Applying it takes 2 app licenses back from group `,
+			`'s members at Apple (the apps are revocable) and returns them to the apps' available licenses.`},
+		"vpp_app_assignment.fixed": {"App Licenses Stay With Their Users", `removes it from the engine only. App "Kept Forever"`,
+			`is not revocable (Apple's revocable = false). 2 app licenses stay with their users: Apple does not allow reclaiming apps that are not revocable`},
 	} {
 		if len(warnings[addr]) != 1 || warnings[addr][0].Summary != want[0] {
 			t.Errorf("plan -destroy warns on %s %+v, want one warning %q", addr, warnings[addr], want[0])

@@ -209,17 +209,7 @@ func (r *deviceGroupResource) warnDestroy(ctx context.Context, req resource.Modi
 // (what says what removes them, as a sentence); at, when not nil, is the attribute the warning
 // belongs to.
 func warnDeviceLicensesKept(diags *diag.Diagnostics, at *path.Path, what string, kept int) {
-	if kept <= 0 {
-		return
-	}
-	detail := fmt.Sprintf("%s %s with the devices: their apps are not revocable (Apple's revocable = false), so Apple "+
-		"does not allow reclaiming them, or another assignment of the app covers the device. They still count as "+
-		"assigned at Apple.", what, upperFirst(licensesStayOf(kept)))
-	if at != nil {
-		diags.AddAttributeWarning(*at, "App Licenses Stay With Their Devices", detail)
-		return
-	}
-	diags.AddWarning("App Licenses Stay With Their Devices", detail)
+	warnLicensesKept(diags, at, what, licenseCount{apps: kept, devices: true}, "the devices")
 }
 
 func (r *deviceGroupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

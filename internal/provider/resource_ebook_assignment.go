@@ -54,7 +54,7 @@ var ebookProduct = assignedProduct{
 		"replaces it: that resumes delivery, and licenses already given stay with their users.",
 	warnRemoving: warnBookLicensesKept,
 	removed: func(_ context.Context, _ *engine.Engine, diags *diag.Diagnostics, rm removal, rep engine.RemoveReport) {
-		warnLicensesKept(diags, nil, upperFirst(rm.what())+" was removed.", rep.LicensesKept, "their users")
+		warnLicensesKept(diags, nil, upperFirst(rm.what())+" was removed.", licenseCount{books: rep.LicensesKept}, "their users")
 	},
 }
 
@@ -65,7 +65,7 @@ func warnBookLicensesKept(ctx context.Context, eng *engine.Engine, diags *diag.D
 	if f, err := eng.Forecast(ctx, rm.in, nil); err == nil {
 		kept = f.LicensesKept
 	}
-	warnLicensesKept(diags, nil, doing+" "+rm.what()+" removes it from the engine only.", kept, "their users")
+	warnLicensesKept(diags, nil, doing+" "+rm.what()+" removes it from the engine only.", licenseCount{books: kept}, "their users")
 }
 
 // assignmentAttrs are the attributes an engine error about a book's assignment is blamed on (see

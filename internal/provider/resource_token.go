@@ -622,8 +622,7 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		return
 	}
 	what := fmt.Sprintf("The engine forgot the token for %q with its books and assignments.", state.LocationName.ValueString())
-	reportRemoval(&resp.Diagnostics, "Error Deleting VPP Token", engine.RemoveReport{LicensesKept: rep.LicensesKept - rep.AppLicensesKept},
-		err, what, tokenLicenseHolders)
+	reportRemoval(&resp.Diagnostics, "Error Deleting VPP Token", rep, err, what, tokenLicenseHolders)
 	if err != nil {
 		return
 	}

@@ -47,7 +47,7 @@ func (r *tokenResource) planDestroy(ctx context.Context, req resource.ModifyPlan
 	}
 	location := state.LocationName.ValueString()
 	what := fmt.Sprintf("Destroying the vpp_token for %q makes the engine forget the token, its books and its assignments.", location)
-	warnLicensesKept(&resp.Diagnostics, nil, what, f.LicensesKept-f.AppLicensesKept, tokenLicenseHolders)
+	warnLicensesKept(&resp.Diagnostics, nil, what, keptOf(f), tokenLicenseHolders)
 	warnAppLicensesKept(&resp.Diagnostics, what, f.AppLicensesKept, fmt.Sprintf("To take them back at Apple instead, set "+
 		"on_destroy = %q and apply before destroying.", onDestroyRelease))
 	warnLicensesReclaimed(&resp.Diagnostics, nil, fmt.Sprintf("The vpp_token for %q is destroyed with on_destroy = %q.",
@@ -61,12 +61,8 @@ func warnAppLicensesKept(diags *diag.Diagnostics, what string, n int, advice str
 	if n <= 0 {
 		return
 	}
-	licenses := "1 app license stays"
-	if n != 1 {
-		licenses = fmt.Sprintf("%d app licenses stay", n)
-	}
 	diags.AddWarning("App Licenses Stay With Their Users", fmt.Sprintf("%s %s with %s: on_destroy = %q keeps them, so "+
-		"they still count as assigned at Apple although the apps are revocable. %s", what, licenses, tokenLicenseHolders,
+		"they still count as assigned at Apple although the apps are revocable. %s", what, licenseCount{apps: n}.stay(), tokenLicenseHolders,
 		onDestroyKeep, advice))
 }
 
@@ -76,15 +72,11 @@ func warnAppLicensesKept(diags *diag.Diagnostics, what string, n int, advice str
 func releaseError(diags *diag.Diagnostics, err error) {
 	var rel *engine.ReleaseError
 	errors.As(err, &rel)
-	x := explain(err)
-	summary := x.summary
-	if summary == "" {
-		summary = "App Licenses Not Released"
-	}
-	next := "Destroy again to release the rest (what was released is not sent again), or, to keep them with their users, "
+	x := explain(err) // a ReleaseError always has a summary of its own
+	next := "To keep them with their users instead, "
 	if rel.Refused() {
 		next = "To destroy it keeping the licenses with their users instead, "
 	}
-	diags.AddError(summary, fmt.Sprintf("%s\n\nThe vpp_token is not destroyed (on_destroy = %q). %sset on_destroy = %q "+
+	diags.AddError(x.summary, fmt.Sprintf("%s\n\nThe vpp_token is not destroyed (on_destroy = %q). %sset on_destroy = %q "+
 		"and apply before destroying.", x.detail, onDestroyRelease, next, onDestroyKeep))
 }

@@ -236,8 +236,8 @@ func (r *userGroupResource) planMembersChange(ctx context.Context, state userGro
 		return
 	}
 	members := blame[aboutMembers]
-	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Removing members from user group %q does not take their "+
-		"books back: they receive no further books through this group.", state.Name.ValueString()), impact.LicensesKept, "the removed members")
+	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Members removed from user group %q receive no "+
+		"further licenses through it.", state.Name.ValueString()), keptOf(impact), "the removed members")
 	warnLicensesReclaimed(&resp.Diagnostics, &members, fmt.Sprintf("Members are removed from user group %q.", state.Name.ValueString()),
 		impact.LicensesReclaimed, "the removed members")
 }
@@ -258,7 +258,7 @@ func (r *userGroupResource) warnDestroy(ctx context.Context, req resource.Modify
 		return
 	}
 	warnLicensesKept(&resp.Diagnostics, nil, fmt.Sprintf("Destroying user group %q removes it and its assignments from "+
-		"the engine only.", state.Name.ValueString()), impact.LicensesKept, "its members")
+		"the engine only.", state.Name.ValueString()), keptOf(impact), "its members")
 	warnLicensesReclaimed(&resp.Diagnostics, nil, fmt.Sprintf("User group %q is destroyed.", state.Name.ValueString()),
 		impact.LicensesReclaimed, "its members")
 }
@@ -361,7 +361,7 @@ func (r *userGroupResource) Update(ctx context.Context, req resource.UpdateReque
 	warnAdopted(&resp.Diagnostics, change.Adopted)
 	members := plan.blame()[aboutMembers]
 	warnLicensesKept(&resp.Diagnostics, &members, fmt.Sprintf("Members were removed from user group %q.", g.Name),
-		change.LicensesKept, "the removed members")
+		licenseCount{books: change.BookLicensesKept, apps: change.LicensesKept - change.BookLicensesKept}, "the removed members")
 	saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
 }
 

@@ -465,6 +465,9 @@ type Tx interface {
 	ListOpenDeliveries(ctx context.Context, tokenID, adamID, pricingParam string, rule SettledRule) ([]Delivery, error)
 	// CountDeliveries counts the assignment's deliveries.
 	CountDeliveries(ctx context.Context, assignmentID string) (int, error)
+	// CountDeliveriesByState counts the assignment's deliveries in each state (states with none
+	// are left out).
+	CountDeliveriesByState(ctx context.Context, assignmentID string) (map[string]int, error)
 
 	// InsertJournal stores e and returns its ID.
 	InsertJournal(ctx context.Context, e JournalEntry) (int64, error)

@@ -57,6 +57,24 @@ func (t *tx) CountDeliveries(ctx context.Context, assignmentID string) (int, err
 	return n, t.s.mapErr(err)
 }
 
+func (t *tx) CountDeliveriesByState(ctx context.Context, assignmentID string) (map[string]int, error) {
+	rows, err := t.query(ctx, `SELECT state, COUNT(*) FROM deliveries WHERE assignment_id = $1 GROUP BY state`, assignmentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, t.s.mapErr(err)
+		}
+		out[state] = n
+	}
+	return out, t.s.mapErr(rows.Err())
+}
+
 func (t *tx) ListDeliveriesInState(ctx context.Context, assignmentID, state string) ([]Delivery, error) {
 	return t.listDeliveries(ctx, `SELECT assignment_id, email, state, error_number, detail, updated_at
 		FROM deliveries WHERE assignment_id = $1 AND state = $2 ORDER BY `+t.ord("email"), assignmentID, state)
