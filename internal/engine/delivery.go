@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -95,7 +97,7 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 	p := planDelivery(w)
 	if len(p.newUsers) > 0 || len(p.grant) > 0 {
 		// Something is to be sent: the records must first hold what Apple holds.
-		read, err := e.readAppleFirst(ctx, rec, c, rep, licensedNow(p))
+		read, err := e.readAppleFirst(ctx, rec, c, rep, p)
 		if err != nil {
 			return e.finish(ctx, tokenID, sc, nil, nil, nil, err)
 		}
@@ -143,13 +145,14 @@ func (e *Engine) deliver(ctx context.Context, tokenID string, sc *scope, rep *Ad
 // readAppleFirst brings the records up to Apple's before a delivery sends anything, so that
 // nothing is created or licensed twice. It looks up at Apple every member without a user record
 // (their users may exist: adopted, and the licenses they hold are read). At this process's first
-// delivery to the token it reads what Apple holds of the users about to be licensed (due: their
-// clientUserIds), because the database may be another runner's, a restored backup, or one a second
-// configuration shares. A few users' licenses are read user by user, so that adding a member to a
-// large group costs a few requests; more, or many adopted users, are read with a sync (the changes
-// since the records' last read, or everything when users were adopted). It reports whether the
+// delivery to the token it reads what Apple holds of the holders the plan p is about to license
+// (users and devices), because the database may be another runner's, a restored backup, or one a
+// second configuration shares. A few holders' licenses are read one by one, so that adding a
+// member to a large group costs a few requests; more users, or many adopted users, are read with a
+// sync (the changes since the records' last read, or everything when users were adopted); many
+// devices with a read of each app's assignments (readDeviceLicenses). It reports whether the
 // records changed, so that the delivery plans again.
-func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption, due []holder) (bool, error) {
+func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.Client, rep *Adoption, p *deliveryPlan) (bool, error) {
 	adopted, changed, err := e.adoptUsers(ctx, c, rec, true)
 	if err != nil {
 		return false, err
@@ -158,11 +161,19 @@ func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.C
 	if len(adopted) == 0 && !first {
 		return changed, nil
 	}
-	read := make([]holder, 0, len(adopted)+len(due))
+	read := make([]holder, 0, len(adopted))
 	for _, id := range adopted {
 		read = append(read, userHolder(id))
 	}
 	if first {
+		due := licensedNow(p)
+		if devices := dueDevices(p); len(devices) > userByUserReads {
+			if err := e.readDeviceLicenses(ctx, c, rec, p); err != nil {
+				return true, err
+			}
+			due = slices.DeleteFunc(due, func(h holder) bool { return h.serial != "" })
+			changed = true
+		}
 		read = append(read, due...)
 	}
 	switch {
@@ -179,6 +190,66 @@ func (e *Engine) readAppleFirst(ctx context.Context, rec store.Token, c *apple.C
 	held, apps, err := e.adoptedLicenses(ctx, rec.ID, adopted)
 	rep.add(Adoption{Users: len(adopted), Licenses: held, AppLicenses: apps})
 	return true, err
+}
+
+// dueDevices returns, once each, the devices the plan licenses now.
+func dueDevices(p *deliveryPlan) []string {
+	var out []string
+	for _, h := range licensedNow(p) {
+		if h.serial != "" {
+			out = append(out, h.serial)
+		}
+	}
+	return out
+}
+
+// readDeviceLicenses reads at Apple, app by app, the assignments of each asset the plan p licenses
+// devices to now (GET /assignments with its adamId and pricingParam: a page when no device holds it
+// yet, where a sync would read the users and assets too) and records those of the due devices as
+// their licenses of it.
+func (e *Engine) readDeviceLicenses(ctx context.Context, c *apple.Client, rec store.Token, p *deliveryPlan) error {
+	now := e.now()
+	books := make([]bookKey, 0, len(p.grant))
+	for bk := range p.grant {
+		books = append(books, bk)
+	}
+	slices.SortFunc(books, compareBookKeys)
+	for _, bk := range books {
+		due := map[string]bool{}
+		for _, m := range p.grant[bk] {
+			if h := p.grantTo[m]; h.serial != "" {
+				due[h.serial] = true
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		var held []store.License
+		_, err := c.EachAssignment(ctx, apple.AssignmentQuery{AdamID: bk.adamID, PricingParam: bk.pricing}, func(restart bool, page []apple.Assignment) error {
+			if restart {
+				held = held[:0]
+			}
+			for _, a := range page {
+				if due[a.SerialNumber] && a.AdamID == bk.adamID && pricingOr(a.PricingParam) == bk.pricing {
+					held = append(held, store.License{TokenID: rec.ID, AdamID: bk.adamID, PricingParam: bk.pricing, SerialNumber: a.SerialNumber, AssignedAt: now})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return e.appleError(rec.ID, "reading the devices' licenses of an app (GET /assignments)", err)
+		}
+		of := store.Holders{SerialNumbers: slices.Sorted(maps.Keys(due))}
+		if err := e.tx(ctx, func(tx store.Tx) error {
+			if err := tx.ReplaceAssetLicenses(ctx, rec.ID, bk.adamID, bk.pricing, &of, held); err != nil {
+				return err
+			}
+			return tx.TouchDeliveries(ctx, rec.ID)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // userByUserReads is how many users' licenses readAppleFirst reads user by user (a request each)

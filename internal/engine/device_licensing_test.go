@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"testing"
@@ -276,6 +277,39 @@ func TestDevices_tokenRemovalReleasesTheEnginesDevices(t *testing.T) {
 		}
 		if got := e.deviceHolders(); !slices.Equal(got, []string{"C02OTHER0001"}) {
 			t.Errorf("devices holding Pages = %v, want the other system's only", got)
+		}
+		e.noDoubleSpend()
+	})
+}
+
+// A process's first delivery to many devices reads what Apple holds of the app (its assignments,
+// a page) rather than syncing users and assets: a device another system licensed since the last
+// sync is not licensed again.
+func TestDevices_firstDeliveryReadsTheAppAtApple(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		e.addApps()
+		tok := e.addToken()
+		serials := make([]string, 12)
+		for i := range serials {
+			serials[i] = fmt.Sprintf("C02BBBBB%04d", i)
+		}
+		if err := e.sim.AssignDevice(e.loc.UID, appPages, "STDQ", serials[5]); err != nil {
+			t.Fatal(err)
+		}
+		e.reopen(nil) // a new process: its first delivery to the token
+		g := e.deviceGroup("Lab", serials...)
+		e.sim.ResetStats()
+		a, err := e.assignToDevices(tok.ID, appPages, engine.IntentRequired, g)
+		if err != nil || a.Licensed != len(serials) {
+			t.Fatalf("assign = %+v, %v; want %d licensed", a, err, len(serials))
+		}
+		st := e.sim.Stats()
+		if st.Requests["GET /assignments"] != 1 || st.Requests["GET /users"] != 0 || st.Requests["POST /assets/associate"] != 1 {
+			t.Errorf("requests %v; want one read of the app's assignments, no read of users, one associate", st.Requests)
+		}
+		if got := e.deviceHolders(); !slices.Equal(got, serials) {
+			t.Errorf("devices holding Pages = %v, want each once", got)
 		}
 		e.noDoubleSpend()
 	})
