@@ -104,6 +104,10 @@ type Forecast struct {
 	Refused int
 	// LicensesKept counts licenses that stay with members if the assignment is removed.
 	LicensesKept int
+	// MembersChange reports that the plan adds members to the assignment's group or removes some:
+	// the group's update delivers to (or reclaims from) them, and the assignment's counts change
+	// with it.
+	MembersChange bool
 }
 
 // Forecast computes what the assignment needs now, counting every assignment of its book: those in
@@ -210,7 +214,8 @@ func (e *Engine) forecast(ctx context.Context, tokenID string, bk bookKey, in As
 	}
 
 	p := planDelivery(w)
-	f := Forecast{BookTitle: book.Title, Available: max(book.Available, 0), LicensesKept: w.settled[aID]}
+	f := Forecast{BookTitle: book.Title, Available: max(book.Available, 0), LicensesKept: w.settled[aID],
+		MembersChange: len(w.added[in.GroupID]) > 0 || len(w.removed[in.GroupID]) > 0}
 	granted := make(map[string]bool, len(p.grant[bk]))
 	for _, m := range p.grant[bk] {
 		granted[m] = true

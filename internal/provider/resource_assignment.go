@@ -337,20 +337,30 @@ func (r *assignmentResource[M, P]) forecast(ctx context.Context, resp *resource.
 	if !unchanged {
 		return // a new assignment, or a new intent: the counts are known after apply
 	}
-	if f.Deliverable > 0 {
+	if f.Deliverable > 0 || f.MembersChange {
 		// Licenses were bought, an invitation accepted or a failure fixed: plan an update that
-		// delivers the remainder.
-		tflog.Debug(ctx, "Planning delivery of the remainder", map[string]any{"assignment_id": prior.ID.ValueString(), "deliverable": f.Deliverable})
+		// delivers the remainder. Or the group's members change: its update delivers to those who
+		// join (and reclaims from those who leave), and the counts follow.
+		tflog.Debug(ctx, "Planning delivery of the remainder", map[string]any{"assignment_id": prior.ID.ValueString(),
+			"deliverable": f.Deliverable, "members_change": f.MembersChange})
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("delivery_status"), types.StringUnknown())...)
 		for _, name := range []string{"licensed_count", "pending_count", "unlicensed_count", "failed_count"} {
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), types.Int64Unknown())...)
 		}
 		return
 	}
-	// Nothing to deliver: the counts stay as they are (only timeouts can have changed).
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("delivery_status"), prior.DeliveryStatus)...)
-	for name, v := range map[string]types.Int64{"licensed_count": prior.LicensedCount, "pending_count": prior.PendingCount,
-		"unlicensed_count": prior.UnlicensedCount, "failed_count": prior.FailedCount} {
+	// Nothing to deliver: the counts are the records' (only timeouts can have changed). They are the
+	// state's at a plan, which refreshed them; when an apply plans again, after the group's update
+	// delivered to its new members, they are what that update did.
+	status, counts := prior.DeliveryStatus, map[string]types.Int64{"licensed_count": prior.LicensedCount,
+		"pending_count": prior.PendingCount, "unlicensed_count": prior.UnlicensedCount, "failed_count": prior.FailedCount}
+	if cur, err := r.data.engine.GetAssignment(ctx, prior.ID.ValueString()); err == nil {
+		status = types.StringValue(cur.Status)
+		counts = map[string]types.Int64{"licensed_count": types.Int64Value(int64(cur.Licensed)), "pending_count": types.Int64Value(int64(cur.Pending)),
+			"unlicensed_count": types.Int64Value(int64(cur.Unlicensed)), "failed_count": types.Int64Value(int64(cur.Failed))}
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("delivery_status"), status)...)
+	for name, v := range counts {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 	}
 }

@@ -195,16 +195,20 @@ func TestAccUserGroup_invitationsAndMembership(t *testing.T) {
 				},
 			},
 			{
-				// bob leaves (keeping his license), carol joins and receives the book on this apply.
+				// bob leaves (keeping his license), carol joins and receives the book on this apply. The
+				// assignment's counts follow in the same apply (planned unknown, then read after the
+				// group's update), so the state holds them and the next plan is empty.
 				Config: config("Alice@Example.com", "carol@example.com"),
 				ConfigPlanChecks: acc.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(group, plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction("vpp_ebook_assignment.test", plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction("vpp_ebook_assignment.test", plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue("vpp_ebook_assignment.test", tfjsonpath.New("licensed_count")),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vpp_ebook_assignment.test", tfjsonpath.New("licensed_count"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue(group, tfjsonpath.New("member_count"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue(group, tfjsonpath.New("invitations"), knownvalue.MapExact(map[string]knownvalue.Check{
 						"Alice@Example.com": knownvalue.StringRegexp(regexp.MustCompile(`^https://`)),
@@ -217,6 +221,18 @@ func TestAccUserGroup_invitationsAndMembership(t *testing.T) {
 						return fmt.Errorf("licenses of book A at Apple are held by %v, want %s", held, want)
 					}
 					return nil
+				},
+			},
+			{
+				// The group grows: the apply's state holds the assignment's new count, not the
+				// one before the group's update.
+				Config: config("Alice@Example.com", "carol@example.com", "dave@example.com"),
+				ConfigPlanChecks: acc.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("vpp_ebook_assignment.test", plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vpp_ebook_assignment.test", tfjsonpath.New("licensed_count"), knownvalue.Int64Exact(3)),
 				},
 			},
 		},
