@@ -3,9 +3,10 @@
 # configuration (nothing is written to your home directory), and applies examples/quickstart in
 # sandbox mode on the embedded SQLite default. Then it checks what the quickstart promises: the
 # licenses each assignment used (the counts before and after, and the delivery counts of the
-# state), an invitation link for each book club member (checked, not printed), and a plan that
-# has nothing to do (`plan -detailed-exitcode` exits 0). Run it twice: the second run has nothing
-# to do either. With --clean it removes the demo's state instead.
+# state), the iPads licensed by serial number, an invitation link for each book club member
+# (checked, not printed), and a plan that has nothing to do (`plan -detailed-exitcode` exits 0).
+# Then it takes an iPad off the cart and checks that its Keynote license comes back (the plan warns
+# first), and puts it back. Run it twice: the second run has nothing to do either. With --clean it removes the demo's state instead.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 demo="$root/.tools/demo"
@@ -82,6 +83,17 @@ d=$(object "$deliveries" staff_pages)
   fail "staff_pages licenses $(field "$d" licensed) of the 2 staff, want both (deliveries: $deliveries)"
 echo "    Pages: 2 of 2 staff licensed"
 
+# Device licensing: each iPad on the cart holds a Keynote license, with no user.
+d=$(object "$deliveries" cart_keynote)
+[ "$(field "$d" licensed)" = "3" ] && [ "$(field "$d" pending)" = "0" ] ||
+  fail "cart_keynote licenses $(field "$d" licensed) of the 3 iPads, want all 3 (deliveries: $deliveries)"
+keynote=$(output keynote_licenses)
+total=$(field "$keynote" total)
+available=$(field "$keynote" available)
+[ -n "$total" ] && [ "$((total - available))" -eq 3 ] ||
+  fail "Keynote: ${available:-?} of ${total:-?} licenses available, want 3 used by the iPads ($keynote)"
+echo "    Keynote: 3 of 3 iPads licensed ($available of $total licenses available)"
+
 # The invitation links are the members' to use: checked here, never printed.
 invitations=$(output book_club_invitations)
 for member in carol@example.com dave@example.com erin@example.com; do
@@ -102,4 +114,28 @@ case "$status" in
     ;;
   *) fail "terraform plan failed (exit $status); the log is in $demo/plan.log" ;;
 esac
+echo "==> taking an iPad off the cart: its Keynote license comes back"
+two='cart_ipads=["DMPQK1ZZJGH5","DMPQK2ZZJGH6"]'
+status=0
+"$cli" -chdir="$work" apply -auto-approve -input=false -no-color -var "$two" >"$demo/reclaim.log" 2>&1 || status=$?
+[ "$status" -eq 0 ] || fail "the apply without one iPad failed (exit $status); the log is in $demo/reclaim.log"
+grep -q "App Licenses Will Be Reclaimed" "$demo/reclaim.log" ||
+  fail "the apply without one iPad did not warn that its license will be reclaimed; the log is in $demo/reclaim.log"
+keynote=$(output keynote_licenses)
+[ "$(field "$keynote" available)" = "$((available + 1))" ] ||
+  fail "Keynote: $(field "$keynote" available) licenses available after the iPad left the cart, want $((available + 1)) ($keynote)"
+echo "    Keynote: the license came back ($(field "$keynote" available) of $total available)"
+# The iPad goes back on the cart, so that the demo ends as the quickstart is written and runs again.
+status=0
+"$cli" -chdir="$work" apply -auto-approve -input=false -no-color >"$demo/restore.log" 2>&1 || status=$?
+[ "$status" -eq 0 ] || fail "putting the iPad back failed (exit $status); the log is in $demo/restore.log"
+keynote=$(output keynote_licenses)
+[ "$(field "$keynote" available)" = "$available" ] ||
+  fail "Keynote: $(field "$keynote" available) licenses available with the iPad back, want $available ($keynote)"
+echo "    the iPad is back on the cart, licensed again ($available of $total available)"
+status=0
+"$cli" -chdir="$work" plan -detailed-exitcode -input=false -no-color >"$demo/plan2.log" 2>&1 || status=$?
+[ "$status" -eq 0 ] || fail "a run after the iPad came back would change something (exit $status); the plan is in $demo/plan2.log"
+echo "    no changes"
+
 echo "make demo: the quickstart did what it promises"

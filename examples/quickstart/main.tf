@@ -99,6 +99,42 @@ resource "vpp_app_assignment" "staff_pages" {
   depends_on = [terraform_data.licenses_before]
 }
 
+# Device licensing: Keynote on the library's iPad cart, licensed to each iPad by its serial number,
+# with no Apple Account and no invitation (both intents license at once). Only apps Apple marks
+# device_assignable can go to devices. Take an iPad off the cart (drop its serial number from
+# var.cart_ipads) and the next plan warns that its license will be reclaimed; the apply gives it back
+# to Keynote's available licenses. Installing the app on the iPads is the device management
+# system's job.
+variable "cart_ipads" {
+  description = "Serial numbers of the iPads on the library's cart."
+  type        = list(string)
+  default     = ["DMPQK1ZZJGH5", "DMPQK2ZZJGH6", "DMPQK3ZZJGH7"]
+}
+
+data "vpp_app" "keynote" {
+  token_id  = vpp_token.library.id
+  bundle_id = "com.apple.Keynote"
+}
+
+resource "vpp_device_group" "ipad_cart" {
+  name           = "iPad cart"
+  serial_numbers = var.cart_ipads
+}
+
+resource "vpp_app_assignment" "cart_keynote" {
+  app_id          = data.vpp_app.keynote.id
+  device_group_id = vpp_device_group.ipad_cart.id
+  intent          = "required"
+}
+
+# Keynote's counts after the apply: a data source that depends on resources with changes is read
+# during the apply, after them; otherwise at the plan.
+data "vpp_app" "keynote_after" {
+  token_id   = vpp_token.library.id
+  bundle_id  = "com.apple.Keynote"
+  depends_on = [vpp_app_assignment.cart_keynote, vpp_device_group.ipad_cart]
+}
+
 # The book club as the engine holds it after the assignments created its members' VPP users: the
 # group resource was created before that, so its invitations fill in at the next refresh.
 data "vpp_user_group" "book_club" {
@@ -132,14 +168,22 @@ output "licenses_available_after" {
 output "deliveries" {
   value = {
     for name, a in {
-      staff_style = vpp_ebook_assignment.staff_style
-      club_pride  = vpp_ebook_assignment.club_pride
-      staff_pages = vpp_app_assignment.staff_pages
+      staff_style  = vpp_ebook_assignment.staff_style
+      club_pride   = vpp_ebook_assignment.club_pride
+      staff_pages  = vpp_app_assignment.staff_pages
+      cart_keynote = vpp_app_assignment.cart_keynote
       } : name => {
       licensed = a.licensed_count
       pending  = a.pending_count
       status   = a.delivery_status
     }
+  }
+}
+
+output "keynote_licenses" {
+  value = {
+    total     = data.vpp_app.keynote_after.total_licenses
+    available = data.vpp_app.keynote_after.available_licenses
   }
 }
 

@@ -93,7 +93,7 @@ func TestAccSandbox_quickstart(t *testing.T) {
 		statecheck.ExpectKnownOutputValue("licenses_available_before", counts(pride, style)),
 		statecheck.ExpectKnownOutputValue("licenses_available_after", counts(pride-3, style-2)),
 		statecheck.ExpectKnownOutputValue("deliveries", knownvalue.ObjectExact(map[string]knownvalue.Check{
-			"staff_style": delivered(2), "club_pride": delivered(3), "staff_pages": delivered(2),
+			"staff_style": delivered(2), "club_pride": delivered(3), "staff_pages": delivered(2), "cart_keynote": delivered(3),
 		})),
 		statecheck.ExpectKnownOutputValue("book_club_invitations", knownvalue.MapExact(map[string]knownvalue.Check{
 			"carol@example.com": invitation, "dave@example.com": invitation, "erin@example.com": invitation,
@@ -156,7 +156,7 @@ data "vpp_ebook_assignment_members" "club" {
 data "vpp_audit_log" "library" {
   token_id   = vpp_token.library.id
   operations = ["claim", "associate"]
-  depends_on = [vpp_ebook_assignment.club_pride, vpp_ebook_assignment.staff_style, vpp_app_assignment.staff_pages]
+  depends_on = [vpp_ebook_assignment.club_pride, vpp_ebook_assignment.staff_style, vpp_app_assignment.staff_pages, vpp_app_assignment.cart_keynote]
 }
 `
 	member := func(email string) knownvalue.Check {
@@ -180,7 +180,7 @@ data "vpp_audit_log" "library" {
 				statecheck.ExpectKnownValue("data.vpp_ebook_assignment_members.club", tfjsonpath.New("licensed_count"), knownvalue.Int64Exact(3)),
 				statecheck.ExpectKnownValue("data.vpp_audit_log.library", tfjsonpath.New("entries"), knownvalue.ListExact([]knownvalue.Check{
 					knownvalue.ObjectPartial(map[string]knownvalue.Check{"operation": knownvalue.StringExact("claim"), "outcome": knownvalue.Null()}),
-					complete, complete, complete, // the two books and Pages
+					complete, complete, complete, complete, // the two books, Pages to the staff, Keynote to the iPads
 				})),
 			},
 		}},
