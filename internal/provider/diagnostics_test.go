@@ -131,7 +131,7 @@ func TestExplainEngineErrors(t *testing.T) {
 				"check the app's licenses in Apple Business Manager"}},
 		{&engine.ReleaseError{TokenID: "t1", LocationName: "HQ", Remaining: 2,
 			Cause: &engine.ReclaimError{AdamID: "361309726", Remaining: 2, ErrorNumber: 9610, Detail: "busy"}},
-			"App Licenses Not Released", aboutNothing, []string{`2 revocable app licenses that the engine's users hold at location "HQ" were not released`,
+			"App Licenses Not Released", aboutNothing, []string{`2 revocable app licenses that the engine's users and devices hold at location "HQ" were not released`,
 				"Apple did not take back 2 licenses of app 361309726 (Apple error 9610: busy)", "token t1 is kept",
 				"the engine journals every request to Apple, so destroying the vpp_token again releases the licenses still held, exactly once."}},
 		{&engine.ReleaseError{TokenID: "t1", LocationName: "HQ", Remaining: 1, Cause: &engine.IncompleteError{Pending: 1, Reason: "event e1"}},

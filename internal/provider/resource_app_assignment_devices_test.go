@@ -324,8 +324,8 @@ func TestAccAppAssignmentDevice_reclaim(t *testing.T) {
 	w.write("main.tf", deviceWorkspaceConfig(t, db, loc.Token, false, testSerials[0], testSerials[2]))
 	appID := engine.AssetID(engine.TokenID(loc.UID), testAppA, "STDQ")
 	expectWarning(t, planWarnings(t, w), "", "App Licenses Will Be Reclaimed",
-		"Destroying the assignment of app "+appID+" to device group ", `2 licenses of app "Field Notes" (`+appID+
-			`) will be reclaimed from device group `, `'s devices and returned to the app's available licenses.`)
+		"Destroying the assignment of app "+appID+" to device group ", `takes back the licenses of app "Field Notes" (`+appID+
+			`) that it alone gives. Applying it takes 2 app licenses back from device group `, `'s devices at Apple`)
 	apply(false, testSerials[0], testSerials[2])
 	if out, code := w.run(3*time.Minute, "destroy", "-auto-approve", "-no-color", "-input=false"); code != 0 {
 		t.Fatalf("destroy failed (exit %d):\n%s", code, out)
