@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,6 +237,48 @@ func TestDevices_reclaimSurvivesLostAnswersAndKills(t *testing.T) {
 			})
 		})
 	}
+	t.Run("killed", func(t *testing.T) {
+		each(t, func(t *testing.T, kind store.Kind) {
+			e := newEnv(t, kind, applesim.Options{ProcessingDelay: 20 * time.Millisecond, ProgressSteps: 2})
+			e.reopen(nil)
+			e.addApps()
+			tok := e.addToken()
+			g := e.deviceGroup("Carts", "C02AAAAA0001", "C02AAAAA0002")
+			a, err := e.assignToDevices(tok.ID, appPages, engine.IntentRequired, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.sim.ResetStats()
+			// The disassociate reaches Apple; the process dies before the answer.
+			ctx, cancel := context.WithCancel(context.Background())
+			e.setInterpose(func(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+				resp, err := next(r)
+				if strings.HasSuffix(r.URL.Path, "/assets/disassociate") {
+					cancel()
+					return nil, context.Canceled
+				}
+				return resp, err
+			})
+			if _, err := e.eng.DeleteAssignment(ctx, a.ID); err == nil {
+				t.Fatal("DeleteAssignment cut off returned no error")
+			}
+			e.setInterpose(nil)
+			e.reopen(nil) // a new process
+			e.sim.ProcessPendingEvents()
+			if rep, err := e.eng.DeleteAssignment(context.Background(), a.ID); err != nil {
+				t.Fatalf("second DeleteAssignment = %+v, %v", rep, err)
+			}
+			if n := e.sim.Stats().Requests["POST /assets/disassociate"]; n != 1 {
+				t.Errorf("disassociate sent %d times in all, want 1", n)
+			}
+			if got := e.deviceHolders(); len(got) != 0 {
+				t.Errorf("devices holding Pages = %v, want none", got)
+			}
+			if open := e.openJournal(tok.ID); len(open) != 0 {
+				t.Errorf("open journal entries = %+v, want none", open)
+			}
+		})
+	})
 }
 
 // A plan's forecast of a group's new members covers its app assignments as apps (and its book
