@@ -358,3 +358,26 @@ func TestDevices_firstDeliveryReadsTheAppAtApple(t *testing.T) {
 		e.noDoubleSpend()
 	})
 }
+
+// More devices than licenses is a shortage before anything is sent, worded for devices.
+func TestDevices_shortage(t *testing.T) {
+	each(t, func(t *testing.T, kind store.Kind) {
+		e := newEnv(t, kind, applesim.Options{})
+		e.addApps()
+		tok := e.addToken()
+		serials := make([]string, 51) // Pages has 50 licenses
+		for i := range serials {
+			serials[i] = fmt.Sprintf("C02CCCCC%04d", i)
+		}
+		g := e.deviceGroup("Gym", serials...)
+		e.sim.ResetStats()
+		var short *engine.ShortageError
+		_, err := e.assignToDevices(tok.ID, appPages, engine.IntentRequired, g)
+		if !errors.As(err, &short) || short.Short() != 1 || !strings.Contains(err.Error(), `but device group "Gym" needs 51 now`) {
+			t.Fatalf("51 devices for 50 licenses = %v; want a shortage of 1 naming device group Gym", err)
+		}
+		if n := e.sim.Stats().Requests["POST /assets/associate"]; n != 0 {
+			t.Errorf("%d associate requests for a shortage, want none", n)
+		}
+	})
+}

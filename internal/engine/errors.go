@@ -275,8 +275,10 @@ type ShortageError struct {
 
 // GroupDemand is what one group needs of a book (or app) now.
 type GroupDemand struct {
-	GroupID               string
-	GroupName             string
+	GroupID   string
+	GroupName string
+	// Devices says the group is a device group: its members are devices.
+	Devices               bool
 	Needed                int
 	AllowOversubscription bool
 }
@@ -292,17 +294,29 @@ func (e *ShortageError) Product() string {
 	return KindBook
 }
 
+// group names d's group: "group <name>", or "device group <name>".
+func (d GroupDemand) group() string {
+	if d.Devices {
+		return fmt.Sprintf("device group %q", d.GroupName)
+	}
+	return fmt.Sprintf("group %q", d.GroupName)
+}
+
 func (e *ShortageError) Error() string {
 	if len(e.Demand) <= 1 {
-		return fmt.Sprintf("%s %q (%s) has %d available licenses but group %q needs %d now: %d short",
-			e.Product(), e.BookTitle, e.BookID, e.Available, e.GroupName, e.Needed, e.Short())
+		first := GroupDemand{GroupName: e.GroupName}
+		if len(e.Demand) == 1 {
+			first = e.Demand[0]
+		}
+		return fmt.Sprintf("%s %q (%s) has %d available licenses but %s needs %d now: %d short",
+			e.Product(), e.BookTitle, e.BookID, e.Available, first.group(), e.Needed, e.Short())
 	}
 	parts := make([]string, len(e.Demand))
 	for i, d := range e.Demand {
-		parts[i] = fmt.Sprintf("group %q %d", d.GroupName, d.Needed)
+		parts[i] = fmt.Sprintf("%s %d", d.group(), d.Needed)
 	}
-	return fmt.Sprintf("%s %q (%s) has %d available licenses but its assignments need %d now (%s; a member of "+
-		"several groups counts once): %d short", e.Product(), e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), e.Short())
+	return fmt.Sprintf("%s %q (%s) has %d available licenses but its assignments need %d now (%s; a member or device "+
+		"of several groups counts once): %d short", e.Product(), e.BookTitle, e.BookID, e.Available, e.Needed, strings.Join(parts, ", "), e.Short())
 }
 
 func (e *ShortageError) Is(target error) bool { return target == ErrNotEnoughLicenses }

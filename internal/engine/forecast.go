@@ -373,7 +373,7 @@ func shortageOf(w *work, p *deliveryPlan, bk bookKey, needed, available int) *Sh
 		}
 		g := w.groups[a.GroupID]
 		se.BookID = BookID(a.TokenID, a.AdamID, a.PricingParam)
-		se.Demand = append(se.Demand, GroupDemand{GroupID: g.ID, GroupName: g.Name, Needed: n, AllowOversubscription: a.AllowOversubscription})
+		se.Demand = append(se.Demand, GroupDemand{GroupID: g.ID, GroupName: g.Name, Devices: w.devices(g.ID), Needed: n, AllowOversubscription: a.AllowOversubscription})
 	}
 	sort.Slice(se.Demand, func(i, j int) bool {
 		if se.Demand[i].GroupName != se.Demand[j].GroupName {
