@@ -347,6 +347,7 @@ func (r *assignmentResource[M, P]) forecast(ctx context.Context, resp *resource.
 		for _, name := range []string{"licensed_count", "pending_count", "unlicensed_count", "failed_count"} {
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), types.Int64Unknown())...)
 		}
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCountsOnly, []byte("false"))...)
 		return
 	}
 	// Nothing to deliver: the counts are the records' (only timeouts can have changed). They are the
@@ -363,6 +364,21 @@ func (r *assignmentResource[M, P]) forecast(ctx context.Context, resp *resource.
 	for name, v := range counts {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
 	}
+	// An update planned now only takes the records' counts: the group's update did the work.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateCountsOnly, []byte("true"))...)
+}
+
+// privateCountsOnly is the key of the plan's private state that says an update of the assignment
+// only takes the records' counts (true), with nothing to deliver, or delivers (false).
+const privateCountsOnly = "counts_only"
+
+// countsOnly reports whether the plan's private state says the update only takes the records'
+// counts.
+func countsOnly(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) bool {
+	b, d := private.GetKey(ctx, privateCountsOnly)
+	return !d.HasError() && string(b) == "true"
 }
 
 func (r *assignmentResource[M, P]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -456,7 +472,16 @@ func (r *assignmentResource[M, P]) Update(ctx context.Context, req resource.Upda
 	}
 
 	in := r.input(&plan)
-	a, err := r.data.engine.UpdateAssignment(dctx, prior.ID.ValueString(), in)
+	var a engine.Assignment
+	var err error
+	if countsOnly(ctx, req.Private) && f.Intent.Equal(prior.Intent) && f.AllowOversubscription.Equal(prior.AllowOversubscription) {
+		// The group's update delivered (or reclaimed) this apply: the records' counts are the
+		// assignment's, with nothing to deliver (delivering would read every member of the group).
+		tflog.Debug(ctx, "Taking the assignment's counts after its group's update", map[string]any{"assignment_id": prior.ID.ValueString()})
+		a, err = r.data.engine.GetAssignment(dctx, prior.ID.ValueString())
+	} else {
+		a, err = r.data.engine.UpdateAssignment(dctx, prior.ID.ValueString(), in)
+	}
 	if a.ID != "" {
 		r.fromAssignment(&plan, a)
 		saveState(ctx, &resp.State, resp.Identity, &plan, &resp.Diagnostics)
